@@ -75,7 +75,7 @@ class VenueInstrument:
     """An instrument as one venue lists it: its own symbol and its precision rules.
 
     tick_size: price increment (quote currency); lot_size: quantity increment (base currency);
-    min_qty and min_notional_quote: the venue's smallest order.
+    min_qty and min_notional_quote: the venue's smallest order; fees in bps of notional.
     """
 
     venue: str
@@ -85,6 +85,8 @@ class VenueInstrument:
     lot_size: Decimal
     min_qty: Decimal = Decimal(0)
     min_notional_quote: Decimal = Decimal(0)
+    maker_fee_bps: float = 0.0  # our account's fee tier on this venue (negative = rebate)
+    taker_fee_bps: float = 0.0
 
     def __post_init__(self) -> None:
         if self.tick_size <= 0 or self.lot_size <= 0:

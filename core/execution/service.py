@@ -1,0 +1,536 @@
+"""Execution service: runs parent orders — algo → child tactics → router → engine.
+
+Each running parent has a timer every `interval_s` (randomized so the footprint is not
+periodic). On each tick the algo gives the cumulative target; the runner:
+
+1. finishes the parent when nothing is left (cancels what still works);
+2. at the horizon, completes within the price cap (`EndAction.COMPLETE`) or stops (`STOP`);
+3. when behind the current target by more than the tolerance, crosses the spread with
+   marketable limit orders capped at `max_cross_bps` from the mid and never beyond the limit;
+4. rests the rest of the next interval's target passively at (or inside) the touch;
+5. cancels passive children that are stale (older than `passive_refresh_s` or off the touch).
+
+Over-fill is impossible by construction: filled + working + new never exceeds the quantity.
+Participation, volumes and books exclude our own orders. Every override is journaled with its
+actor and takes effect at the next tick (within one interval).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from core.actors import SYSTEM, Actor
+from core.analytics.almgren_chriss import Urgency as AcUrgency
+from core.analytics.almgren_chriss import risk_aversion_for_urgency
+from core.analytics.impact import AlmgrenChrissParams
+from core.clock import Timer
+from core.engine import Engine
+from core.events import Alert, FillEvent, OverrideApplied, ParentProgress, Severity, Trades
+from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
+from core.execution.router import Router, VenueRouting
+from core.orders import ChildOrder, TimeInForce
+from core.parent import EndAction, ParentOrder, ParentState, Urgency
+from core.seeds import SeedTree
+from core.types import Side
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ExecutionConfig:
+    """Child-tactic parameters (defaults documented in docs/execution.md)."""
+
+    interval_s: float = 10.0
+    interval_jitter: float = 0.3  # ± fraction of the interval, drawn per tick
+    size_jitter: float = 0.2  # ± fraction of each passive slice
+    behind_tolerance: float = 0.002  # of the parent quantity before crossing the spread
+    passive_refresh_s: float = 30.0
+    max_cross_bps: float = 50.0  # marketable cap distance from mid
+    participation_window_s: float = 300.0
+    ac_period_s: float = 60.0  # AC trading interval τ
+
+
+@dataclass(slots=True)
+class ImpactCalibration:
+    """Scale-free impact coefficients the AC algo turns into the paper's η, γ for a parent.
+
+    temporary cost (bps) = eta_bps × (our rate / market volume rate);
+    permanent impact (bps) = gamma_bps × (quantity / daily volume); σ as a daily fraction.
+    """
+
+    sigma_daily: float = 0.03
+    eta_bps: float = 20.0
+    gamma_bps: float = 300.0
+    daily_volume: float = 36_000.0
+    spread_bps: float = 1.0
+
+    def ac_params(self, mid: float) -> AlmgrenChrissParams:
+        """Per-second AC parameters at price `mid` (σ in $/share/√s, η in $·s/share², γ in $/share²)."""
+        rate = self.daily_volume / 86_400.0
+        return AlmgrenChrissParams(
+            sigma=self.sigma_daily * mid / math.sqrt(86_400.0),
+            eta=self.eta_bps * 1e-4 * mid / rate,
+            gamma=self.gamma_bps * 1e-4 * mid / self.daily_volume,
+            epsilon=0.5 * self.spread_bps * 1e-4 * mid,
+        )
+
+
+@dataclass(slots=True)
+class Runner:
+    parent: ParentOrder
+    algo: Algo
+    rng: np.random.Generator
+    start_s: float
+    timer: Timer | None = None
+    otc_filled: float = 0.0
+    limit_bound: bool = False
+    participation_bound: bool = False
+    market_volume_at_start: float = 0.0
+    history: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed, done, target)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    replan_needed: bool = True
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        engine: Engine,
+        seeds: SeedTree,
+        config: ExecutionConfig | None = None,
+        calibration: ImpactCalibration | None = None,
+    ) -> None:
+        self.engine = engine
+        self.seeds = seeds
+        self.config = config or ExecutionConfig()
+        self.calibration = calibration or ImpactCalibration()
+        self.runners: dict[str, Runner] = {}
+        self.toxicity: dict[str, float] = {}
+        self.disabled_venues: set[str] = set()
+        self.on_done: list[Callable[[str], None]] = []
+        self._market_volume: dict[str, float] = {}  # venue → cumulative traded volume, ours excluded
+        self._market_notional: dict[str, float] = {}
+        self._recent: deque[tuple[float, float]] = deque()  # (ts, others' volume) for participation
+        self._our_fill_pending: dict[str, float] = {}
+        bus = engine.bus
+        bus.subscribe(Trades, self._on_trades)
+        bus.subscribe(FillEvent, self._on_fill)
+
+    # ---- market view (ours excluded) ---------------------------------------------------------
+
+    def _on_fill(self, event: FillEvent) -> None:
+        venue = event.fill.venue
+        self._our_fill_pending[venue] = self._our_fill_pending.get(venue, 0.0) + float(event.fill.quantity)
+
+    def _on_trades(self, trades: Trades) -> None:
+        total = float(trades.qty.sum())
+        notional = float(np.dot(trades.price, trades.qty))
+        ours = min(self._our_fill_pending.pop(trades.venue, 0.0), total)
+        others = total - ours
+        avg = notional / total if total > 0 else 0.0
+        self._market_volume[trades.venue] = self._market_volume.get(trades.venue, 0.0) + others
+        self._market_notional[trades.venue] = self._market_notional.get(trades.venue, 0.0) + others * avg
+        self._recent.append((trades.ts, others))
+
+    def market_volume(self) -> float:
+        return sum(self._market_volume.values())
+
+    def market_vwap(self) -> float:
+        vol = self.market_volume()
+        return sum(self._market_notional.values()) / vol if vol > 0 else float("nan")
+
+    def recent_volume(self, window_s: float) -> float:
+        now = self.engine.clock.now()
+        while self._recent and self._recent[0][0] < now - max(window_s, self.config.participation_window_s):
+            self._recent.popleft()
+        return sum(q for ts, q in self._recent if ts >= now - window_s)
+
+    def consolidated_mid(self, venues: tuple[str, ...] = ()) -> float:
+        books = [
+            b for v, b in self.engine.books.items() if (not venues or v in venues) and len(b.bid_px) and len(b.ask_px)
+        ]
+        if not books:
+            return float("nan")
+        return 0.5 * (max(float(b.bid_px[0]) for b in books) + min(float(b.ask_px[0]) for b in books))
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    def stage(self, parent: ParentOrder, actor: Actor) -> None:
+        unknown = [v for v in parent.venues if v not in self.engine.venues]
+        if unknown:
+            raise ValueError(f"unknown venue(s) {', '.join(unknown)}; configured: {', '.join(self.engine.venues)}")
+        parent.trader = parent.trader or actor.user
+        self.engine.oms.stage(parent, actor, self.engine.clock.now(), staged_mid=self.consolidated_mid(parent.venues))
+
+    def start(self, parent_id: str, actor: Actor) -> None:
+        oms, now = self.engine.oms, self.engine.clock.now()
+        parent = oms.parents[parent_id]
+        if parent.state is not ParentState.STAGED:
+            raise ValueError(f"parent {parent_id} is {parent.state.value}; only a staged parent can start")
+        arrival = self.consolidated_mid(self._venues(parent))
+        if math.isnan(arrival):
+            raise ValueError(f"no market data yet on {', '.join(self._venues(parent))}: cannot take an arrival price")
+        oms.start(parent_id, arrival, actor, now)
+        if parent.end_ts is None:
+            parent.end_ts = now + parent.horizon_s
+        runner = Runner(parent, self._make_algo(parent, arrival), self.seeds.generator(f"algo/{parent_id}"), now)
+        runner.market_volume_at_start = self.market_volume()
+        self.runners[parent_id] = runner
+        self._tick(parent_id)
+
+    def pause(self, parent_id: str, actor: Actor) -> None:
+        self.engine.oms.set_parent_state(parent_id, ParentState.PAUSED, actor, self.engine.clock.now(), "paused")
+        self.engine.cancel_children(self.engine.oms.open_children(parent_id), actor, "pause")
+
+    def resume(self, parent_id: str, actor: Actor) -> None:
+        self.engine.oms.set_parent_state(parent_id, ParentState.RUNNING, actor, self.engine.clock.now(), "resumed")
+        self.runners[parent_id].replan_needed = True
+        self._tick(parent_id)
+
+    def cancel(self, parent_id: str, actor: Actor, reason: str = "canceled by trader") -> None:
+        self._stop(parent_id, ParentState.CANCELED, actor, reason)
+
+    def finish_now(self, parent_id: str, actor: Actor, price_cap: Decimal | None = None) -> None:
+        """Complete aggressively within `price_cap` (or the parent's limit / max cross)."""
+        oms = self.engine.oms
+        parent = oms.parents[parent_id]
+        if price_cap is not None:
+            oms.override(parent_id, "finish_cap", None, price_cap, actor, self.engine.clock.now())
+        oms.set_parent_state(parent_id, ParentState.COMPLETING, actor, self.engine.clock.now(), "finish now")
+        self._tick(parent.parent_id)
+
+    def override(self, parent_id: str, field_name: str, value: Any, actor: Actor) -> None:
+        """Change a running parent's parameter; journaled; applied at the next tick."""
+        oms, now = self.engine.oms, self.engine.clock.now()
+        parent = oms.parents[parent_id]
+        runner = self.runners.get(parent_id)
+        if field_name == "quantity":
+            value = Decimal(str(value))
+            floor = oms.filled_qty(parent_id) + Decimal(str(runner.otc_filled if runner else 0))
+            if value < floor:
+                raise ValueError(f"quantity cannot go below what is already filled ({floor})")
+        elif field_name in ("limit_price", "i_would_price"):
+            value = None if value is None else Decimal(str(value))
+        elif field_name == "max_participation":
+            value = float(value)
+            if not 0 < value <= 1:
+                raise ValueError(f"max participation must be in (0, 1], got {value}")
+        elif field_name == "urgency":
+            value = Urgency(value)
+        elif field_name == "end_ts":
+            value = float(value)
+            if value <= now:
+                raise ValueError("the new end time is in the past")
+        elif field_name == "venues":
+            value = tuple(value)
+        elif field_name not in ("risk_aversion", "rfq_mode"):
+            raise ValueError(f"unknown override {field_name!r}")
+        old = getattr(parent, field_name)
+        oms.override(parent_id, field_name, old, value, actor, now)
+        self.engine.bus.publish(OverrideApplied(now, parent_id, str(actor), field_name, str(old), str(value)))
+        if field_name == "end_ts" and parent.start_ts is not None:
+            parent.horizon_s = float(value) - parent.start_ts
+        if field_name == "quantity":
+            self._trim_working(parent_id, actor)
+        if runner is not None:
+            if field_name in ("quantity", "end_ts", "urgency", "risk_aversion"):
+                if field_name in ("urgency", "risk_aversion"):
+                    runner.algo = self._make_algo(parent, self.engine.oms.arrival_mid[parent_id])
+                runner.replan_needed = True
+            if field_name in ("limit_price", "venues"):
+                self._cancel_nonconforming(parent_id, actor)
+
+    def set_venue_enabled(self, venue: str, enabled: bool, actor: Actor) -> None:
+        (self.disabled_venues.discard if enabled else self.disabled_venues.add)(venue)
+        if not enabled:
+            self.engine.cancel_children(self.engine.oms.open_children(venue=venue), actor, f"venue {venue} disabled")
+
+    def add_otc_fill(self, parent_id: str, quantity: float) -> None:
+        runner = self.runners[parent_id]
+        runner.otc_filled += quantity
+        runner.replan_needed = True
+
+    # ---- the tick -----------------------------------------------------------------------------
+
+    def _tick(self, parent_id: str) -> None:
+        runner = self.runners.get(parent_id)
+        if runner is None:
+            return
+        runner.timer = None
+        parent = runner.parent
+        if parent.state not in (ParentState.RUNNING, ParentState.COMPLETING):
+            return
+        oms, now, cfg = self.engine.oms, self.engine.clock.now(), self.config
+        elapsed = now - runner.start_s
+        qty = float(parent.quantity)
+        done = float(oms.filled_qty(parent_id)) + runner.otc_filled
+        working = float(oms.working_qty(parent_id))
+        lot = float(self._smallest_lot(parent))
+        state = AlgoState(
+            elapsed,
+            parent.horizon_s,
+            qty,
+            done,
+            self.market_volume() - runner.market_volume_at_start,
+            parent.max_participation,
+        )
+        if qty - done < lot / 2:
+            self._finish(parent_id, ParentState.DONE, "complete")
+            return
+        if runner.replan_needed:
+            runner.algo.replan(state)
+            runner.replan_needed = False
+
+        mid = self.consolidated_mid(self._venues(parent))
+        self._cancel_stale(runner, mid)
+        working = float(oms.working_qty(parent_id))
+        at_end = elapsed >= parent.horizon_s - 1e-9
+        if at_end and parent.end_action is EndAction.STOP and parent.state is not ParentState.COMPLETING:
+            self._finish(parent_id, ParentState.DONE, "horizon reached; residual left (end action: stop)")
+            return
+        completing = at_end or parent.state is ParentState.COMPLETING
+        target_now = qty if completing else runner.algo.target_filled(state, elapsed)
+        target_next = qty if completing else runner.algo.target_filled(state, elapsed + cfg.interval_s)
+        i_would = (
+            parent.i_would_price is not None
+            and not math.isnan(mid)
+            and parent.within_limit(Decimal(str(mid)))
+            and (
+                (parent.side is Side.BUY and mid <= float(parent.i_would_price))
+                or (parent.side is Side.SELL and mid >= float(parent.i_would_price))
+            )
+        )
+        runner.history.append((elapsed, done, target_now))
+
+        behind = target_now - done
+        room = qty - done - working  # never over-fill: filled + working + new ≤ quantity
+        cap_rate = parent.max_participation / (1 - parent.max_participation) if parent.max_participation < 1 else 1e9
+        part_allow = (
+            cap_rate * self.recent_volume(cfg.participation_window_s) * cfg.interval_s / cfg.participation_window_s
+        )
+        if i_would:
+            behind = max(behind, min(qty - done, part_allow))
+        sent_marketable = 0.0
+        if (behind > cfg.behind_tolerance * qty or completing) and not math.isnan(mid):
+            want = behind if not completing else qty - done
+            if not completing:
+                runner.participation_bound = want > part_allow * 2 and behind < 0.05 * qty
+            if want > room:  # make room by pulling passive children first
+                self.engine.cancel_children(
+                    [c for c in oms.open_children(parent_id) if c.tif is not TimeInForce.IOC],
+                    SYSTEM,
+                    "cross to catch up",
+                )
+                room = qty - done - float(oms.working_qty(parent_id))
+            want = min(want, room)
+            sent_marketable = self._send_marketable(runner, want, mid, completing)
+            room -= sent_marketable
+        passive_need = min(target_next - done - float(oms.working_qty(parent_id)), room)
+        if passive_need > lot and not completing and not math.isnan(mid):
+            cap = runner.algo.max_working(state) - float(oms.working_qty(parent_id))
+            size = min(passive_need, cap) * (1 + cfg.size_jitter * (2 * runner.rng.random() - 1))
+            self._send_passive(runner, min(size, room), mid)
+        self._publish_progress(runner, now, mid, target_now)
+        delay = cfg.interval_s * (1 + cfg.interval_jitter * (2 * runner.rng.random() - 1))
+        if not completing and elapsed < parent.horizon_s:
+            delay = min(delay, parent.horizon_s - elapsed + 1e-6)
+        runner.timer = self.engine.clock.call_later(delay, lambda: self._tick(parent_id))
+
+    # ---- tactics ------------------------------------------------------------------------------
+
+    def _send_marketable(self, runner: Runner, quantity: float, mid: float, completing: bool) -> float:
+        parent = runner.parent
+        cap = mid * (1 + parent.side.sign * self.config.max_cross_bps * 1e-4)
+        finish_cap = parent.params.get("finish_cap")
+        if completing and finish_cap is not None:
+            cap = float(finish_cap)
+        if parent.limit_price is not None:
+            lim = float(parent.limit_price)
+            cap = min(cap, lim) if parent.side is Side.BUY else max(cap, lim)
+        router = self._router(parent)
+        allocations = router.marketable(parent.side, quantity, cap)
+        runner.limit_bound = not allocations and parent.limit_price is not None
+        sent = 0.0
+        for alloc in allocations:
+            self.engine.send_child(
+                parent.parent_id, alloc.venue, parent.side, alloc.quantity, alloc.price, TimeInForce.IOC
+            )
+            sent += float(alloc.quantity)
+        return sent
+
+    def _send_passive(self, runner: Runner, quantity: float, mid: float) -> None:
+        parent = runner.parent
+        for alloc in self._router(parent).passive(parent.side, quantity):
+            if not parent.within_limit(alloc.price):
+                runner.limit_bound = True
+                continue
+            self.engine.send_child(
+                parent.parent_id, alloc.venue, parent.side, alloc.quantity, alloc.price, TimeInForce.GTC
+            )
+
+    def _router(self, parent: ParentOrder) -> Router:
+        router = Router()
+        symbol = parent.instrument.symbol
+        locked = self._locked_by_venue(parent)
+        for name in self._venues(parent):
+            venue = self.engine.venues[name]
+            inst = venue.instrument(symbol)
+            bal = venue.balances()
+            asset = parent.instrument.base if parent.side is Side.SELL else parent.instrument.quote
+            available = float(bal[asset].available) if asset in bal else 0.0
+            mid = self.consolidated_mid((name,))
+            if parent.side is Side.BUY:  # quote balance → base capacity, fees included
+                available = available / (mid * (1 + inst.taker_fee_bps * 1e-4)) if mid > 0 else 0.0
+            capacity = max(available - locked.get(name, 0.0), 0.0)
+            router.venues[name] = VenueRouting(
+                inst,
+                self.engine.books.get(name),
+                inst.taker_fee_bps,
+                inst.maker_fee_bps,
+                capacity,
+                toxicity=self.toxicity.get(name, 0.0),
+                enabled=name not in self.disabled_venues and venue.is_up,
+            )
+        return router
+
+    def _locked_by_venue(self, parent: ParentOrder) -> dict[str, float]:
+        """What our open orders on the same side already lock per venue (all parents).
+
+        Venue balances already net out acknowledged orders' locks; only orders the venue has not
+        acknowledged yet (pending new) are added here so a burst can't overdraw a venue."""
+        locked: dict[str, float] = {}
+        for child in self.engine.oms.open_children():
+            if child.side is parent.side and child.venue_order_id == "":
+                locked[child.venue] = locked.get(child.venue, 0.0) + float(child.leaves)
+        return locked
+
+    def _cancel_stale(self, runner: Runner, mid: float) -> None:
+        now = self.engine.clock.now()
+        parent = runner.parent
+        stale: list[ChildOrder] = []
+        for child in self.engine.oms.open_children(parent.parent_id):
+            if child.tif is TimeInForce.IOC or child.price is None:
+                continue
+            book = self.engine.books.get(child.venue)
+            touch = None
+            if book is not None and len(book.bid_px) and len(book.ask_px):
+                touch = float(book.bid_px[0]) if parent.side is Side.BUY else float(book.ask_px[0])
+            off_touch = touch is not None and abs(float(child.price) - touch) > 2 * float(
+                self.engine.venues[child.venue].instrument(parent.instrument.symbol).tick_size
+            )
+            if now - child.created_ts >= self.config.passive_refresh_s or off_touch:
+                stale.append(child)
+        if stale:
+            self.engine.cancel_children(stale, SYSTEM, "refresh passive")
+
+    def _cancel_nonconforming(self, parent_id: str, actor: Actor) -> None:
+        parent = self.engine.oms.parents[parent_id]
+        allowed = set(self._venues(parent))
+        bad = [
+            c
+            for c in self.engine.oms.open_children(parent_id)
+            if c.venue not in allowed or (c.price is not None and not parent.within_limit(c.price))
+        ]
+        self.engine.cancel_children(bad, actor, "override")
+
+    def _trim_working(self, parent_id: str, actor: Actor) -> None:
+        oms = self.engine.oms
+        parent = oms.parents[parent_id]
+        runner = self.runners.get(parent_id)
+        excess = oms.filled_qty(parent_id) + oms.working_qty(parent_id) - parent.quantity
+        if runner is not None:
+            excess += Decimal(str(runner.otc_filled))
+        if excess > 0:
+            self.engine.cancel_children(oms.open_children(parent_id), actor, "quantity reduced")
+
+    # ---- end of life --------------------------------------------------------------------------
+
+    def _stop(self, parent_id: str, state: ParentState, actor: Actor, reason: str) -> None:
+        oms = self.engine.oms
+        runner = self.runners.get(parent_id)
+        if runner is not None and runner.timer is not None:
+            runner.timer.cancel()
+            runner.timer = None
+        self.engine.cancel_children(oms.open_children(parent_id), actor, reason)
+        if not oms.parents[parent_id].state.is_terminal:
+            oms.set_parent_state(parent_id, state, actor, self.engine.clock.now(), reason)
+        for callback in self.on_done:
+            callback(parent_id)
+
+    def _finish(self, parent_id: str, state: ParentState, reason: str) -> None:
+        self._stop(parent_id, state, SYSTEM, reason)
+
+    def stop_by_risk(self, parent_id: str, actor: Actor, reason: str) -> None:
+        self._stop(parent_id, ParentState.STOPPED_BY_RISK, actor, reason)
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _venues(self, parent: ParentOrder) -> tuple[str, ...]:
+        return parent.venues or tuple(self.engine.venues)
+
+    def _smallest_lot(self, parent: ParentOrder) -> Decimal:
+        return min(self.engine.venues[v].instrument(parent.instrument.symbol).lot_size for v in self._venues(parent))
+
+    def _make_algo(self, parent: ParentOrder, mid: float) -> Algo:
+        p = parent.params
+        if parent.algo == "twap":
+            return Twap()
+        if parent.algo == "vwap":
+            return Vwap(np.asarray(p.get("profile", np.ones(24)), dtype=np.float64))
+        if parent.algo == "pov":
+            return Pov(
+                rate=float(p.get("rate", 0.1)),
+                min_rate=float(p.get("min_rate", 0.0)),
+                max_rate=float(p.get("max_rate", parent.max_participation)),
+            )
+        if parent.algo == "iceberg":
+            return Iceberg(display_qty=float(p.get("display_qty", max(float(parent.quantity) / 100, 0.001))))
+        if parent.algo in ("ac", "adaptive"):
+            params = self.calibration.ac_params(mid)
+            n = max(1, round(parent.horizon_s / self.config.ac_period_s))
+            lam = parent.risk_aversion
+            if lam is None:
+                lam = risk_aversion_for_urgency(AcUrgency(parent.urgency.value), params, parent.horizon_s, n)
+            return AlmgrenChriss(params, lam, self.config.ac_period_s)
+        raise ValueError(f"unknown algo {parent.algo!r}; choose twap, vwap, pov, iceberg, ac or adaptive")
+
+    def _publish_progress(self, runner: Runner, now: float, mid: float, target: float) -> None:
+        oms = self.engine.oms
+        parent = runner.parent
+        pid = parent.parent_id
+        children = oms.children_for(pid)
+        filled = float(sum((c.filled for c in children), Decimal(0)))
+        notional = float(sum((c.notional_filled for c in children), Decimal(0)))
+        avg = notional / filled if filled > 0 else float("nan")
+        arrival = oms.arrival_mid.get(pid, float("nan"))
+        slip = parent.side.sign * (avg - arrival) / arrival * 1e4 if filled > 0 else 0.0
+        vol = self.market_volume() - runner.market_volume_at_start
+        self.engine.bus.publish(
+            ParentProgress(
+                now,
+                pid,
+                parent.state.value,
+                parent.side,
+                float(parent.quantity),
+                filled + runner.otc_filled,
+                float(parent.quantity) - filled - runner.otc_filled,
+                avg,
+                arrival,
+                slip,
+                target,
+                filled / (filled + vol) if filled + vol > 0 else 0.0,
+                float(oms.working_qty(pid)),
+                runner.otc_filled,
+            )
+        )
+        if runner.limit_bound:
+            self.engine.bus.publish(
+                Alert(now, Severity.INFO, "limit_bound", "execution", "behind schedule, limit-bound", parent_id=pid)
+            )
