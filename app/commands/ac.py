@@ -130,12 +130,10 @@ def format_table(result: dict[str, Any]) -> str:
         "Almgren-Chriss optimal execution (2000), discrete time",
         f"  tau = {result['tau']:.6g}   eta~ = {result['eta_tilde']:.6g}   kappa = {result['kappa']:.6g}"
         f"   half-life = {'inf' if half_life is None else f'{half_life:.6g}'}",
-        f"  E[cost] = {result['expected_cost']:,.2f}   Var = {result['variance']:.6g}   "
-        f"std = {result['std']:,.2f}",
+        f"  E[cost] = {result['expected_cost']:,.2f}   Var = {result['variance']:.6g}   std = {result['std']:,.2f}",
         f"  E[cost] = {result['expected_cost_bps']:.3f} bps   std = {result['std_bps']:.3f} bps of X*S0",
         f"  linear:    E = {result['linear']['expected_cost']:,.2f}   Var = {result['linear']['variance']:.6g}",
-        f"  immediate: E = {result['immediate']['expected_cost']:,.2f}   "
-        f"Var = {result['immediate']['variance']:.6g}",
+        f"  immediate: E = {result['immediate']['expected_cost']:,.2f}   Var = {result['immediate']['variance']:.6g}",
         "",
         f"  {'k':>4} {'t_k':>12} {'holdings x_k':>18} {'trade n_k':>18}",
     ]

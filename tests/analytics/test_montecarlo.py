@@ -66,7 +66,7 @@ def test_same_seed_is_bit_identical_whatever_the_thread_count() -> None:
     try:
         numba.set_num_threads(1)
         one = simulate_ac_costs(PAPER, plan.trajectory, T, S0, 20_001, seed=5).samples_usd
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
         many = simulate_ac_costs(PAPER, plan.trajectory, T, S0, 20_001, seed=5).samples_usd
     finally:
         numba.set_num_threads(before)
