@@ -13,10 +13,13 @@ from decimal import Decimal
 from core.actors import SYSTEM, Actor
 from core.bus import Bus
 from core.clock import Clock
-from core.events import BookUpdate, Trades, VenueStatus
+from core.events import BookUpdate, FillEvent, Trades, VenueStatus
 from core.oms import OrderManager
 from core.orders import ChildOrder, Fill, TimeInForce
 from core.ports import Journal, RejectReason, Venue, VenueCallbacks, VenueOrderReport
+from core.risk.gate import Decision, RiskGate
+from core.risk.rules import OrderProposal, RiskContext, RiskLimits
+from core.tape import Tape
 from core.types import Side
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,14 @@ class Engine:
             self.oms.replay(journal)
         self.venues: dict[str, Venue] = {}
         self.books: dict[str, BookUpdate] = {}
+        self.tape = Tape()
+        self.bus.subscribe(FillEvent, self.tape.on_fill)
+        self.bus.subscribe(Trades, self.tape.on_trades)
+        self.risk = RiskGate(clock, RiskLimits(), self._journal_risk, self.bus.publish, self._risk_context)
+        if journal is not None:
+            for rec in journal.replay():
+                if rec.kind.startswith("risk."):
+                    self.risk.apply_record(rec.kind, rec.payload)
         for venue in (venues or {}).values():
             self.add_venue(venue)
 
@@ -61,10 +72,20 @@ class Engine:
         price: Decimal | None,
         tif: TimeInForce = TimeInForce.GTC,
         actor: Actor = SYSTEM,
-    ) -> ChildOrder:
-        """Journal the intent, then send. Returns the child (PENDING_NEW until the venue answers)."""
-        child = self.oms.new_child(parent_id, venue, side, quantity, price, tif, self.clock.now(), actor)
-        self.venues[venue].submit(child)
+    ) -> tuple[Decision, ChildOrder | None]:
+        """Pass the child through risk; if it may go now, journal the intent and send it.
+
+        Returns the decision and the child when it was sent (a queued child is sent later, when
+        the venue's message budget allows and it passes the checks again)."""
+        parent = self.oms.parents[parent_id]
+        proposal = OrderProposal(parent_id, venue, parent.instrument.symbol, side, quantity, price, tif, parent.account)
+        sent: list[ChildOrder] = []
+        decision = self.risk.submit(proposal, actor, lambda p: sent.append(self._send(p, actor)))
+        return decision, (sent[0] if sent else None)
+
+    def _send(self, p: OrderProposal, actor: Actor) -> ChildOrder:
+        child = self.oms.new_child(p.parent_id, p.venue, p.side, p.quantity, p.price, p.tif, self.clock.now(), actor)
+        self.venues[p.venue].submit(child)
         return child
 
     def cancel_children(self, children: list[ChildOrder], actor: Actor = SYSTEM, reason: str = "") -> list[ChildOrder]:
@@ -98,5 +119,23 @@ class Engine:
     def _on_fill(self, fill: Fill) -> None:
         self.oms.on_fill(fill, self.clock.now())
 
-    def publish_trades(self, trades: Trades) -> None:
-        self.bus.publish(trades)
+    # ---- risk wiring --------------------------------------------------------------------------
+
+    def mid(self, venue: str) -> float:
+        book = self.books.get(venue)
+        return book.mid if book is not None else float("nan")
+
+    def _risk_context(self, p: OrderProposal) -> RiskContext:
+        now = self.clock.now()
+        return RiskContext(
+            now=now,
+            limits=self.risk.limits,
+            parent=self.oms.parents.get(p.parent_id),
+            mid=self.mid,
+            open_children=lambda venue: self.oms.open_children(venue=venue),
+            recent_volume=lambda venue, window: self.tape.recent(venue, now, window)[0],
+            our_recent_volume=lambda venue, window: self.tape.recent(venue, now, window)[1],
+        )
+
+    def _journal_risk(self, kind: str, payload: dict[str, object], actor: Actor) -> None:
+        self.oms.record(kind, dict(payload), actor, self.clock.now())

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,11 +32,12 @@ from core.analytics.almgren_chriss import risk_aversion_for_urgency
 from core.analytics.impact import AlmgrenChrissParams
 from core.clock import Timer
 from core.engine import Engine
-from core.events import Alert, FillEvent, OverrideApplied, ParentProgress, Severity, Trades
+from core.events import Alert, OverrideApplied, ParentProgress, Severity
 from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
 from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
+from core.risk.gate import Decision
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -115,42 +115,17 @@ class ExecutionService:
         self.toxicity: dict[str, float] = {}
         self.disabled_venues: set[str] = set()
         self.on_done: list[Callable[[str], None]] = []
-        self._market_volume: dict[str, float] = {}  # venue → cumulative traded volume, ours excluded
-        self._market_notional: dict[str, float] = {}
-        self._recent: deque[tuple[float, float]] = deque()  # (ts, others' volume) for participation
-        self._our_fill_pending: dict[str, float] = {}
-        bus = engine.bus
-        bus.subscribe(Trades, self._on_trades)
-        bus.subscribe(FillEvent, self._on_fill)
 
     # ---- market view (ours excluded) ---------------------------------------------------------
 
-    def _on_fill(self, event: FillEvent) -> None:
-        venue = event.fill.venue
-        self._our_fill_pending[venue] = self._our_fill_pending.get(venue, 0.0) + float(event.fill.quantity)
-
-    def _on_trades(self, trades: Trades) -> None:
-        total = float(trades.qty.sum())
-        notional = float(np.dot(trades.price, trades.qty))
-        ours = min(self._our_fill_pending.pop(trades.venue, 0.0), total)
-        others = total - ours
-        avg = notional / total if total > 0 else 0.0
-        self._market_volume[trades.venue] = self._market_volume.get(trades.venue, 0.0) + others
-        self._market_notional[trades.venue] = self._market_notional.get(trades.venue, 0.0) + others * avg
-        self._recent.append((trades.ts, others))
-
     def market_volume(self) -> float:
-        return sum(self._market_volume.values())
+        return self.engine.tape.total_volume()
 
     def market_vwap(self) -> float:
-        vol = self.market_volume()
-        return sum(self._market_notional.values()) / vol if vol > 0 else float("nan")
+        return self.engine.tape.vwap()
 
     def recent_volume(self, window_s: float) -> float:
-        now = self.engine.clock.now()
-        while self._recent and self._recent[0][0] < now - max(window_s, self.config.participation_window_s):
-            self._recent.popleft()
-        return sum(q for ts, q in self._recent if ts >= now - window_s)
+        return self.engine.tape.recent(None, self.engine.clock.now(), window_s)[0]
 
     def consolidated_mid(self, venues: tuple[str, ...] = ()) -> float:
         books = [
@@ -187,6 +162,7 @@ class ExecutionService:
 
     def pause(self, parent_id: str, actor: Actor) -> None:
         self.engine.oms.set_parent_state(parent_id, ParentState.PAUSED, actor, self.engine.clock.now(), "paused")
+        self.engine.risk.purge_queue(parent_id)
         self.engine.cancel_children(self.engine.oms.open_children(parent_id), actor, "pause")
 
     def resume(self, parent_id: str, actor: Actor) -> None:
@@ -271,7 +247,7 @@ class ExecutionService:
         elapsed = now - runner.start_s
         qty = float(parent.quantity)
         done = float(oms.filled_qty(parent_id)) + runner.otc_filled
-        working = float(oms.working_qty(parent_id))
+        working = self._working(parent_id)
         lot = float(self._smallest_lot(parent))
         state = AlgoState(
             elapsed,
@@ -290,7 +266,7 @@ class ExecutionService:
 
         mid = self.consolidated_mid(self._venues(parent))
         self._cancel_stale(runner, mid)
-        working = float(oms.working_qty(parent_id))
+        working = self._working(parent_id)
         at_end = elapsed >= parent.horizon_s - 1e-9
         if at_end and parent.end_action is EndAction.STOP and parent.state is not ParentState.COMPLETING:
             self._finish(parent_id, ParentState.DONE, "horizon reached; residual left (end action: stop)")
@@ -328,13 +304,13 @@ class ExecutionService:
                     SYSTEM,
                     "cross to catch up",
                 )
-                room = qty - done - float(oms.working_qty(parent_id))
+                room = qty - done - self._working(parent_id)
             want = min(want, room)
             sent_marketable = self._send_marketable(runner, want, mid, completing)
             room -= sent_marketable
-        passive_need = min(target_next - done - float(oms.working_qty(parent_id)), room)
+        passive_need = min(target_next - done - self._working(parent_id), room)
         if passive_need > lot and not completing and not math.isnan(mid):
-            cap = runner.algo.max_working(state) - float(oms.working_qty(parent_id))
+            cap = runner.algo.max_working(state) - self._working(parent_id)
             size = min(passive_need, cap) * (1 + cfg.size_jitter * (2 * runner.rng.random() - 1))
             self._send_passive(runner, min(size, room), mid)
         self._publish_progress(runner, now, mid, target_now)
@@ -359,10 +335,11 @@ class ExecutionService:
         runner.limit_bound = not allocations and parent.limit_price is not None
         sent = 0.0
         for alloc in allocations:
-            self.engine.send_child(
+            decision, _ = self.engine.send_child(
                 parent.parent_id, alloc.venue, parent.side, alloc.quantity, alloc.price, TimeInForce.IOC
             )
-            sent += float(alloc.quantity)
+            if decision is not Decision.REFUSE:
+                sent += float(alloc.quantity)
         return sent
 
     def _send_passive(self, runner: Runner, quantity: float, mid: float) -> None:
@@ -374,6 +351,10 @@ class ExecutionService:
             self.engine.send_child(
                 parent.parent_id, alloc.venue, parent.side, alloc.quantity, alloc.price, TimeInForce.GTC
             )
+
+    def _working(self, parent_id: str) -> float:
+        """Working at venues plus waiting in the risk gate's rate queue."""
+        return float(self.engine.oms.working_qty(parent_id)) + self.engine.risk.queued_quantity(parent_id)
 
     def _router(self, parent: ParentOrder) -> Router:
         router = Router()
@@ -458,6 +439,7 @@ class ExecutionService:
         if runner is not None and runner.timer is not None:
             runner.timer.cancel()
             runner.timer = None
+        self.engine.risk.purge_queue(parent_id)
         self.engine.cancel_children(oms.open_children(parent_id), actor, reason)
         if not oms.parents[parent_id].state.is_terminal:
             oms.set_parent_state(parent_id, state, actor, self.engine.clock.now(), reason)

@@ -1,0 +1,1 @@
+"""Risk: pre-trade checks, rate budget, trading states, circuit breakers and the kill switch."""

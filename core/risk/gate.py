@@ -1,0 +1,266 @@
+"""The risk gate every child passes before it leaves: trading states, the check chain, the
+message-rate budget, the kill switch and supervisor-owned limits.
+
+Decisions: SEND (checked, within budget), QUEUE (checked, but the venue's message budget is
+spent: released in order as the budget refills, and checked again on release), REFUSE (a rule
+or a trading state said no — journaled with the rule and its detail).
+
+Trading state per scope — "global", "venue:<name>", "symbol:<BTC/USDT>":
+ACTIVE (all allowed), REDUCING (only orders that reduce the account's position; cancels allowed),
+HALTED (no new orders; cancels allowed). The strictest applicable scope wins.
+
+Kill switch (supervisor only): global HALTED, every algo stopped, every working child canceled on
+every venue (venue cancel-all first, then one by one), the rate queue purged, pending RFQs
+withdrawn, and new orders refused from any source until a supervisor resets it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from core.actors import Actor, Role, require_supervisor
+from core.clock import Clock, Timer
+from core.events import Alert, Severity, TradingState, TradingStateChanged
+from core.risk.rules import DEFAULT_RULES, OrderProposal, RiskContext, RiskLimits, Rule
+from core.types import Side
+
+log = logging.getLogger(__name__)
+
+_RANK = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+class Decision(enum.Enum):
+    SEND = "send"
+    QUEUE = "queue"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEvent:
+    ts: float
+    rule: str
+    action: str
+    detail: str
+    venue: str = ""
+    parent_id: str = ""
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Message budget: `rate_per_s` sustained with bursts up to `burst` messages."""
+
+    rate_per_s: float
+    burst: float
+    tokens: float
+    updated: float
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
+        self.updated = now
+
+    def time_until_token(self, now: float) -> float:
+        self.refill(now)
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate_per_s
+
+
+@dataclass(slots=True)
+class _Queued:
+    proposal: OrderProposal
+    actor: Actor
+    send: Callable[[OrderProposal], object]
+    queued_ts: float
+
+
+@dataclass(slots=True)
+class RiskGate:
+    clock: Clock
+    limits: RiskLimits
+    journal_event: Callable[[str, dict[str, Any], Actor], None]
+    publish: Callable[[object], None]
+    context: Callable[[OrderProposal], RiskContext]
+    reduces_position: Callable[[OrderProposal], bool] = lambda p: p.side is Side.SELL
+    rules: tuple[Rule, ...] = DEFAULT_RULES
+    order_share_of_limit: float = 0.8  # new orders use this share of a venue's message limit
+    states: dict[str, TradingState] = field(default_factory=dict)
+    killed: bool = False
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    queues: dict[str, deque[_Queued]] = field(default_factory=dict)
+    release_timers: dict[str, Timer] = field(default_factory=dict)
+    recent_sent: list[tuple[float, OrderProposal]] = field(default_factory=list)
+    events: list[RiskEvent] = field(default_factory=list)
+    rejects: deque[float] = field(default_factory=deque)
+    on_kill: list[Callable[[Actor], None]] = field(default_factory=list)
+
+    # ---- rate budget --------------------------------------------------------------------------
+
+    def set_venue_rate_limit(self, venue: str, messages_per_s: float, burst_s: float = 1.0) -> None:
+        rate = messages_per_s * self.order_share_of_limit
+        self.buckets[venue] = TokenBucket(rate, max(1.0, rate * burst_s), max(1.0, rate * burst_s), self.clock.now())
+
+    # ---- trading state ------------------------------------------------------------------------
+
+    def state_for(self, venue: str, symbol: str) -> TradingState:
+        candidates = [
+            self.states.get("global", TradingState.ACTIVE),
+            self.states.get(f"venue:{venue}", TradingState.ACTIVE),
+            self.states.get(f"symbol:{symbol}", TradingState.ACTIVE),
+        ]
+        return max(candidates, key=lambda s: _RANK[s])
+
+    def set_state(self, scope: str, state: TradingState, actor: Actor, reason: str) -> None:
+        if scope == "global" and self.killed and state is not TradingState.HALTED:
+            require_supervisor(actor, "leaving the kill switch's HALTED state")
+            raise PermissionError("the kill switch is engaged: reset it with reset_kill_switch")
+        self.states[scope] = state
+        self.journal_event("risk.state", {"scope": scope, "state": state.value, "reason": reason}, actor)
+        self.publish(TradingStateChanged(self.clock.now(), scope, state, str(actor), reason))
+
+    # ---- the check ----------------------------------------------------------------------------
+
+    def submit(self, proposal: OrderProposal, actor: Actor, send: Callable[[OrderProposal], object]) -> Decision:
+        """Check `proposal`; send it now, queue it for the rate budget, or refuse it."""
+        refusal = self._refusal(proposal)
+        if refusal is not None:
+            self._refuse(proposal, *refusal)
+            return Decision.REFUSE
+        queue = self.queues.get(proposal.venue)
+        bucket = self.buckets.get(proposal.venue)
+        if bucket is not None and (queue or bucket.time_until_token(self.clock.now()) > 0):
+            self.queues.setdefault(proposal.venue, deque()).append(_Queued(proposal, actor, send, self.clock.now()))
+            self._schedule_release(proposal.venue)
+            return Decision.QUEUE
+        self._send(proposal, send)
+        return Decision.SEND
+
+    def _refusal(self, p: OrderProposal) -> tuple[str, str] | None:
+        if self.killed:
+            return ("kill_switch", "kill switch engaged: new orders refused until a supervisor resets it")
+        state = self.state_for(p.venue, p.symbol)
+        if state is TradingState.HALTED:
+            return ("trading_state", f"trading HALTED for {p.venue} {p.symbol}")
+        if state is TradingState.REDUCING and not self.reduces_position(p):
+            return ("trading_state", f"trading REDUCING for {p.venue} {p.symbol}: only position-reducing orders")
+        ctx = self.context(p)
+        ctx.recent_sent = self.recent_sent
+        for rule in self.rules:
+            detail = rule.check(p, ctx)
+            if detail is not None:
+                return (rule.name, detail)
+        return None
+
+    def _send(self, p: OrderProposal, send: Callable[[OrderProposal], object]) -> None:
+        now = self.clock.now()
+        bucket = self.buckets.get(p.venue)
+        if bucket is not None:
+            bucket.refill(now)
+            bucket.tokens -= 1.0
+        self.recent_sent.append((now, p))
+        if len(self.recent_sent) > 2000:
+            del self.recent_sent[:1000]
+        send(p)
+
+    def _refuse(self, p: OrderProposal, rule: str, detail: str) -> None:
+        event = RiskEvent(self.clock.now(), rule, "refused", detail, p.venue, p.parent_id)
+        self.events.append(event)
+        self.journal_event(
+            "risk.refused",
+            {
+                "rule": rule,
+                "detail": detail,
+                "venue": p.venue,
+                "parent_id": p.parent_id,
+                "side": p.side.name,
+                "quantity": str(p.quantity),
+                "price": str(p.price),
+            },
+            Actor("risk", Role.SYSTEM),
+        )
+        self.publish(Alert(event.ts, Severity.WARNING, f"risk:{rule}", "risk", detail, p.venue, p.parent_id))
+
+    def _schedule_release(self, venue: str) -> None:
+        if venue in self.release_timers:
+            return
+        bucket = self.buckets[venue]
+        delay = bucket.time_until_token(self.clock.now())
+        self.release_timers[venue] = self.clock.call_later(delay, lambda: self._release(venue))
+
+    def _release(self, venue: str) -> None:
+        self.release_timers.pop(venue, None)
+        queue = self.queues.get(venue)
+        bucket = self.buckets[venue]
+        while queue:
+            if bucket.time_until_token(self.clock.now()) > 0:
+                self._schedule_release(venue)
+                return
+            item = queue.popleft()
+            refusal = self._refusal(item.proposal)  # the market may have moved while it waited
+            if refusal is not None:
+                self._refuse(item.proposal, *refusal)
+                continue
+            self._send(item.proposal, item.send)
+
+    def queued_quantity(self, parent_id: str) -> float:
+        return sum(
+            float(i.proposal.quantity) for q in self.queues.values() for i in q if i.proposal.parent_id == parent_id
+        )
+
+    def apply_record(self, kind: str, payload: dict[str, Any]) -> None:
+        """Restore state from a journal record at start-up (a restarted terminal comes up HALTED)."""
+        if kind == "risk.kill":
+            self.killed, self.states["global"] = True, TradingState.HALTED
+        elif kind == "risk.kill_reset":
+            self.killed, self.states["global"] = False, TradingState.ACTIVE
+        elif kind == "risk.state":
+            self.states[payload["scope"]] = TradingState(payload["state"])
+        elif kind == "risk.limit":
+            setattr(self.limits, payload["name"], payload["new"])
+
+    def queued(self, venue: str | None = None) -> int:
+        return sum(len(q) for v, q in self.queues.items() if venue is None or v == venue)
+
+    def purge_queue(self, parent_id: str | None = None) -> int:
+        """Drop queued children (kill switch, pause, cancel); returns how many."""
+        n = 0
+        for q in self.queues.values():
+            keep = deque(item for item in q if parent_id is not None and item.proposal.parent_id != parent_id)
+            n += len(q) - len(keep)
+            q.clear()
+            q.extend(keep)
+        return n
+
+    # ---- kill switch and limits -------------------------------------------------------------------
+
+    def kill(self, actor: Actor, reason: str = "kill switch") -> None:
+        require_supervisor(actor, "the kill switch")
+        self.killed = True
+        purged = self.purge_queue()
+        self.states["global"] = TradingState.HALTED
+        self.journal_event("risk.kill", {"reason": reason, "purged": purged}, actor)
+        self.publish(TradingStateChanged(self.clock.now(), "global", TradingState.HALTED, str(actor), reason))
+        for callback in self.on_kill:
+            callback(actor)
+
+    def reset_kill_switch(self, actor: Actor, reason: str = "reset") -> None:
+        require_supervisor(actor, "resetting the kill switch")
+        self.killed = False
+        self.states["global"] = TradingState.ACTIVE
+        self.journal_event("risk.kill_reset", {"reason": reason}, actor)
+        self.publish(TradingStateChanged(self.clock.now(), "global", TradingState.ACTIVE, str(actor), reason))
+
+    def set_limit(self, name: str, value: float, actor: Actor) -> None:
+        """Change a hard limit (supervisor only); journaled with its actor."""
+        require_supervisor(actor, f"changing the hard limit {name}")
+        known = {f.name for f in fields(self.limits)}
+        if name not in known:
+            raise ValueError(f"unknown limit {name!r}; known: {', '.join(sorted(known))}")
+        old = getattr(self.limits, name)
+        new = type(old)(value)
+        if new < 0:
+            raise ValueError(f"limit {name} must not be negative")
+        setattr(self.limits, name, new)
+        self.journal_event("risk.limit", {"name": name, "old": old, "new": new}, actor)
