@@ -132,8 +132,11 @@ def kappa_from_risk_aversion(risk_aversion: float, sigma: float, eta_tilde_: flo
     Uses the equivalent ``kappa = (2 / tau) asinh(kappa~ tau / 2)``, exact because
     ``cosh(a) - 1 = 2 sinh(a/2)^2``, which stays accurate as ``kappa~ -> 0``.
     """
-    if risk_aversion < 0.0:
-        raise ValueError(f"risk aversion must be >= 0, got {risk_aversion}")
+    if not (math.isfinite(risk_aversion) and risk_aversion >= 0.0):
+        raise ValueError(
+            f"risk aversion must be finite and >= 0, got {risk_aversion} "
+            "(use immediate_execution for the lambda -> infinity extreme)"
+        )
     kappa_tilde = math.sqrt(risk_aversion * sigma * sigma / eta_tilde_)
     return 2.0 / tau * math.asinh(0.5 * kappa_tilde * tau)
 
@@ -289,6 +292,9 @@ def _plan(
     trajectory[-1] = 0.0  # exact completion (round-off in the sinh ratio)
     times = np.arange(n_periods + 1, dtype=np.float64) * tau
     times[-1] = horizon
+    trade_list = trajectory[:-1] - trajectory[1:]
+    for array in (trajectory, times, trade_list):
+        array.flags.writeable = False  # a plan is a value: copy it to edit
     return ExecutionPlan(
         shares=shares,
         horizon=horizon,
@@ -300,7 +306,7 @@ def _plan(
         kappa=kappa,
         times=times,
         trajectory=trajectory,
-        trade_list=trajectory[:-1] - trajectory[1:],
+        trade_list=trade_list,
         expected_cost=expected_cost(params, trajectory, tau),
         variance=cost_variance(params, trajectory, tau),
     )

@@ -98,10 +98,9 @@ def simulate_ac_costs(
     Default ``side=-1`` is the paper's liquidation.
     """
     x = _check_holdings(holdings)
-    n_steps = x.shape[0] - 1
-    tau = horizon / n_steps
     if not (math.isfinite(horizon) and horizon > 0.0):
         raise ValueError(f"horizon must be positive, got {horizon}")
+    tau = horizon / (x.shape[0] - 1)
     trades = x[:-1] - x[1:]
     offset = params.epsilon * np.sign(trades) + params.eta * trades / tau
     perm = params.gamma * trades

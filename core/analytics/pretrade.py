@@ -248,7 +248,12 @@ def build_pretrade_report(
     per day (all venues); ``sigma_daily`` daily return volatility as a fraction.
     """
     settings = settings if settings is not None else PreTradeSettings()
-    urgency = Urgency(urgency) if isinstance(urgency, str) else urgency
+    if isinstance(urgency, str):
+        try:
+            urgency = Urgency(urgency.lower())
+        except ValueError:
+            choices = ", ".join(u.value for u in Urgency)
+            raise ValueError(f"urgency must be one of {choices}, got {urgency!r}") from None
     quantity, horizon_s = float(quantity), float(horizon_s)
     daily_volume, sigma_daily = float(daily_volume), float(sigma_daily)
     _check_ticket(venues, side, quantity, horizon_s, daily_volume, sigma_daily, settings)

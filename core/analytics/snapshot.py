@@ -269,9 +269,9 @@ def intraday_volume_profile(timestamp_s: FloatArray, qty: FloatArray, bucket_s: 
     ``bucket_s`` must divide a day evenly.
     """
     _check_trades(timestamp_s, qty)
-    n_buckets_f = SECONDS_PER_DAY / bucket_s
+    n_buckets_f = SECONDS_PER_DAY / bucket_s if bucket_s > 0.0 else 0.0
     n_buckets = round(n_buckets_f)
-    if bucket_s <= 0.0 or abs(n_buckets_f - n_buckets) > 1e-9:
+    if n_buckets < 1 or abs(n_buckets_f - n_buckets) > 1e-9:
         raise ValueError(f"bucket_s must divide a day (86400 s) evenly, got {bucket_s}")
     second_of_day = np.mod(timestamp_s, SECONDS_PER_DAY)
     bucket = np.minimum((second_of_day // bucket_s).astype(np.int64), n_buckets - 1)

@@ -174,6 +174,14 @@ def test_bad_grid_is_refused(shares: float, horizon: float, periods: int) -> Non
         optimal_trajectory(PAPER, shares, horizon, periods, LAM)
 
 
+def test_plan_is_read_only_and_infinite_risk_aversion_is_refused() -> None:
+    plan = optimal_trajectory(PAPER, X, T, N, LAM)
+    with pytest.raises(ValueError):
+        plan.trajectory[1] = 0.0
+    with pytest.raises(ValueError, match="immediate_execution"):
+        optimal_trajectory(PAPER, X, T, N, math.inf)
+
+
 def test_reoptimization_on_what_is_left_reproduces_the_tail() -> None:
     plan = optimal_trajectory(PAPER, X, 10.0, 20, LAM)
     for j in (1, 7, 19):

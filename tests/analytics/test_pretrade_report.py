@@ -129,7 +129,7 @@ def test_bad_ticket_is_refused() -> None:
         build_pretrade_report(VENUES, 0, 1.0, 3600.0, "low", 1.0, 0.03)
     with pytest.raises(ValueError, match="quantity"):
         build_pretrade_report(VENUES, 1, -1.0, 3600.0, "low", 1.0, 0.03)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="urgency must be one of low, medium, high"):
         build_pretrade_report(VENUES, 1, 1.0, 3600.0, "extreme", 1.0, 0.03)
     with pytest.raises(ValueError, match="schedule_for"):
         build_pretrade_report(VENUES, 1, 1.0, 3600.0, "low", 1.0, 0.03, PreTradeSettings(schedule_for="now"))
