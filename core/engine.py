@@ -95,6 +95,35 @@ class Engine:
             self.venues[child.venue].cancel(child)
         return todo
 
+    def kill_switch(self, actor: Actor, reason: str = "kill switch") -> dict[str, int]:
+        """Supervisor's kill switch: HALT, stop algos (risk.on_kill), cancel every working child.
+
+        Every cancel intent is journaled in one commit; each venue's cancel-all goes first and a
+        sweep one venue round trip later cancels anything still open one by one. Returns the
+        number of children canceled per venue."""
+        self.risk.kill(actor, reason)  # raises for a non-supervisor before anything else happens
+        return self.cancel_everything(actor, reason)
+
+    def cancel_everything(self, actor: Actor, reason: str, venue: str | None = None) -> dict[str, int]:
+        """Cancel all our open children (on one venue or all), cancel-all endpoint first."""
+        todo = self.oms.request_cancels(self.oms.open_children(venue=venue), actor, self.clock.now(), reason)
+        per_venue: dict[str, int] = {}
+        symbols: dict[str, set[str]] = {}
+        for child in todo:
+            per_venue[child.venue] = per_venue.get(child.venue, 0) + 1
+            symbols.setdefault(child.venue, set()).add(child.instrument.symbol)
+        for name, syms in symbols.items():
+            for symbol in syms:
+                self.venues[name].cancel_all(symbol)
+        self.clock.call_later(self.sweep_delay_s, lambda: self._sweep(actor, reason, venue))
+        return per_venue
+
+    sweep_delay_s = 1.0
+
+    def _sweep(self, actor: Actor, reason: str, venue: str | None) -> None:
+        for child in self.oms.open_children(venue=venue):
+            self.venues[child.venue].cancel(child)
+
     # ---- inbound ----------------------------------------------------------------------------
 
     def _on_book(self, update: BookUpdate) -> None:

@@ -112,6 +112,7 @@ class ExecutionService:
         self.config = config or ExecutionConfig()
         self.calibration = calibration or ImpactCalibration()
         self.runners: dict[str, Runner] = {}
+        engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}
         self.disabled_venues: set[str] = set()
         self.on_done: list[Callable[[str], None]] = []
@@ -448,6 +449,17 @@ class ExecutionService:
 
     def _finish(self, parent_id: str, state: ParentState, reason: str) -> None:
         self._stop(parent_id, state, SYSTEM, reason)
+
+    def _on_kill(self, actor: Actor) -> None:
+        """Kill switch: every running parent stops (children are canceled by the engine)."""
+        for parent_id, runner in self.runners.items():
+            if runner.timer is not None:
+                runner.timer.cancel()
+                runner.timer = None
+            if not runner.parent.state.is_terminal:
+                self.engine.oms.set_parent_state(
+                    parent_id, ParentState.STOPPED_BY_RISK, actor, self.engine.clock.now(), "kill switch"
+                )
 
     def stop_by_risk(self, parent_id: str, actor: Actor, reason: str) -> None:
         self._stop(parent_id, ParentState.STOPPED_BY_RISK, actor, reason)

@@ -51,21 +51,21 @@ class RiskEvent:
 
 
 @dataclass(slots=True)
-class TokenBucket:
-    """Message budget: `rate_per_s` sustained with bursts up to `burst` messages."""
+class MessageBudget:
+    """At most `limit` new orders in any rolling `window_s` (how exchanges count), so the venue
+    never sees more than its limit whatever the burst."""
 
-    rate_per_s: float
-    burst: float
-    tokens: float
-    updated: float
+    limit: int
+    window_s: float
+    sent: deque[float] = field(default_factory=deque)
 
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
-        self.updated = now
+    def time_until_free(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.window_s:
+            self.sent.popleft()
+        return 0.0 if len(self.sent) < self.limit else self.sent[0] + self.window_s - now
 
-    def time_until_token(self, now: float) -> float:
-        self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate_per_s
+    def spend(self, now: float) -> None:
+        self.sent.append(now)
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ class RiskGate:
     order_share_of_limit: float = 0.8  # new orders use this share of a venue's message limit
     states: dict[str, TradingState] = field(default_factory=dict)
     killed: bool = False
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    budgets: dict[str, MessageBudget] = field(default_factory=dict)
     queues: dict[str, deque[_Queued]] = field(default_factory=dict)
     release_timers: dict[str, Timer] = field(default_factory=dict)
     recent_sent: list[tuple[float, OrderProposal]] = field(default_factory=list)
@@ -98,9 +98,10 @@ class RiskGate:
 
     # ---- rate budget --------------------------------------------------------------------------
 
-    def set_venue_rate_limit(self, venue: str, messages_per_s: float, burst_s: float = 1.0) -> None:
-        rate = messages_per_s * self.order_share_of_limit
-        self.buckets[venue] = TokenBucket(rate, max(1.0, rate * burst_s), max(1.0, rate * burst_s), self.clock.now())
+    def set_venue_rate_limit(self, venue: str, messages: int, window_s: float = 1.0) -> None:
+        """The venue allows `messages` per rolling `window_s`; new orders use `order_share_of_limit`
+        of it and leave the rest for cancels, which never wait."""
+        self.budgets[venue] = MessageBudget(max(1, int(messages * self.order_share_of_limit)), window_s)
 
     # ---- trading state ------------------------------------------------------------------------
 
@@ -129,8 +130,8 @@ class RiskGate:
             self._refuse(proposal, *refusal)
             return Decision.REFUSE
         queue = self.queues.get(proposal.venue)
-        bucket = self.buckets.get(proposal.venue)
-        if bucket is not None and (queue or bucket.time_until_token(self.clock.now()) > 0):
+        budget = self.budgets.get(proposal.venue)
+        if budget is not None and (queue or budget.time_until_free(self.clock.now()) > 0):
             self.queues.setdefault(proposal.venue, deque()).append(_Queued(proposal, actor, send, self.clock.now()))
             self._schedule_release(proposal.venue)
             return Decision.QUEUE
@@ -155,10 +156,9 @@ class RiskGate:
 
     def _send(self, p: OrderProposal, send: Callable[[OrderProposal], object]) -> None:
         now = self.clock.now()
-        bucket = self.buckets.get(p.venue)
-        if bucket is not None:
-            bucket.refill(now)
-            bucket.tokens -= 1.0
+        budget = self.budgets.get(p.venue)
+        if budget is not None:
+            budget.spend(now)
         self.recent_sent.append((now, p))
         if len(self.recent_sent) > 2000:
             del self.recent_sent[:1000]
@@ -185,16 +185,15 @@ class RiskGate:
     def _schedule_release(self, venue: str) -> None:
         if venue in self.release_timers:
             return
-        bucket = self.buckets[venue]
-        delay = bucket.time_until_token(self.clock.now())
+        delay = self.budgets[venue].time_until_free(self.clock.now())
         self.release_timers[venue] = self.clock.call_later(delay, lambda: self._release(venue))
 
     def _release(self, venue: str) -> None:
         self.release_timers.pop(venue, None)
         queue = self.queues.get(venue)
-        bucket = self.buckets[venue]
+        budget = self.budgets[venue]
         while queue:
-            if bucket.time_until_token(self.clock.now()) > 0:
+            if budget.time_until_free(self.clock.now()) > 0:
                 self._schedule_release(venue)
                 return
             item = queue.popleft()

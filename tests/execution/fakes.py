@@ -59,6 +59,12 @@ class FakeVenue:
         self.sent: list[ChildOrder] = []
         self.up = True
         self.public_volume = 0.0
+        self.rate_limit_per_s: float | None = None  # orders per rolling second, like an exchange
+        self.order_times: list[float] = []
+        self.rate_limited = 0
+        self.arrived: list[str] = []
+        self.mid_at_submit: list[float] = []
+        self.published_mid = float("nan")  # the mid of the last book we published (what risk sees)
 
     # --- port ---
     def instrument(self, symbol: str) -> VenueInstrument:
@@ -86,8 +92,13 @@ class FakeVenue:
             "USDT": Balance(self.name, "USDT", self.bal["USDT"]),
         }
 
+    def book_mid(self) -> float:
+        b, _, a, _ = self.levels()
+        return 0.5 * (float(b[0]) + float(a[0]))
+
     def submit(self, order: ChildOrder) -> None:
         self.sent.append(order)
+        self.mid_at_submit.append(self.published_mid)
         self.clock.call_later(self.latency_s, lambda: self._arrive(order))
 
     def cancel(self, order: ChildOrder) -> None:
@@ -136,6 +147,7 @@ class FakeVenue:
         if self.up:
             self.mid *= float(np.exp(self.rng.normal(0, 2e-4)))
             b, bq, a, aq = self.levels()
+            self.published_mid = 0.5 * (float(b[0]) + float(a[0]))
             self.cb.on_book(BookUpdate(now, self.name, "BTC/USDT", int(now * 10), b, bq, a, aq))
             n = self.rng.poisson(self.tape_per_s)
             if n:
@@ -162,6 +174,17 @@ class FakeVenue:
     def _arrive(self, order: ChildOrder) -> None:
         assert self.cb
         now = self.clock.now()
+        self.arrived.append(order.client_id)
+        if self.rate_limit_per_s is not None:
+            self.order_times = [t for t in self.order_times if t > now - 1.0] + [now]
+            if len(self.order_times) > self.rate_limit_per_s:
+                self.rate_limited += 1
+                self.cb.on_order(
+                    VenueOrderReport(
+                        order.client_id, "", OrderStatus.REJECTED, Decimal(0), now, RejectReason.RATE_LIMITED
+                    )
+                )
+                return
         if not self.up:
             self.cb.on_order(
                 VenueOrderReport(order.client_id, "", OrderStatus.REJECTED, Decimal(0), now, RejectReason.VENUE_DOWN)
