@@ -7,6 +7,7 @@ volumes are base units per day, costs are in bps of the traded notional (positiv
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,17 +186,22 @@ class AlmgrenChrissParams:
     Journal of Risk 3(2), 2000, section 2. Time unit: days (any unit works if it is
     used consistently for ``sigma``, ``eta`` and the horizon).
 
+    Defaults are the paper's worked example (a $50 stock, 30 %/yr volatility); for crypto
+    blocks :func:`core.analytics.pretrade.calibrate_ac_params` derives them from the
+    square-root law instead.
+
     Attributes:
         sigma: arithmetic price volatility, $/share/day^(1/2) (paper: 0.95 for 30 %/yr at $50).
-        eta: temporary impact ``h(v) = epsilon sgn(v) + eta v``, $/share per (share/day).
-        gamma: permanent impact ``g(v) = gamma v``, $/share per share.
+        eta: temporary impact ``h(v) = epsilon sgn(v) + eta v``, $/share per (share/day)
+            (paper: 2.5e-6).
+        gamma: permanent impact ``g(v) = gamma v``, $/share per share (paper: 2.5e-7).
         epsilon: fixed cost per share, $ (half the spread plus fees; paper: 0.0625).
     """
 
-    sigma: float
-    eta: float
-    gamma: float
-    epsilon: float = 0.0
+    sigma: float = 0.95
+    eta: float = 2.5e-6
+    gamma: float = 2.5e-7
+    epsilon: float = 0.0625
 
     def __post_init__(self) -> None:
         for name in ("sigma", "eta", "gamma", "epsilon"):
@@ -219,11 +225,19 @@ class ExponentialKernel:
     Attributes:
         g0_bps_per_s: impact accumulated per second of trading at unit participation
             (``v`` equal to the average market rate ``V_daily / 86400``), in bps per second.
+            Default 0.05: with ``rate_exponent = 0.5`` and the default decay, trading at 10 %
+            of the market rate settles at ``sqrt(0.1) * 0.05 * 300 ~ 4.7`` bps of impact.
         decay_s: resilience time of the book in seconds (default 300 s).
     """
 
-    g0_bps_per_s: float
+    g0_bps_per_s: float = 0.05
     decay_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.g0_bps_per_s) and self.g0_bps_per_s >= 0.0):
+            raise ValueError(f"kernel g0_bps_per_s must be finite and >= 0, got {self.g0_bps_per_s}")
+        if not (math.isfinite(self.decay_s) and self.decay_s > 0.0):
+            raise ValueError(f"exponential kernel decay_s must be positive, got {self.decay_s}")
 
     def cumulative(self, u: FloatArray) -> FloatArray:
         """``H(u) = int_0^u G``; zero for ``u <= 0``."""
@@ -249,16 +263,20 @@ class PowerLawKernel:
     2010 (with ``f(v) ~ v^delta`` and ``delta + beta = 1`` it yields the square-root law).
 
     Attributes:
-        g0_bps_per_s: kernel at ``u = 0`` in bps per second at unit participation.
+        g0_bps_per_s: kernel at ``u = 0`` in bps per second at unit participation. Default
+            0.0659 = what :meth:`TransientImpactModel.from_square_root_law` gives for
+            ``Y = 1``, ``sigma_daily = 3 %`` and ``t0 = 60 s``.
         t0_s: short-time cutoff in seconds (default 60 s).
         beta: decay exponent in (0, 2) (default 0.5).
     """
 
-    g0_bps_per_s: float
+    g0_bps_per_s: float = 0.0659
     t0_s: float = 60.0
     beta: float = 0.5
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.g0_bps_per_s) and self.g0_bps_per_s >= 0.0):
+            raise ValueError(f"kernel g0_bps_per_s must be finite and >= 0, got {self.g0_bps_per_s}")
         if not 0.0 < self.beta < 2.0:
             raise ValueError(f"power-law kernel beta must be in (0, 2), got {self.beta}")
         if self.t0_s <= 0.0:
@@ -309,7 +327,7 @@ class TransientImpactModel:
             square-root law (Gatheral 2010).
     """
 
-    kernel: ImpactKernel
+    kernel: ImpactKernel = dataclasses.field(default_factory=PowerLawKernel)
     rate_exponent: float = 0.5
 
     @classmethod

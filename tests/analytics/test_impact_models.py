@@ -161,3 +161,18 @@ def test_power_law_from_square_root_law_reproduces_the_law_for_long_executions()
     # After the trade the impact decays (transient, not permanent).
     late = float(model.impact_path_bps(trades, horizon_s / n, volume, np.array([2 * horizon_s]))[0])
     assert late < 0.5 * peak
+
+
+def test_documented_defaults() -> None:
+    from_law = TransientImpactModel.from_square_root_law(SquareRootImpact(y=1.0), 0.03, t0_s=60.0)
+    assert isinstance(from_law.kernel, PowerLawKernel)
+    assert PowerLawKernel().g0_bps_per_s == pytest.approx(from_law.kernel.g0_bps_per_s, rel=1e-3)
+    # Exponential default: ~4.7 bps steady-state impact at 10 % of the market rate.
+    model = TransientImpactModel(ExponentialKernel(), rate_exponent=0.5)
+    volume = 86_400.0  # market rate 1 unit/s
+    trades = np.full(100, 0.1 * 60.0)  # 10 % participation in 60 s periods for 100 min
+    steady = float(model.impact_path_bps(trades, 60.0, volume, np.array([6000.0]))[0])
+    assert steady == pytest.approx(math.sqrt(0.1) * 0.05 * 300.0, rel=1e-3)
+    assert AlmgrenChrissParams() == AlmgrenChrissParams(sigma=0.95, eta=2.5e-6, gamma=2.5e-7, epsilon=0.0625)
+    with pytest.raises(ValueError, match="decay_s"):
+        ExponentialKernel(decay_s=0.0)
