@@ -150,3 +150,34 @@ class LoopLag:
     ts: float
     lag_ms: float
     max_lag_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RfqQuoteArrived:
+    """A desk quoted: what the RFQ dialog shows (with its countdown to `expires_ts`)."""
+
+    ts: float
+    rfq_id: str
+    quote_id: str
+    parent_id: str
+    desk: str
+    side: Side
+    quantity: float
+    price: float
+    expires_ts: float
+    last_look: bool
+    better_than_exchange_bps: float
+    better_than_exchange_usd: float
+    recommendation: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RfqStateChanged:
+    ts: float
+    rfq_id: str
+    parent_id: str
+    desk: str
+    state: str
+    detail: str = ""
+    filled_qty: float = 0.0

@@ -54,6 +54,8 @@ class OrderManager:
         self.staged_mid: dict[str, float] = {}
         self.arrival_mid: dict[str, float] = {}
         self.overrides: list[dict[str, Any]] = []
+        self.otc_fills: dict[str, list[dict[str, Any]]] = {}  # parent → OTC executions
+        self.reserved: dict[str, Decimal] = {}  # parent → quantity reserved for accepted quotes
         self.last_seq = 0
         self._replaying = False
 
@@ -179,6 +181,35 @@ class OrderManager:
         self.record("venue.fill", fill_to_dict(fill), SYSTEM, ts)
         return True
 
+    def on_otc_fill(
+        self,
+        parent_id: str,
+        desk: str,
+        desk_trade_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        quote_id: str,
+        actor: Actor,
+        ts: float,
+    ) -> None:
+        payload = {
+            "parent_id": parent_id,
+            "desk": desk,
+            "desk_trade_id": desk_trade_id,
+            "quantity": str(quantity),
+            "price": str(price),
+            "quote_id": quote_id,
+            "settlement": "pending",
+        }
+        self.record("otc.fill", payload, actor, ts)
+
+    def reserve(self, parent_id: str, quantity: Decimal, quote_id: str, actor: Actor, ts: float) -> None:
+        """Hold `quantity` for an accept in flight so filled + working + reserved ≤ quantity."""
+        self.record("otc.reserve", {"parent_id": parent_id, "quantity": str(quantity), "quote_id": quote_id}, actor, ts)
+
+    def release(self, parent_id: str, quantity: Decimal, quote_id: str, actor: Actor, ts: float) -> None:
+        self.record("otc.release", {"parent_id": parent_id, "quantity": str(quantity), "quote_id": quote_id}, actor, ts)
+
     # ---- state: the only code that mutates --------------------------------------------------
 
     def apply(self, rec: JournalRecord) -> None:
@@ -220,6 +251,17 @@ class OrderManager:
             parent.rfq_mode = str(new)
         else:
             parent.params[field] = new
+
+    def _apply_otc_fill(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        self.otc_fills.setdefault(p["parent_id"], []).append({**p, "ts": rec.ts})
+
+    def _apply_otc_reserve(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        self.reserved[p["parent_id"]] = self.reserved.get(p["parent_id"], Decimal(0)) + Decimal(p["quantity"])
+
+    def _apply_otc_release(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        self.reserved[p["parent_id"]] = max(
+            self.reserved.get(p["parent_id"], Decimal(0)) - Decimal(p["quantity"]), Decimal(0)
+        )
 
     def _apply_child_intent(self, p: dict[str, Any], rec: JournalRecord) -> None:
         parent = self.parents[p["parent_id"]]
@@ -326,7 +368,15 @@ class OrderManager:
         return [c for c in pool if c.status.is_open and (venue is None or c.venue == venue)]
 
     def filled_qty(self, parent_id: str) -> Decimal:
+        """Exchange fills only (see `otc_qty` and `done_qty`)."""
         return sum((c.filled for c in self.children_for(parent_id)), Decimal(0))
+
+    def otc_qty(self, parent_id: str) -> Decimal:
+        return sum((Decimal(f["quantity"]) for f in self.otc_fills.get(parent_id, ())), Decimal(0))
+
+    def done_qty(self, parent_id: str) -> Decimal:
+        """Everything executed for the parent: exchange and OTC."""
+        return self.filled_qty(parent_id) + self.otc_qty(parent_id)
 
     def working_qty(self, parent_id: str) -> Decimal:
         return sum((c.leaves for c in self.open_children(parent_id)), Decimal(0))
@@ -341,6 +391,8 @@ class OrderManager:
             },
             "sequences": dict(self.sequences),
             "fills": sorted(self.fill_keys),
+            "otc": {k: [f["desk_trade_id"] for f in v] for k, v in self.otc_fills.items()},
+            "reserved": {k: str(v) for k, v in self.reserved.items()},
             "orphans": len(self.orphan_fills),
         }
 

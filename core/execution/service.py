@@ -90,7 +90,6 @@ class Runner:
     rng: np.random.Generator
     start_s: float
     timer: Timer | None = None
-    otc_filled: float = 0.0
     limit_bound: bool = False
     participation_bound: bool = False
     market_volume_at_start: float = 0.0
@@ -190,7 +189,7 @@ class ExecutionService:
         runner = self.runners.get(parent_id)
         if field_name == "quantity":
             value = Decimal(str(value))
-            floor = oms.filled_qty(parent_id) + Decimal(str(runner.otc_filled if runner else 0))
+            floor = oms.done_qty(parent_id)
             if value < floor:
                 raise ValueError(f"quantity cannot go below what is already filled ({floor})")
         elif field_name in ("limit_price", "i_would_price"):
@@ -229,10 +228,11 @@ class ExecutionService:
         if not enabled:
             self.engine.cancel_children(self.engine.oms.open_children(venue=venue), actor, f"venue {venue} disabled")
 
-    def add_otc_fill(self, parent_id: str, quantity: float) -> None:
-        runner = self.runners[parent_id]
-        runner.otc_filled += quantity
-        runner.replan_needed = True
+    def replan(self, parent_id: str) -> None:
+        """Re-plan the remainder at the next tick (after an OTC fill or a released reservation)."""
+        runner = self.runners.get(parent_id)
+        if runner is not None:
+            runner.replan_needed = True
 
     # ---- the tick -----------------------------------------------------------------------------
 
@@ -247,7 +247,7 @@ class ExecutionService:
         oms, now, cfg = self.engine.oms, self.engine.clock.now(), self.config
         elapsed = now - runner.start_s
         qty = float(parent.quantity)
-        done = float(oms.filled_qty(parent_id)) + runner.otc_filled
+        done = float(oms.done_qty(parent_id))
         working = self._working(parent_id)
         lot = float(self._smallest_lot(parent))
         state = AlgoState(
@@ -354,8 +354,10 @@ class ExecutionService:
             )
 
     def _working(self, parent_id: str) -> float:
-        """Working at venues plus waiting in the risk gate's rate queue."""
-        return float(self.engine.oms.working_qty(parent_id)) + self.engine.risk.queued_quantity(parent_id)
+        """Working at venues, waiting in the risk gate's rate queue, or reserved for an OTC accept."""
+        oms = self.engine.oms
+        reserved = float(oms.reserved.get(parent_id, 0))
+        return float(oms.working_qty(parent_id)) + self.engine.risk.queued_quantity(parent_id) + reserved
 
     def _router(self, parent: ParentOrder) -> Router:
         router = Router()
@@ -425,10 +427,8 @@ class ExecutionService:
     def _trim_working(self, parent_id: str, actor: Actor) -> None:
         oms = self.engine.oms
         parent = oms.parents[parent_id]
-        runner = self.runners.get(parent_id)
         excess = oms.filled_qty(parent_id) + oms.working_qty(parent_id) - parent.quantity
-        if runner is not None:
-            excess += Decimal(str(runner.otc_filled))
+        excess += oms.otc_qty(parent_id) + oms.reserved.get(parent_id, Decimal(0))
         if excess > 0:
             self.engine.cancel_children(oms.open_children(parent_id), actor, "quantity reduced")
 
@@ -501,6 +501,7 @@ class ExecutionService:
         pid = parent.parent_id
         children = oms.children_for(pid)
         filled = float(sum((c.filled for c in children), Decimal(0)))
+        otc = float(oms.otc_qty(pid))
         notional = float(sum((c.notional_filled for c in children), Decimal(0)))
         avg = notional / filled if filled > 0 else float("nan")
         arrival = oms.arrival_mid.get(pid, float("nan"))
@@ -513,15 +514,15 @@ class ExecutionService:
                 parent.state.value,
                 parent.side,
                 float(parent.quantity),
-                filled + runner.otc_filled,
-                float(parent.quantity) - filled - runner.otc_filled,
+                filled + otc,
+                float(parent.quantity) - filled - otc,
                 avg,
                 arrival,
                 slip,
                 target,
                 filled / (filled + vol) if filled + vol > 0 else 0.0,
                 float(oms.working_qty(pid)),
-                runner.otc_filled,
+                otc,
             )
         )
         if runner.limit_bound:

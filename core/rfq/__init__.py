@@ -1,0 +1,1 @@
+"""RFQ workflow with OTC desks: state machine, disclosure, evaluation, decisions."""

@@ -1,0 +1,451 @@
+"""RFQ workflow: discreet requests to OTC desks, quotes evaluated against the exchange,
+accept or reject before expiry (by the trader or the policy), last look, no over-fill.
+
+Decision modes per parent (`ParentOrder.rfq_mode`): "manual" (the trader decides; an
+unanswered quote expires), "auto" (accept when better than exchange by ≥ k bps and within the
+limit price), "manual-reject" (every quote is rejected — used to measure leakage), "off".
+
+Accepting: the quote's quantity is reserved and exchange children are canceled down so that
+filled + working + reserved ≤ the parent's quantity; only then is the accept sent, and never
+after the quote's expiry (checked against the clock at send time). A fill reduces what the
+algo still has to do and re-plans at once; a last-look reject or an expiry releases the
+reservation and leaves the schedule whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.actors import SYSTEM, Actor
+from core.engine import Engine
+from core.events import RfqQuoteArrived, RfqStateChanged
+from core.execution.service import ExecutionService
+from core.parent import ParentState
+from core.ports import LiquidityProvider, OtcExecution, Quote
+from core.rfq.evaluation import QuoteEvaluation, evaluate_quote
+from core.rfq.model import DeskScore, DisclosurePolicy, Rfq, RfqState
+from core.seeds import SeedTree
+from core.types import Side
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RfqConfig:
+    auto_accept_threshold_bps: float = 0.0  # k: accept when better than exchange by at least this
+    adverse_move_bps: float = 10.0  # expected move against us after a last-look reject
+    request_every_s: float = 900.0  # how often a running parent asks again (0 = only on demand)
+    first_request_after_s: float = 60.0
+    accept_wait_step_s: float = 0.01  # while exchange cancels are in flight before an accept
+    markout_s: float = 60.0
+    desk_credit_limit: float = 30_000_000.0  # unsettled notional per desk
+
+
+class RfqService:
+    def __init__(
+        self,
+        engine: Engine,
+        execution: ExecutionService,
+        desks: dict[str, LiquidityProvider],
+        seeds: SeedTree,
+        policy: DisclosurePolicy | None = None,
+        config: RfqConfig | None = None,
+    ) -> None:
+        self.engine = engine
+        self.execution = execution
+        self.desks = desks
+        self.policy = policy or DisclosurePolicy()
+        self.config = config or RfqConfig()
+        self.rng = seeds.generator("rfq")
+        self.rfqs: dict[str, Rfq] = {}
+        self.by_quote: dict[str, str] = {}
+        self.scores: dict[str, DeskScore] = {name: DeskScore() for name in desks}
+        self.unsettled: dict[str, float] = {name: 0.0 for name in desks}
+        self.evaluations: dict[str, QuoteEvaluation] = {}
+        self._seq = 0
+        self._timers: dict[str, Any] = {}
+        engine.risk.on_kill.append(self._on_kill)
+
+    def _on_kill(self, actor: Actor) -> None:
+        self.withdraw_all(actor, "kill switch")
+
+    # ---- scheduling -----------------------------------------------------------------------------
+
+    def watch(self, parent_id: str) -> None:
+        """Ask desks periodically while the parent runs (modes other than 'off')."""
+        parent = self.engine.oms.parents[parent_id]
+        if parent.rfq_mode == "off" or not self.desks:
+            return
+        self.engine.clock.call_later(self.config.first_request_after_s, lambda: self._periodic(parent_id))
+
+    def _periodic(self, parent_id: str) -> None:
+        parent = self.engine.oms.parents[parent_id]
+        if parent.state not in (ParentState.RUNNING, ParentState.PAUSED) or parent.rfq_mode == "off":
+            return
+        if not any(r.state.is_open for r in self.rfqs.values() if r.parent_id == parent_id):
+            self.request(parent_id, SYSTEM)
+        if self.config.request_every_s > 0:
+            self.engine.clock.call_later(self.config.request_every_s, lambda: self._periodic(parent_id))
+
+    # ---- requests -----------------------------------------------------------------------------
+
+    def remaining(self, parent_id: str) -> float:
+        oms = self.engine.oms
+        parent = oms.parents[parent_id]
+        return float(parent.quantity - oms.done_qty(parent_id) - oms.reserved.get(parent_id, Decimal(0)))
+
+    def ranked_desks(self, parent_id: str) -> list[str]:
+        parent = self.engine.oms.parents[parent_id]
+        allowed = [d for d in (parent.desks or tuple(self.desks)) if d in self.desks]
+        return sorted(allowed, key=lambda d: (-self.scores[d].score(), d))
+
+    def request(
+        self,
+        parent_id: str,
+        actor: Actor,
+        risk_transfer: bool = False,
+        desks: list[str] | None = None,
+        quantity: float | None = None,
+    ) -> list[Rfq]:
+        """Send RFQs for part of the remaining block (or all of it in risk-transfer mode)."""
+        oms, now = self.engine.oms, self.engine.clock.now()
+        parent = oms.parents[parent_id]
+        if self.engine.risk.killed:
+            raise PermissionError("kill switch engaged: no RFQ may be sent")
+        remaining = self.remaining(parent_id)
+        lot = float(
+            min(
+                self.engine.venues[v].instrument(parent.instrument.symbol).lot_size
+                for v in (parent.venues or tuple(self.engine.venues))
+            )
+        )
+        if risk_transfer:
+            chosen = desks or self.ranked_desks(parent_id)[: self.policy.risk_transfer_max_desks]
+            if len(chosen) > self.policy.risk_transfer_max_desks:
+                raise ValueError(f"risk transfer asks at most {self.policy.risk_transfer_max_desks} named desks")
+            size = remaining
+            oms.record("rfq.risk_transfer", {"parent_id": parent_id, "desks": chosen, "quantity": size}, actor, now)
+        else:
+            chosen = (desks or self.ranked_desks(parent_id))[: self.policy.max_desks]
+            size = (
+                quantity
+                if quantity is not None
+                else self.policy.request_size(remaining, float(parent.quantity), self.rng, lot)
+            )
+            size = min(size, self.policy.max_fraction * float(parent.quantity), remaining)
+        if size < lot or not chosen:
+            return []
+        created = []
+        for i, desk in enumerate(chosen):
+            self._seq += 1
+            rfq = Rfq(
+                f"R{self._seq:05d}",
+                parent_id,
+                desk,
+                parent.side,
+                Decimal(str(round(size, 8))),
+                now,
+                risk_transfer=risk_transfer,
+                mid_at_request=self.execution.consolidated_mid(),
+            )
+            self.rfqs[rfq.rfq_id] = rfq
+            self._journal(rfq, "rfq.created", actor, requested_qty=str(rfq.requested_qty), risk_transfer=risk_transfer)
+            self.engine.clock.call_later(i * self.policy.stagger_s, self._sender(rfq))
+            created.append(rfq)
+        return created
+
+    def _sender(self, rfq: Rfq) -> Callable[[], None]:
+        return lambda: self._send(rfq)
+
+    def _send(self, rfq: Rfq) -> None:
+        if rfq.state is not RfqState.DRAFT:
+            return
+        rfq.move_to(RfqState.SENT)
+        rfq.sent_ts = self.engine.clock.now()
+        self.scores[rfq.desk].requests += 1
+        self._state(rfq, "sent to desk")
+        parent = self.engine.oms.parents[rfq.parent_id]
+        self.desks[rfq.desk].request_quote(
+            rfq.rfq_id, parent.instrument.symbol, rfq.side, rfq.requested_qty, self._on_quote
+        )
+
+    # ---- quotes -------------------------------------------------------------------------------
+
+    def _on_quote(self, quote: Quote) -> None:
+        rfq = self.rfqs.get(quote.rfq_id)
+        if rfq is None or rfq.state is not RfqState.SENT:
+            return  # withdrawn meanwhile
+        now = self.engine.clock.now()
+        rfq.quote = quote
+        rfq.move_to(RfqState.QUOTED)
+        score = self.scores[rfq.desk]
+        score.quotes += 1
+        score.response_s.append(now - (rfq.sent_ts or now))
+        self.by_quote[quote.quote_id] = rfq.rfq_id
+        evaluation = self.evaluate(rfq, quote)
+        rfq.better_than_exchange_bps = evaluation.better_than_exchange_bps
+        self.evaluations[quote.quote_id] = evaluation
+        self._journal(
+            rfq,
+            "rfq.quote",
+            SYSTEM,
+            quote_id=quote.quote_id,
+            quantity=str(quote.quantity),
+            price=str(quote.price),
+            expires_ts=quote.expires_ts,
+            last_look=quote.last_look,
+            better_than_exchange_bps=evaluation.better_than_exchange_bps,
+        )
+        self.engine.bus.publish(
+            RfqQuoteArrived(
+                now,
+                rfq.rfq_id,
+                quote.quote_id,
+                rfq.parent_id,
+                rfq.desk,
+                rfq.side,
+                float(quote.quantity),
+                float(quote.price),
+                quote.expires_ts,
+                quote.last_look,
+                evaluation.better_than_exchange_bps,
+                evaluation.better_than_exchange_usd,
+                evaluation.recommendation,
+                evaluation.reason,
+            )
+        )
+        self._timers[rfq.rfq_id] = self.engine.clock.call_at(quote.expires_ts, lambda: self._expire(rfq.rfq_id))
+        mode = self.engine.oms.parents[rfq.parent_id].rfq_mode
+        if mode == "auto" or (rfq.risk_transfer and mode != "manual"):
+            if evaluation.recommendation == "accept" and self._within_limit(rfq, quote):
+                self.accept(quote.quote_id, SYSTEM)
+            else:
+                self.reject(quote.quote_id, SYSTEM, evaluation.reason)
+        elif mode == "manual-reject":
+            self.reject(quote.quote_id, SYSTEM, "policy: reject every quote")
+
+    def evaluate(self, rfq: Rfq, quote: Quote) -> QuoteEvaluation:
+        oms = self.engine.oms
+        parent = oms.parents[rfq.parent_id]
+        mid = self.execution.consolidated_mid(parent.venues)
+        runner = self.execution.runners.get(rfq.parent_id)
+        algo = runner.algo if runner else None
+        risk_aversion = float(getattr(algo, "risk_aversion", 0.0))
+        now = self.engine.clock.now()
+        time_left = max((parent.end_ts or now + parent.horizon_s) - now, self.execution.config.ac_period_s)
+        score = self.scores[rfq.desk]
+        return evaluate_quote(
+            side=parent.side.sign,
+            quote_qty=float(quote.quantity),
+            quote_price=float(quote.price),
+            mid=mid,
+            remaining_qty=max(self.remaining(rfq.parent_id), float(quote.quantity)),
+            time_left_s=time_left,
+            params=self.execution.calibration.ac_params(mid),
+            risk_aversion=risk_aversion,
+            period_s=self.execution.config.ac_period_s,
+            last_look_reject_rate=score.last_look_reject_rate if quote.last_look else 0.0,
+            adverse_move_bps=self.config.adverse_move_bps,
+            accept_threshold_bps=self.config.auto_accept_threshold_bps,
+        )
+
+    def _within_limit(self, rfq: Rfq, quote: Quote) -> bool:
+        return self.engine.oms.parents[rfq.parent_id].within_limit(quote.price)
+
+    # ---- decisions ----------------------------------------------------------------------------
+
+    def accept(self, quote_id: str, actor: Actor, quantity: Decimal | None = None) -> bool:
+        """Accept (part of) a quote. Refused after expiry, over the desk's credit, or beyond the limit."""
+        rfq = self.rfqs[self.by_quote[quote_id]]
+        quote = rfq.quote
+        assert quote is not None
+        now = self.engine.clock.now()
+        if rfq.state is not RfqState.QUOTED:
+            raise ValueError(f"quote {quote_id} is {rfq.state.value}; only a live quote can be accepted")
+        if now >= quote.expires_ts:
+            self._expire(rfq.rfq_id)
+            return False
+        if self.engine.risk.killed:
+            raise PermissionError("kill switch engaged: no quote may be accepted")
+        qty = quote.quantity if quantity is None else quantity
+        if qty < quote.min_quantity or qty > quote.quantity:
+            raise ValueError(f"accept between {quote.min_quantity} and {quote.quantity}, not {qty}")
+        remaining = Decimal(str(self.remaining(rfq.parent_id)))
+        qty = min(qty, remaining.quantize(Decimal("0.00000001")))
+        if qty <= 0:
+            self.reject(quote_id, actor, "nothing left to do")
+            return False
+        notional = float(qty * quote.price)
+        if self.unsettled[rfq.desk] + notional > self.config.desk_credit_limit:
+            self.reject(
+                quote_id,
+                actor,
+                f"desk credit: {self.unsettled[rfq.desk] + notional:,.0f} over {self.config.desk_credit_limit:,.0f}",
+            )
+            return False
+        if not self._within_limit(rfq, quote):
+            self.reject(quote_id, actor, "beyond the parent's limit price")
+            return False
+        rfq.move_to(RfqState.ACCEPTED)
+        rfq.decision_ts, rfq.decision, rfq.actor = now, "accepted", str(actor)
+        self._leakage(rfq)
+        self.scores[rfq.desk].accepts += 1
+        self.engine.oms.reserve(rfq.parent_id, qty, quote_id, actor, now)
+        self._journal(rfq, "rfq.accept", actor, quote_id=quote_id, quantity=str(qty))
+        self._state(rfq, f"accepted {qty}")
+        self._make_room_then_send(rfq, quote, qty)
+        return True
+
+    def _make_room_then_send(self, rfq: Rfq, quote: Quote, qty: Decimal) -> None:
+        oms = self.engine.oms
+        parent = oms.parents[rfq.parent_id]
+        over = (
+            oms.done_qty(rfq.parent_id)
+            + oms.working_qty(rfq.parent_id)
+            + oms.reserved.get(rfq.parent_id, Decimal(0))
+            - parent.quantity
+        )
+        self.engine.risk.purge_queue(rfq.parent_id)
+        if over > 0:
+            self.engine.cancel_children(oms.open_children(rfq.parent_id), SYSTEM, "room for OTC accept")
+            if self.engine.clock.now() + self.config.accept_wait_step_s < quote.expires_ts:
+                self.engine.clock.call_later(
+                    self.config.accept_wait_step_s, lambda: self._make_room_then_send(rfq, quote, qty)
+                )
+                return
+            self._release(rfq, qty, "expired while exchange orders were being canceled")
+            rfq.state = RfqState.EXPIRED
+            self._state(rfq, "expired before the accept could be sent")
+            return
+        if self.engine.clock.now() >= quote.expires_ts:  # never accept after expiry
+            self._release(rfq, qty, "expired")
+            rfq.state = RfqState.EXPIRED
+            self._state(rfq, "expired")
+            return
+        self.desks[rfq.desk].accept(quote, qty, lambda res: self._on_execution(rfq, qty, res))
+
+    def _on_execution(self, rfq: Rfq, reserved: Decimal, result: OtcExecution) -> None:
+        now = self.engine.clock.now()
+        score = self.scores[rfq.desk]
+        self._release(rfq, reserved, "accept answered")
+        if result.rejected_reason or result.filled <= 0:
+            rfq.move_to(RfqState.LAST_LOOK_REJECTED)
+            rfq.reason = result.rejected_reason or "no fill"
+            score.last_look_rejects += 1
+            self._state(rfq, f"last-look reject: {rfq.reason}")
+        else:
+            filled = min(result.filled, reserved)
+            rfq.move_to(RfqState.FILLED)
+            rfq.filled_qty, rfq.fill_price = filled, result.price
+            score.fills += 1
+            self.unsettled[rfq.desk] += float(filled * result.price)
+            self.engine.oms.on_otc_fill(
+                rfq.parent_id, rfq.desk, result.desk_trade_id, filled, result.price, result.quote_id, SYSTEM, now
+            )
+            self._state(rfq, f"filled {filled} at {result.price}", float(filled))
+            mid_at_fill = self.execution.consolidated_mid()
+            self.engine.clock.call_later(self.config.markout_s, lambda: self._markout(rfq, mid_at_fill))
+        self.execution.replan(rfq.parent_id)
+
+    def reject(self, quote_id: str, actor: Actor, reason: str = "rejected by trader") -> None:
+        rfq = self.rfqs[self.by_quote[quote_id]]
+        if rfq.state is not RfqState.QUOTED:
+            return
+        rfq.move_to(RfqState.REJECTED)
+        rfq.decision_ts, rfq.decision, rfq.reason, rfq.actor = self.engine.clock.now(), "rejected", reason, str(actor)
+        self._leakage(rfq)
+        self._cancel_timer(rfq.rfq_id)
+        self._journal(rfq, "rfq.reject", actor, quote_id=quote_id, reason=reason)
+        self._state(rfq, reason)
+
+    def withdraw_all(self, actor: Actor, reason: str) -> int:
+        n = 0
+        for rfq in self.rfqs.values():
+            if rfq.state in (RfqState.DRAFT, RfqState.SENT, RfqState.QUOTED):
+                rfq.move_to(RfqState.CANCELED)
+                rfq.decision, rfq.reason, rfq.actor = "withdrawn", reason, str(actor)
+                self._cancel_timer(rfq.rfq_id)
+                self._journal(rfq, "rfq.withdraw", actor, reason=reason)
+                self._state(rfq, reason)
+                n += 1
+        return n
+
+    def _expire(self, rfq_id: str) -> None:
+        rfq = self.rfqs[rfq_id]
+        if rfq.state is RfqState.QUOTED:
+            rfq.move_to(RfqState.EXPIRED)
+            rfq.decision, rfq.decision_ts = "expired", self.engine.clock.now()
+            self._journal(rfq, "rfq.expire", SYSTEM)
+            self._state(rfq, "quote expired")
+
+    # ---- bookkeeping --------------------------------------------------------------------------
+
+    def _release(self, rfq: Rfq, qty: Decimal, why: str) -> None:
+        quote_id = rfq.quote.quote_id if rfq.quote else ""
+        self.engine.oms.release(rfq.parent_id, qty, quote_id, SYSTEM, self.engine.clock.now())
+
+    def _leakage(self, rfq: Rfq) -> None:
+        mid = self.execution.consolidated_mid()
+        if not math.isnan(rfq.mid_at_request) and not math.isnan(mid):
+            # adverse = up for a buyer, down for a seller, between our request and our decision
+            self.scores[rfq.desk].leakage_bps.append(
+                rfq.side.sign * (mid - rfq.mid_at_request) / rfq.mid_at_request * 1e4
+            )
+
+    def _markout(self, rfq: Rfq, mid_at_fill: float) -> None:
+        mid = self.execution.consolidated_mid()
+        if rfq.fill_price is None or math.isnan(mid):
+            return
+        # the desk's edge: how far the market moved in its favour after it traded with us
+        edge = (mid - float(rfq.fill_price)) / float(rfq.fill_price) * 1e4
+        self.scores[rfq.desk].markout_bps.append(edge if rfq.side is Side.SELL else -edge)
+
+    def _cancel_timer(self, rfq_id: str) -> None:
+        timer = self._timers.pop(rfq_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _journal(self, rfq: Rfq, kind: str, actor: Actor, **extra: Any) -> None:
+        payload = {"rfq_id": rfq.rfq_id, "parent_id": rfq.parent_id, "desk": rfq.desk, **extra}
+        self.engine.oms.record(kind, payload, actor, self.engine.clock.now())
+
+    def _state(self, rfq: Rfq, detail: str, filled: float = 0.0) -> None:
+        self.engine.bus.publish(
+            RfqStateChanged(
+                self.engine.clock.now(), rfq.rfq_id, rfq.parent_id, rfq.desk, rfq.state.value, detail, filled
+            )
+        )
+
+    def report(self, parent_id: str, start_ts: float) -> list[dict[str, Any]]:
+        """The `rfqs` array of the simulate JSON."""
+        out = []
+        for rfq in self.rfqs.values():
+            if rfq.parent_id != parent_id:
+                continue
+            q = rfq.quote
+            decision = rfq.decision or ("expired" if rfq.state is RfqState.EXPIRED else rfq.state.value)
+            if rfq.state is RfqState.LAST_LOOK_REJECTED:
+                decision = "last_look_rejected"
+            out.append(
+                {
+                    "desk": rfq.desk,
+                    "time_s": round(rfq.created_ts - start_ts, 3),
+                    "requested_qty": float(rfq.requested_qty),
+                    "quoted_qty": float(q.quantity) if q else None,
+                    "quoted_price": float(q.price) if q else None,
+                    "expires_s": round(q.expires_ts - q.received_ts, 3) if q else None,
+                    "decision": decision,
+                    "reason": rfq.reason,
+                    "filled_qty": float(rfq.filled_qty),
+                    "better_than_exchange_bps": None
+                    if math.isnan(rfq.better_than_exchange_bps)
+                    else round(rfq.better_than_exchange_bps, 2),
+                    "risk_transfer": rfq.risk_transfer,
+                }
+            )
+        return out
