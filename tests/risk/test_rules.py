@@ -100,7 +100,7 @@ def test_max_participation_does_not_judge_an_empty_tape() -> None:
 def test_max_open_orders_boundary() -> None:
     limits = RiskLimits(max_open_orders_per_venue=2)
     one = [resting(Side.SELL, "50001")]
-    two = one + [resting(Side.SELL, "50002", cid="Q-000002")]
+    two = [*one, resting(Side.SELL, "50002", cid="Q-000002")]
     assert MaxOpenOrders().check(proposal(), ctx(limits, one)) is None
     assert "max_open_orders_per_venue 2" in (MaxOpenOrders().check(proposal(), ctx(limits, two)) or "")
 
