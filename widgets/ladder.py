@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QHelpEvent,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
@@ -124,7 +125,9 @@ class DepthLadder(QWidget):
         bar.addWidget(self.recenter_button)
 
         self.canvas = _LadderCanvas(self)
-        self.canvas.setFocusProxy(self)
+        # keys go to the ladder itself; a click on the grid focuses it (setFocusProxy would do the
+        # same but trips a PySide6 6.12 slot-lookup error when a ladder is destroyed)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -632,6 +635,10 @@ class _LadderCanvas(QWidget):
                 event.ignore()
             return True
         return super().event(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._owner.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().mousePressEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() // 120
