@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.settings import SettingsError, load_settings
 
-COMMANDS = ("version", "ac", "pretrade", "simulate", "compare", "export")
+COMMANDS = ("version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,13 +24,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--settings", type=Path, help="settings TOML file (default: the user config directory)")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="override one setting, e.g. --set market.speed=60",
     )
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="render the window offscreen to PATH and exit")
     parser.add_argument("--scenario", help="embedded-market scenario for the window (default: market.scenario)")
-    parser.add_argument("--at", type=float, default=0.0, metavar="SECONDS",
-                        help="with --screenshot: simulated seconds to run before the shot")
+    parser.add_argument(
+        "--at",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --screenshot: simulated seconds to run before the shot",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -53,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, SettingsError) as exc:  # bad input: say what to change, exit 2
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except PermissionError as exc:  # wrong password, or the role does not allow it
+            print(f"refused: {exc}", file=sys.stderr)
+            return 3
     try:
         settings = load_settings(args.settings, overrides=args.overrides)
     except SettingsError as exc:

@@ -37,6 +37,7 @@ def run_gui(settings: Settings, screenshot: Path | None = None, scenario: str | 
     window.resize(1920, 1080)
     window.show()
     if screenshot is not None:
+
         def shoot() -> None:
             save_screenshot(window, screenshot)
             app.quit()

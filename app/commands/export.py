@@ -53,38 +53,83 @@ def export(journal_path: str, out_dir: Path, day: str | None = None) -> dict[str
             continue
         p = rec.payload
         if rec.kind == "parent.staged":
-            rows["parents"].append({"time": iso(rec.ts), "actor": rec.actor, **{k: p[k] for k in (
-                "parent_id", "instrument", "side", "quantity", "algo", "account", "client_ref", "limit_price",
-                "horizon_s", "trader")}, "staged_mid": p.get("staged_mid")})
+            rows["parents"].append(
+                {
+                    "time": iso(rec.ts),
+                    "actor": rec.actor,
+                    **{
+                        k: p[k]
+                        for k in (
+                            "parent_id",
+                            "instrument",
+                            "side",
+                            "quantity",
+                            "algo",
+                            "account",
+                            "client_ref",
+                            "limit_price",
+                            "horizon_s",
+                            "trader",
+                        )
+                    },
+                    "staged_mid": p.get("staged_mid"),
+                }
+            )
         elif rec.kind == "venue.fill":
-            rows["fills"].append({"time": iso(rec.ts), **p, "venue_time": iso(p["venue_ts"]),
-                                  "local_time": iso(p["local_ts"])})
+            rows["fills"].append(
+                {"time": iso(rec.ts), **p, "venue_time": iso(p["venue_ts"]), "local_time": iso(p["local_ts"])}
+            )
         elif rec.kind == "otc.fill":
             rows["otc_fills"].append({"time": iso(rec.ts), "actor": rec.actor, **p})
         elif rec.kind == "parent.override":
             rows["overrides"].append({"time": iso(rec.ts), "actor": rec.actor, **p})
         elif rec.kind.startswith("risk."):
-            rows["risk_events"].append({"time": iso(rec.ts), "kind": rec.kind, "actor": rec.actor,
-                                        "detail": str(p)})
+            rows["risk_events"].append({"time": iso(rec.ts), "kind": rec.kind, "actor": rec.actor, "detail": str(p)})
         elif rec.kind == "rfq.quote":
-            quotes[p["quote_id"]] = {"time": iso(rec.ts), "rfq_id": p["rfq_id"], "parent_id": p["parent_id"],
-                                     "desk": p["desk"], "quote_id": p["quote_id"], "quantity": p["quantity"],
-                                     "price": p["price"], "expires": iso(p["expires_ts"]),
-                                     "better_than_exchange_bps": p["better_than_exchange_bps"],
-                                     "decision": "expired", "decision_actor": "", "decision_time": ""}
+            quotes[p["quote_id"]] = {
+                "time": iso(rec.ts),
+                "rfq_id": p["rfq_id"],
+                "parent_id": p["parent_id"],
+                "desk": p["desk"],
+                "quote_id": p["quote_id"],
+                "quantity": p["quantity"],
+                "price": p["price"],
+                "expires": iso(p["expires_ts"]),
+                "better_than_exchange_bps": p["better_than_exchange_bps"],
+                "decision": "expired",
+                "decision_actor": "",
+                "decision_time": "",
+            }
         elif rec.kind in ("rfq.accept", "rfq.reject") and p.get("quote_id") in quotes:
-            quotes[p["quote_id"]].update(decision="accepted" if rec.kind == "rfq.accept" else "rejected",
-                                         decision_actor=rec.actor, decision_time=iso(rec.ts))
+            quotes[p["quote_id"]].update(
+                decision="accepted" if rec.kind == "rfq.accept" else "rejected",
+                decision_actor=rec.actor,
+                decision_time=iso(rec.ts),
+            )
     journal.close()
     for child in oms.children.values():
         if lo <= child.created_ts < hi:
-            rows["children"].append({
-                "created": iso(child.created_ts), "client_id": child.client_id, "parent_id": child.parent_id,
-                "venue": child.venue, "venue_order_id": child.venue_order_id, "side": child.side.name,
-                "price": child.price, "quantity": child.quantity, "tif": child.tif.value, "status": child.status.value,
-                "filled": child.filled, "avg_price": child.avg_price, "fees_quote": child.fees_quote,
-                "reject_reason": child.reject_reason,
-                "ack_latency_ms": None if child.ack_ts is None else round((child.ack_ts - child.created_ts) * 1e3, 3)})
+            rows["children"].append(
+                {
+                    "created": iso(child.created_ts),
+                    "client_id": child.client_id,
+                    "parent_id": child.parent_id,
+                    "venue": child.venue,
+                    "venue_order_id": child.venue_order_id,
+                    "side": child.side.name,
+                    "price": child.price,
+                    "quantity": child.quantity,
+                    "tif": child.tif.value,
+                    "status": child.status.value,
+                    "filled": child.filled,
+                    "avg_price": child.avg_price,
+                    "fees_quote": child.fees_quote,
+                    "reject_reason": child.reject_reason,
+                    "ack_latency_ms": None
+                    if child.ack_ts is None
+                    else round((child.ack_ts - child.created_ts) * 1e3, 3),
+                }
+            )
     rows["rfq_quotes"] = list(quotes.values())
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}

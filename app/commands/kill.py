@@ -1,0 +1,53 @@
+"""`python main.py kill --user NAME`: the supervisor's kill switch without the terminal.
+
+Cancels every order on every configured venue (cancel-all, then one by one) and writes HALTED to
+the journal, so the terminal comes up halted after a restart. Supervisor login required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from adapters.store.journal import SqlJournal
+from app.auth import add_login_arguments, login
+from app.settings import load_settings
+from core.actors import require_supervisor
+from core.risk.standalone_kill import standalone_kill
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("kill", help="supervisor kill switch: cancel everything everywhere, HALT")
+    add_login_arguments(parser)
+    parser.add_argument("--reason", default="standalone kill")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(overrides=args.overrides)
+    actor = login(settings, args)
+    require_supervisor(actor, "the kill switch")
+    journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
+    from app.venues import build_live_venues
+
+    venues, symbols = build_live_venues(settings)
+    report = standalone_kill(venues, symbols, journal, actor, time.time, reason=args.reason)
+    journal.close()
+    print(
+        json.dumps(
+            {
+                "venues": report.venues,
+                "cancel_all_sent": report.cancel_all_sent,
+                "canceled_one_by_one": report.canceled_one_by_one,
+                "left_open": report.left_open,
+                "journal": settings.journal_url,
+                "state": "halted",
+            },
+            indent=2,
+        )
+    )
+    if not venues:
+        print("note: market.mode is 'sim' (no exchange venues configured); the journal is HALTED")
+    return 0 if report.clean else 1
