@@ -5,6 +5,7 @@ Run: python -m bench.bench_core
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from bench.machine import machine_line
@@ -37,7 +38,7 @@ def bench_sim_clock(n: int = 144_000, step_s: float = 0.1) -> tuple[float, float
         clock.call_at(t, lambda: fired.append(clock.now()))
     clock.run()
     wall = time.perf_counter() - t0
-    in_order = all(a <= b for a, b in zip(fired, fired[1:], strict=False)) and len(fired) == n
+    in_order = all(a <= b for a, b in itertools.pairwise(fired)) and len(fired) == n
     return wall, n / wall, in_order
 
 

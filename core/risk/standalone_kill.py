@@ -45,7 +45,7 @@ def standalone_kill(
             venue.cancel_all(symbol)
             report.cancel_all_sent += 1
     settle()
-    for name, venue in venues.items():
+    for venue in venues.values():
         for symbol in symbols:
             for order in venue.open_orders(symbol):
                 venue.cancel_by_id(symbol, order.client_id, order.venue_order_id)
