@@ -75,7 +75,11 @@ class ExecutionChart(QWidget):
         # columns: x (min), price, qty, venue index
         self.fills = ColumnBuffer(4, max(256, capacity // 8))
         self._plan: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
-        self._dirty = False
+        self._dirty: set[str] = set()
+        self._fills_drawn = 0
+        self._fill_qty_ref = 0.0  # fill quantity drawn at the largest marker size
+        self._x_end = 0.0
+        self._user_zoomed = False  # the trader zoomed or panned: stop moving the ranges
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(theme.BG)
@@ -93,6 +97,8 @@ class ExecutionChart(QWidget):
             _style_plot(plot, label)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
+        for plot in (self.qty_plot, self.price_plot, self.part_plot):
+            plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
         self.price_plot.setXLink(self.qty_plot)
         self.part_plot.setXLink(self.qty_plot)
         self.part_plot.setLabel("bottom", "minutes since start", color=theme.MUTED)
@@ -153,15 +159,18 @@ class ExecutionChart(QWidget):
             self.start_ts = update.start_ts
         if update.venues:
             self._set_venues(update.venues)
-        if not math.isnan(update.arrival):
+        if not math.isnan(update.arrival) and update.arrival != self.arrival:
             self.arrival = update.arrival
-        if not math.isnan(update.max_participation):
+            self._dirty.add("lines")
+        if not math.isnan(update.max_participation) and update.max_participation != self.max_participation:
             self.max_participation = update.max_participation
+            self._dirty.add("lines")
         if len(update.t):
             self.samples.append(
                 (update.t - self.start_ts) / 60.0, update.filled_cum, update.price, update.vwap,
                 100.0 * update.participation,
             )
+            self._dirty.add("samples")
         if len(update.schedule_t):
             self._plan = (
                 (np.asarray(update.schedule_t, dtype=np.float64) - self.start_ts) / 60.0,
@@ -169,74 +178,131 @@ class ExecutionChart(QWidget):
                 np.array(update.band_low, dtype=np.float64),
                 np.array(update.band_high, dtype=np.float64),
             )
+            self._dirty.update(("plan", "lines"))
         if len(update.fill_t):
             x_fill = (update.fill_t - self.start_ts) / 60.0
             self.fills.append(x_fill, update.fill_px, update.fill_qty, update.fill_venue)
-        self._dirty = True
-        if not self._timer.isActive():
+            self._dirty.add("fills")
+        if self._dirty and not self._timer.isActive():
             self._timer.start()
 
     def clear(self) -> None:
         self.samples.clear()
         self.fills.clear()
         self._plan = None
+        self._fills_drawn = 0
+        self._fill_qty_ref = 0.0
+        self._x_end = 0.0
+        self._user_zoomed = False
         self.arrival = self.max_participation = math.nan
-        self._dirty = True
+        self._dirty.update(("samples", "plan", "fills", "lines", "refill"))
+        for plot in (self.qty_plot, self.price_plot, self.part_plot):
+            plot.enableAutoRange(y=True)
+        self.qty_plot.enableAutoRange(x=True)
+
+    def reset_view(self) -> None:
+        """Undo the trader's zoom/pan: whole horizon, automatic price range."""
+        self._user_zoomed = False
+        self._x_end = 0.0
+        self.price_plot.enableAutoRange(y=True)
+        self._dirty.update(("plan", "samples"))
+        self.flush()
 
     # ---- drawing -----------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Push the buffers to the plot items (the timer calls this at most max_fps per second)."""
+        """Push what changed to the plot items (the timer calls this at most max_fps per second).
+
+        Only dirty groups are pushed: samples every frame they grow, the plan when re-planned,
+        new fills as appended points (all fills only when the marker scale changes).
+        """
         self._timer.stop()
         if not self._dirty:
             return
-        self._dirty = False
+        dirty, self._dirty = self._dirty, set()
         self.flush_count += 1
         x = self.samples.column(0)
-        self._set(self.filled, x, self.samples.column(1))
-        self._set(self.price, x, self.samples.column(2))
-        self._set(self.vwap, x, self.samples.column(3))
-        self._set(self.participation, x, self.samples.column(4))
+        if "samples" in dirty:
+            self._set(self.filled, x, self.samples.column(1))
+            self._set(self.price, x, self.samples.column(2))
+            self._set(self.vwap, x, self.samples.column(3))
+            self._set(self.participation, x, self.samples.column(4))
         plan_end = 0.0
         if self._plan is not None:
             px, qty, low, high = self._plan
-            self._set(self.schedule, px, qty)
-            self._set(self.band_low, px, low)
-            self._set(self.band_high, px, high)
             plan_end = float(px[-1]) if len(px) else 0.0
-        else:
-            for item in (self.schedule, self.band_low, self.band_high):
-                self._set(item, np.empty(0), np.empty(0))
+        if "plan" in dirty:
+            if self._plan is not None:
+                self._set(self.schedule, px, qty)
+                self._set(self.band_low, px, low)
+                self._set(self.band_high, px, high)
+                if not self._user_zoomed and len(qty):
+                    # the plan fixes the quantity axis: no autorange work on every frame
+                    top = max(float(np.nanmax(high)), float(np.nanmax(qty))) * 1.05
+                    self.qty_plot.setYRange(0.0, top, padding=0)
+            else:
+                for item in (self.schedule, self.band_low, self.band_high):
+                    self._set(item, np.empty(0), np.empty(0))
         x_end = max(plan_end, float(x[-1]) if len(x) else 0.0, 1.0)
-        span = np.array([0.0, x_end])
-        if math.isnan(self.arrival):
-            self._set(self.arrival_line, np.empty(0), np.empty(0))
-        else:
-            self._set(self.arrival_line, span, np.full(2, self.arrival))
-        if math.isnan(self.max_participation):
-            self._set(self.cap_line, np.empty(0), np.empty(0))
-        else:
-            cap_pct = 100.0 * self.max_participation
-            self._set(self.cap_line, span, np.full(2, cap_pct))
-            top = max(cap_pct * 1.6, float(np.nanmax(self.samples.column(4))) * 1.1 if len(x) else 0.0)
-            if top != self._part_top:  # headroom above the cap for the legend
-                self._part_top = top
-                self.part_plot.setYRange(0, top, padding=0)
-        self._draw_fills()
+        if x_end > self._x_end + 1e-9:
+            self._x_end = x_end
+            dirty.add("lines")
+            if not self._user_zoomed and self._plan is not None:
+                self.qty_plot.setXRange(0.0, x_end, padding=0.01)  # the linked plots follow
+        if "lines" in dirty:
+            span = np.array([0.0, self._x_end])
+            if math.isnan(self.arrival):
+                self._set(self.arrival_line, np.empty(0), np.empty(0))
+            else:
+                self._set(self.arrival_line, span, np.full(2, self.arrival))
+            if math.isnan(self.max_participation):
+                self._set(self.cap_line, np.empty(0), np.empty(0))
+            else:
+                self._set(self.cap_line, span, np.full(2, 100.0 * self.max_participation))
+        if "samples" in dirty or "lines" in dirty:
+            self._fit_participation_axis()
+        if dirty & {"fills", "refill"}:
+            self._draw_fills(full="refill" in dirty)
 
-    def _draw_fills(self) -> None:
+    def _fit_participation_axis(self) -> None:
+        cap = 100.0 * self.max_participation if not math.isnan(self.max_participation) else 0.0
+        part = self.samples.column(4)
+        peak = float(np.nanmax(part)) if len(part) else 0.0
+        top = max(cap * 1.6, peak * 1.1, 5.0)  # headroom above the cap for the legend
+        # grow in steps so the axis is not re-laid out on every frame
+        top = 5.0 * math.ceil(top / 5.0)
+        if top != self._part_top and not self._user_zoomed:
+            self._part_top = top
+            self.part_plot.setYRange(0, top, padding=0)
+
+    def _draw_fills(self, full: bool) -> None:
         fx, fpx, fq, fv = (self.fills.column(i) for i in range(4))
-        qmax = float(fq.max()) if len(fq) else 1.0
-        sizes = _MARKER_MIN_PX + (_MARKER_MAX_PX - _MARKER_MIN_PX) * np.sqrt(np.clip(fq / max(qmax, 1e-12), 0, 1))
-        venue_idx = fv.astype(np.int64)
+        qmax = float(fq.max()) if len(fq) else 0.0
+        if qmax > self._fill_qty_ref:
+            # marker sizes are relative to the largest fill: a new largest one rescales them all
+            self._fill_qty_ref = qmax
+            full = True
+        start = 0 if full else self._fills_drawn
+        ref = max(self._fill_qty_ref, 1e-12)
+        sizes = _MARKER_MIN_PX + (_MARKER_MAX_PX - _MARKER_MIN_PX) * np.sqrt(np.clip(fq[start:] / ref, 0, 1))
+        venue_idx = fv[start:].astype(np.int64)
         for i, scatter in enumerate(self.fill_scatters):
             mask = venue_idx == i
-            scatter.setData(x=fx[mask], y=fpx[mask], size=sizes[mask])
+            if full:
+                scatter.setData(x=fx[start:][mask], y=fpx[start:][mask], size=sizes[mask])
+            elif mask.any():
+                scatter.addPoints(x=fx[start:][mask], y=fpx[start:][mask], size=sizes[mask])
+            else:
+                continue
             self.set_data_calls += 1
+        self._fills_drawn = len(fx)
 
     def _set(self, item: pg.PlotDataItem, x: FloatArray, y: FloatArray) -> None:
         item.setData(x, y, connect="finite")
         self.set_data_calls += 1
+
+    def _on_manual_range(self, *_: object) -> None:
+        self._user_zoomed = True
 
     def _set_venues(self, venues: tuple[str, ...]) -> None:
         if venues == self.venues:
@@ -254,10 +320,11 @@ class ExecutionChart(QWidget):
             scatter.setZValue(10)
             self.price_plot.addItem(scatter)  # named items join the plot's legend
             self.fill_scatters.append(scatter)
+        self._dirty.add("refill")
 
 
 def _style_plot(plot: pg.PlotItem, label: str) -> None:
-    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.showGrid(x=False, y=False)
     plot.setLabel("left", label, color=theme.MUTED)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
