@@ -102,6 +102,7 @@ P_MKT = 4
 P_MM = 5
 NPROC = 6
 VF_VOL_NOTIONAL = 10  # traded quote notional
+VF_ANCHOR = 11  # where fast quotes are centred (absolute ticks): reference + transient displacement
 NVF = 16
 
 # per-venue parameters pv[v, :]
@@ -144,7 +145,9 @@ PV_WEIGHT = 35  # weight in the consolidated mid
 PV_ARB_MAX = 36  # largest arbitrage clip, base units
 PV_MIN_SPREAD = 37  # HFT quotes never narrow the spread below this many ticks
 PV_M_MAX_LEVELS = 38  # background market orders stop after walking this many ticks
-NPV = 40
+PV_X_DECAY = 39  # resilience: the anchor's displacement from the reference decays at this rate, 1/s
+PV_L_STALE_LIFE = 40  # mean life of latent orders left on the wrong side of the reference, s
+NPV = 44
 
 # global state g[:]
 G_T = 0
@@ -159,6 +162,7 @@ G_NEXT_AGENT = 8
 G_EV_PTR = 9
 G_FORCED_REGIME_UNTIL = 10
 G_LOGF0 = 11
+G_STEP = 12  # fundamental steps taken (keys the stale-cancel hash draws)
 NG = 16
 
 # global parameters gp[:]
@@ -354,6 +358,18 @@ def normal(st: np.ndarray, s: int) -> float:
     u1 = unif(st, s)
     u2 = unif(st, s)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+
+
+@njit(cache=True, nogil=True)
+def hash_unif(a: int, b: int, c: int) -> float:
+    """A uniform in (0,1) that depends only on (a, b, c) (splitmix64 finaliser): state-dependent
+    loops use it so they never shift any stream's sequence."""
+    z = np.uint64(a) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(b) * np.uint64(0xBF58476D1CE4E5B9) \
+        + np.uint64(c) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (float(z >> np.uint64(11)) + 0.5) * U53
 
 
 @njit(cache=True, nogil=True)
@@ -752,6 +768,7 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
     s = 1 - aside
     filled = 0
     first = -1
+    mid_before = mid_ticks(vi, vf, v)
     while qty > 0:
         i = vi[v, VI_BEST_ASK] if aside == BID else vi[v, VI_BEST_BID]
         if i < 0 or i >= NLEV:
@@ -791,6 +808,9 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
             break  # cannot happen: a non-empty level always gives something
     vi[v, VI_SEQ] += 1
     vi[v, VI_CNT_TAKER_ORDERS] += 1
+    if filled > 0:
+        # market makers re-quote around the price the trade left (whoever traded)
+        vf[v, VF_ANCHOR] += mid_ticks(vi, vf, v) - mid_before
     return filled
 
 
@@ -865,7 +885,12 @@ def center_index(vi: np.ndarray, vf: np.ndarray, v: int) -> int:
 @njit(cache=True, nogil=True)
 def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
               rng: np.ndarray, v: int) -> None:
-    """A fast market-making quote near the touch (never crossing, never narrowing below min spread)."""
+    """A fast market-making quote near the anchor (never crossing the opposite best).
+
+    The anchor moves with the reference (market makers see news at once) and follows the
+    venue's own mid (they re-quote where the market trades), so quotes neither pin the price
+    to the reference nor ignore it.
+    """
     sb = v * NS_PER_VENUE + S_HP
     u_side = unif(rng, sb)
     u_imp = unif(rng, sb)
@@ -874,33 +899,19 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
     s = BID if u_side < 0.5 else ASK
     bb = vi[v, VI_BEST_BID]
     ba = vi[v, VI_BEST_ASK]
-    min_spread = int(pv[v, PV_MIN_SPREAD])
+    half = 0.5 * pv[v, PV_MIN_SPREAD]
     j = int(-math.log(u_pos) * pv[v, PV_H_DIST_MEAN])
-    ci = center_index(vi, vf, v)
+    a = vf[v, VF_ANCHOR] - vi[v, VI_BASE]
+    if u_imp < pv[v, PV_H_IMPROVE]:
+        j = 0
     if s == BID:
-        if bb < 0:
-            ref = (ba - min_spread) if ba < NLEV else ci - (min_spread + 1) // 2
-            i = ref - j
-        else:
-            room = ba - bb - min_spread if ba < NLEV else 0
-            if room > 0 and u_imp < pv[v, PV_H_IMPROVE]:
-                i = bb + 1 + int(u_pos * room)
-            else:
-                i = bb - j
+        i = int(math.floor(a - half)) - j
         if ba < NLEV and i >= ba:
-            i = ba - 1
+            i = ba - 1 - j  # the anchor is through the opposite best: join behind the touch
     else:
-        if ba >= NLEV:
-            ref = (bb + min_spread) if bb >= 0 else ci + (min_spread + 1) // 2
-            i = ref + j
-        else:
-            room = ba - bb - min_spread if bb >= 0 else 0
-            if room > 0 and u_imp < pv[v, PV_H_IMPROVE]:
-                i = ba - 1 - int(u_pos * room)
-            else:
-                i = ba + j
+        i = int(math.ceil(a + half)) + j
         if bb >= 0 and i <= bb:
-            i = bb + 1
+            i = bb + 1 + j
     if 0 <= i < NLEV:
         bg_add(bk, fw, vi, dl, v, s, i, 0, q)
 
@@ -1053,6 +1064,45 @@ def update_centers(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray
 
 
 @njit(cache=True, nogil=True)
+def cancel_stale_latent(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray,
+                        dl: np.ndarray, trk: np.ndarray, tl: np.ndarray, g: np.ndarray, dt: float) -> None:
+    """Latent orders left on the wrong side of a moved reference (bids above it, asks below it)
+    are repriced: each is canceled with hazard 1/stale_life (their owners' valuations moved with
+    the news). New ones arrive on the right side through the deposit process."""
+    step = int(g[G_STEP])
+    for v in range(vi.shape[0]):
+        if vi[v, VI_DOWN] != 0:
+            continue
+        # fast quotes on the wrong side of the moved anchor are pulled at once (quote fading)
+        a = vf[v, VF_ANCHOR] - vi[v, VI_BASE]
+        half = 0.5 * pv[v, PV_MIN_SPREAD]
+        i = vi[v, VI_BEST_BID]
+        while i >= 0 and i > a - half:
+            while bk[v, NH, i] > 0:
+                bg_cancel_one(bk, fw, vi, dl, trk, tl, v, BID, i, 0)
+            i -= 1
+        i = vi[v, VI_BEST_ASK]
+        while i < NLEV and i < a + half:
+            while bk[v, NH + 1, i] > 0:
+                bg_cancel_one(bk, fw, vi, dl, trk, tl, v, ASK, i, 0)
+            i += 1
+        p_cancel = 1.0 - math.exp(-dt / pv[v, PV_L_STALE_LIFE])
+        ci = center_index(vi, vf, v)
+        for s in range(2):
+            if s == BID:
+                lo = ci if ci > 0 else 0
+                hi = vi[v, VI_BEST_BID]
+            else:
+                lo = vi[v, VI_BEST_ASK]
+                hi = ci if ci < NLEV - 1 else NLEV - 1
+            for i in range(lo, hi + 1):
+                n = bk[v, NL + s, i]
+                for k in range(n):
+                    if hash_unif(step, v * 2 * NLEV + s * NLEV + i, k) < p_cancel:
+                        bg_cancel_one(bk, fw, vi, dl, trk, tl, v, s, i, 1)
+
+
+@njit(cache=True, nogil=True)
 def fundamental_step(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray, gp: np.ndarray,
                      rng: np.ndarray) -> None:
     """One step of the exogenous fundamental and of the permanent-impact state.
@@ -1087,7 +1137,19 @@ def fundamental_step(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarr
         dx += gp[GP_JUMP_SIG] * zj
     g[G_LOGF] += dx
     g[G_P] += gp[GP_KAPPA_A] * consolidated_gap(vi, vf, pv) * dt
-    update_centers(vi, vf, pv, g)
+    move_references(vi, vf, pv, g, dt)
+    g[G_STEP] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def move_references(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray, dt: float) -> None:
+    """Recompute every venue's reference. Fast-quote anchors move with it (news) and their
+    displacement from it (left by trades) decays with the venue's resilience rate."""
+    for v in range(vi.shape[0]):
+        old = vf[v, VF_CENTER]
+        vf[v, VF_CENTER] = math.exp(g[G_LOGF] + g[G_P] + pv[v, PV_BASIS]) / pv[v, PV_TICK]
+        decay = math.exp(-pv[v, PV_X_DECAY] * dt) if vi[v, VI_DOWN] == 0 else 1.0
+        vf[v, VF_ANCHOR] = vf[v, VF_CENTER] + (vf[v, VF_ANCHOR] - old) * decay
 
 
 @njit(cache=True, nogil=True)
@@ -1287,7 +1349,7 @@ def start_event(ev: np.ndarray, k: int, ag: np.ndarray, vi: np.ndarray, vf: np.n
         return
     if typ == EVT_INFORMED:
         g[G_LOGF] += math.log(1.0 - ev[k, E_P1]) if ev[k, E_SIDE] == ASK else math.log(1.0 + ev[k, E_P1])
-        update_centers(vi, vf, pv, g)
+        move_references(vi, vf, pv, g, 0.0)
     if typ == EVT_FLUSH or typ == EVT_INFORMED or typ == EVT_SPOOF or typ == EVT_STUFF:
         for a in range(ag.shape[0]):
             if ag[a, A_TYPE] == 0:
@@ -1538,6 +1600,7 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
             vf[v, VF_NEXT0 + kind] = next_time(vf, pv, g, gp, rng, v, kind, t)
         elif kind == 100:
             fundamental_step(vi, vf, pv, g, gp, rng)
+            cancel_stale_latent(bk, fw, vi, vf, pv, dl, trk, tl, g, gp[GP_DT_FUND])
             for v in range(V):
                 recenter(bk, fw, vi, vf, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, dh_f, dh_i, de, v, t)
             if gp[GP_RECORD] > 0.5 and cnt[C_REC] < rec.shape[0]:

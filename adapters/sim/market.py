@@ -547,6 +547,7 @@ class MarketSim:
         self.g[K.G_REGIME] = 1.0 if f.start_regime == "volatile" else 0.0
         self.g[K.G_FORCED_REGIME_UNTIL] = -math.inf
         K.update_centers(self.vi, self.vf, self.pv, self.g)
+        self.vf[:, K.VF_ANCHOR] = self.vf[:, K.VF_CENTER]
         for v in range(len(sc.venues)):
             center = int(round(self.vf[v, K.VF_CENTER]))
             self.vi[v, K.VI_BASE] = center - K.NLEV // 2
@@ -644,6 +645,7 @@ def venue_params(v: object, p0: float) -> FloatArray:
     pv[K.PV_H_SIZE_SIG] = h.size_sigma
     pv[K.PV_H_DIST_MEAN] = h.dist_mean_ticks
     pv[K.PV_H_IMPROVE] = h.improve_prob
+    pv[K.PV_X_DECAY] = math.log(2.0) / v.resilience_half_life_s
     la = v.latent
     d0 = la.start_bps * ticks_per_bp
     x1 = 100.0 * ticks_per_bp
@@ -655,6 +657,7 @@ def venue_params(v: object, p0: float) -> FloatArray:
     pv[K.PV_L_D0] = d0
     pv[K.PV_L_DMAX] = dmax
     pv[K.PV_L_LIFE] = la.life_s
+    pv[K.PV_L_STALE_LIFE] = la.stale_life_s
     pv[K.PV_L_SIZE_MED] = la.size_median / lot
     pv[K.PV_L_SIZE_SIG] = la.size_sigma
     pv[K.PV_L_RATE] = 2.0 * total / (la.life_s * mean_size)

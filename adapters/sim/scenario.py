@@ -100,7 +100,7 @@ class HftConfig:
     size_median: float = 0.02  # base units (lognormal)
     size_sigma: float = 1.0
     dist_mean_ticks: float = 6.0  # mean distance behind the same-side best (geometric)
-    improve_prob: float = 0.15  # chance a quote steps inside a spread wider than min_spread_ticks
+    improve_prob: float = 0.15  # chance a quote goes at the anchor's touch (distance 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +115,7 @@ class LatentConfig:
     start_bps: float = 0.5  # the profile starts this far from the reference
     end_pct: float = 3.0  # and ends here (the window holds no latent orders beyond)
     life_s: float = 500.0  # mean latent order lifetime (resilience time scale)
+    stale_life_s: float = 5.0  # mean life of latent orders stranded on the wrong side of the reference
     size_median: float = 0.2
     size_sigma: float = 1.0
 
@@ -167,6 +168,7 @@ class VenueConfig:
     arb_cost_bps: float = 1.0  # arbitrageur's all-in cost per leg here (mids stay within ~2x of the legs' sum)
     arb_max_qty: float = 2.0  # largest arbitrage clip, base units
     min_spread_ticks: int = 4  # fast quotes never narrow the spread below this
+    resilience_half_life_s: float = 300.0  # a price displacement left by trades decays with this half-life
     hft: HftConfig = field(default_factory=HftConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
     market_orders: MarketOrderConfig = field(default_factory=MarketOrderConfig)
@@ -426,7 +428,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
         if v.name in seen:
             raise ScenarioError(f"{vp}.name = {v.name!r}: venue names must be unique")
         seen.add(v.name)
-        for key in ("tick_size", "lot_size", "weight", "arb_max_qty"):
+        for key in ("tick_size", "lot_size", "weight", "arb_max_qty", "resilience_half_life_s"):
             _positive(f"{vp}.{key}", getattr(v, key))
         for key in ("min_notional", "latency_ms", "latency_jitter_ms", "rate_limit_msgs_per_s", "arb_cost_bps"):
             _positive(f"{vp}.{key}", getattr(v, key), allow_zero=True)
@@ -445,7 +447,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
         _positive(f"{vp}.hft.size_sigma", h.size_sigma, allow_zero=True)
         _prob(f"{vp}.hft.improve_prob", h.improve_prob)
         la = v.latent
-        for key in ("depth_1pct", "end_pct", "life_s", "size_median"):
+        for key in ("depth_1pct", "end_pct", "life_s", "stale_life_s", "size_median"):
             _positive(f"{vp}.latent.{key}", getattr(la, key))
         _positive(f"{vp}.latent.start_bps", la.start_bps, allow_zero=True)
         if la.start_bps >= 100.0 or la.end_pct * 100.0 <= la.start_bps:
