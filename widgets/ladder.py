@@ -35,7 +35,16 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from widgets import theme
 from widgets.viewmodels import LadderView
@@ -102,6 +111,7 @@ class DepthLadder(QWidget):
 
         self.title = QLabel("–")
         self.title.setObjectName("ladderTitle")
+        self.title.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # never squeezed
         self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: 700;")
         self.info = _ElidedLabel()
         self.info.setObjectName("ladderInfo")
@@ -346,6 +356,8 @@ class _LadderCanvas(QWidget):
         self._qty_cache: dict[tuple[float, int], tuple[QStaticText, float, str]] = {}
         self._price_cache: dict[int, tuple[QStaticText, float, str]] = {}
         self._price_cache_step = 0.0
+        self._price_column_key: tuple[object, ...] | None = None
+        self._price_column_value: tuple[dict[str, list[tuple[QPointF, QStaticText]]], list[str]] = ({}, [])
 
         # reused paint objects
         self._colors = {
@@ -378,10 +390,9 @@ class _LadderCanvas(QWidget):
         self.row_h = fm.height() + 4
         self.header_h = QFontMetrics(self._header_font).height() + 6
         self._pad = max(3, fm.horizontalAdvance("0") // 2)
-        qty_w = fm.horizontalAdvance("0000.000") + 2 * self._pad
+        qty_w = fm.horizontalAdvance("0,000.0") + 2 * self._pad  # format_qty never exceeds 7 characters
         self._min_widths = (
-            qty_w, qty_w, fm.horizontalAdvance("000,000.00") + 2 * self._pad + 10, qty_w, qty_w,
-            fm.horizontalAdvance("000.000") + 2 * self._pad, qty_w,
+            qty_w, qty_w, fm.horizontalAdvance("000,000.00") + 2 * self._pad + 10, qty_w, qty_w, qty_w, qty_w,
         )
         self._qty_cache.clear()
         self._price_cache.clear()
@@ -389,16 +400,21 @@ class _LadderCanvas(QWidget):
 
     def _layout_columns(self) -> None:
         width = self.width()
-        spare = max(0, width - sum(self._min_widths))
-        total_weight = sum(_COLUMN_WEIGHTS)
+        mins, weights = list(self._min_widths), list(_COLUMN_WEIGHTS)
+        if width < sum(mins):  # too narrow for everything: volume-at-price goes first, never clipped text
+            mins[VAP] = weights[VAP] = 0
+        spare = max(0, width - sum(mins))
+        total_weight = sum(weights)
         xs, x = [], 0
-        for min_w, weight in zip(self._min_widths, _COLUMN_WEIGHTS, strict=True):
+        for min_w, weight in zip(mins, weights, strict=True):
             w = min_w + int(spare * weight / total_weight)
             xs.append((x, w))
             x += w
-        if xs:  # the last column absorbs rounding so the grid reaches the right edge
-            last_x, _ = xs[-1]
-            xs[-1] = (last_x, max(self._min_widths[-1], width - last_x))
+        # the last visible column absorbs rounding so the grid reaches the right edge
+        last = VAP if mins[VAP] else LTQ
+        last_x, last_w = xs[last]
+        xs[last] = (last_x, max(last_w, width - last_x))
+        self.show_vap = bool(mins[VAP])
         self._cols = xs
         self.row_count = max(0, (self.height() - self.header_h) // self.row_h)
         self._header_rects = [QRect(cx, 0, cw, self.header_h) for cx, cw in self._cols]
@@ -505,9 +521,7 @@ class _LadderCanvas(QWidget):
             np.fmax.at(flags, rows_f[ok], view.flag_score[ok])
 
         dec = view.qty_decimals
-        y0, rh, pad = self.header_h, self.row_h, self._pad
-        text_dy = (rh - self._fm_height) / 2.0
-        cols = self._cols
+        y0, rh, cols = self.header_h, self.row_h, self._cols
         best_bid_u = math.floor(view.best_bid / step + _EPS) if len(view.bid_px) else None
         best_ask_u = math.ceil(view.best_ask / step - _EPS) if len(view.ask_px) else None
 
@@ -517,53 +531,27 @@ class _LadderCanvas(QWidget):
         }
         texts: list[list[str]] = [[""] * n for _ in range(7)]
 
-        def right_text(col: int, row: int, item: tuple[QStaticText, float, str], group: str) -> None:
-            cx, cw = cols[col]
-            text_groups[group].append((QPointF(cx + cw - pad - item[1], y0 + row * rh + text_dy), item[0]))
-            texts[col][row] = item[2]
-
-        def bar(col: int, row: int, frac: float, group: str, from_right: bool) -> None:
-            cx, cw = cols[col]
-            w = max(1, int((cw - 2) * min(1.0, frac)))
-            x = cx + cw - 1 - w if from_right else cx + 1
-            rect_groups[group].append(QRect(x, y0 + row * rh + 2, w, rh - 4))
-
         # depth bars scale to the largest visible level on either side so the two sides compare
         depth_max = max(float(bid.max()), float(ask.max()), 1e-12)
-        vap_max = max(float(vap.max()), 1e-12)
-        for row in np.flatnonzero(bid > 0).tolist():
-            bar(BID, row, bid[row] / depth_max, "bid_bar", from_right=True)
-            right_text(BID, row, self._qty_text(float(bid[row]), dec), "text")
-        for row in np.flatnonzero(ask > 0).tolist():
-            bar(ASK, row, ask[row] / depth_max, "ask_bar", from_right=False)
-            right_text(ASK, row, self._qty_text(float(ask[row]), dec), "text")
-        for col, arr in ((WORK_BUY, work_buy), (WORK_SELL, work_sell)):
-            cx, cw = cols[col]
-            for row in np.flatnonzero(arr > 0).tolist():
-                rect_groups["accent"].append(QRect(cx + 1, y0 + row * rh + 1, cw - 2, rh - 2))
-                right_text(col, row, self._qty_text(float(arr[row]), dec), "white")
-        for row in np.flatnonzero(vap > 0).tolist():
-            bar(VAP, row, vap[row] / vap_max, "vap_bar", from_right=False)
-            right_text(VAP, row, self._qty_text(float(vap[row]), dec), "muted")
+        column = self._fill_column
+        column(BID, bid, dec, text_groups["text"], texts[BID], rect_groups["bid_bar"], depth_max, from_right=True)
+        column(ASK, ask, dec, text_groups["text"], texts[ASK], rect_groups["ask_bar"], depth_max)
+        column(WORK_BUY, work_buy, dec, text_groups["white"], texts[WORK_BUY], rect_groups["accent"], 0.0)
+        column(WORK_SELL, work_sell, dec, text_groups["white"], texts[WORK_SELL], rect_groups["accent"], 0.0)
+        if self.show_vap:
+            vap_max = max(float(vap.max()), 1e-12)
+            column(VAP, vap, dec, text_groups["muted"], texts[VAP], rect_groups["vap_bar"], vap_max)
         if last_row >= 0:
             group = "bid" if view.last_side > 0 else "ask" if view.last_side < 0 else "text"
-            right_text(LTQ, last_row, self._qty_text(float(view.last_qty), dec), group)
+            one = np.zeros(n)
+            one[last_row] = view.last_qty
+            column(LTQ, one, dec, text_groups[group], texts[LTQ])
 
         px_x, px_w = cols[PRICE]
         flagged = ~np.isnan(flags)
-        for row in range(n):
-            item = self._price_text(int(u[row]), step)
-            uu = int(u[row])
-            if flagged[row]:
-                group = "amber"
-            elif best_bid_u is not None and uu <= best_bid_u:
-                group = "bid"
-            elif best_ask_u is not None and uu >= best_ask_u:
-                group = "ask"
-            else:
-                group = "dim"  # inside the spread
-            text_groups[group].append((QPointF(px_x + (px_w - item[1]) / 2.0, y0 + row * rh + text_dy), item[0]))
-            texts[PRICE][row] = item[2]
+        price_groups, texts[PRICE] = self._price_column(u, step, best_bid_u, best_ask_u, flagged)
+        for group, items in price_groups.items():
+            text_groups[group].extend(items)
 
         flag_rects = []
         for row in np.flatnonzero(flagged).tolist():
@@ -579,6 +567,71 @@ class _LadderCanvas(QWidget):
             last_qty=last, vap_qty=vap, flag_score=flags, texts=tuple(tuple(t) for t in texts),
         )
         self.update()
+
+    def _fill_column(
+        self,
+        col: int,
+        values: FloatArray,
+        decimals: int,
+        text_out: list[tuple[QPointF, QStaticText]],
+        texts_out: list[str],
+        rect_out: list[QRect] | None = None,
+        scale: float = 0.0,
+        from_right: bool = False,
+    ) -> None:
+        """Right-aligned size texts for one column, plus bars (scale > 0: width ∝ value/scale;
+        scale == 0: a full cell, as for our working orders)."""
+        rows = np.flatnonzero(values > 0)
+        if not len(rows):
+            return
+        cx, cw = self._cols[col]
+        rh = self.row_h
+        ys = self.header_h + rows * rh
+        vals = values[rows]
+        if rect_out is not None:
+            if scale > 0:
+                widths = np.maximum(1, ((cw - 2) * np.minimum(1.0, vals / scale)).astype(np.int64))
+                xs = cx + cw - 1 - widths if from_right else np.full(len(rows), cx + 1)
+                cells = zip(xs.tolist(), ys.tolist(), widths.tolist(), strict=True)
+                rect_out.extend(QRect(x, y + 2, w, rh - 4) for x, y, w in cells)
+            else:
+                rect_out.extend(QRect(cx + 1, y + 1, cw - 2, rh - 2) for y in ys.tolist())
+        right = cx + cw - self._pad
+        dy = (rh - self._fm_height) / 2.0
+        qty_text = self._qty_text
+        for row, value, y in zip(rows.tolist(), np.round(vals, decimals).tolist(), ys.tolist(), strict=True):
+            st, width, text = qty_text(value, decimals)
+            text_out.append((QPointF(right - width, y + dy), st))
+            texts_out[row] = text
+
+    def _price_column(
+        self, u: IntArray, step: float, best_bid_u: int | None, best_ask_u: int | None, flagged: npt.NDArray[np.bool_]
+    ) -> tuple[dict[str, list[tuple[QPointF, QStaticText]]], list[str]]:
+        """Centered prices coloured by side (amber when flagged); cached until the rows, the
+        inside market or the flags move — most frames only sizes change."""
+        key = (int(u[0]), len(u), step, best_bid_u, best_ask_u, flagged.tobytes(), tuple(self._cols[PRICE]), self.row_h)
+        if key == self._price_column_key:
+            return self._price_column_value
+        px_x, px_w = self._cols[PRICE]
+        y0, rh = self.header_h, self.row_h
+        dy = (rh - self._fm_height) / 2.0
+        groups: dict[str, list[tuple[QPointF, QStaticText]]] = {"bid": [], "ask": [], "dim": [], "amber": []}
+        texts = [""] * len(u)
+        for row, uu in enumerate(u.tolist()):
+            st, width, text = self._price_text(uu, step)
+            if flagged[row]:
+                group = "amber"
+            elif best_bid_u is not None and uu <= best_bid_u:
+                group = "bid"
+            elif best_ask_u is not None and uu >= best_ask_u:
+                group = "ask"
+            else:
+                group = "dim"  # inside the spread
+            groups[group].append((QPointF(px_x + (px_w - width) / 2.0, y0 + row * rh + dy), st))
+            texts[row] = text
+        self._price_column_key = key
+        self._price_column_value = (groups, texts)
+        return groups, texts
 
     # ---- painting ----------------------------------------------------------------------------------
 
@@ -606,7 +659,8 @@ class _LadderCanvas(QWidget):
         p.setFont(self._header_font)
         p.setPen(self._pens["muted"])
         for rect, title in zip(self._header_rects, COLUMN_TITLES, strict=True):
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, title)
+            if rect.width() > 0:
+                p.drawText(rect, Qt.AlignmentFlag.AlignCenter, title)
 
         p.setFont(self._font)
         pens = self._pens

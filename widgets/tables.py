@@ -504,7 +504,8 @@ def format_value(raw: Any, kind: str, decimals: int | None = None) -> str:
     if kind == "qty":
         return f"{raw:,.{3 if decimals is None else decimals}f}"
     if kind == "signed_qty":
-        return f"{raw:+,.{3 if decimals is None else decimals}f}"
+        text = f"{raw:+,.{3 if decimals is None else decimals}f}"
+        return text[1:] if text.strip("+-0.,") == "" else text  # on schedule: "0.000", not "+0.000"
     if kind in ("price", "money"):
         return f"{raw:,.{2 if decimals is None else decimals}f}"
     if kind == "bps":
