@@ -499,7 +499,7 @@ class _LadderCanvas(QWidget):
             self.update()
             return
         u = top_u - np.arange(n, dtype=np.int64)
-        price = u * step
+        price = (u * step).astype(np.float64)
 
         bid = _bin(view.bid_px, view.bid_qty, top_u, n, step, "down")
         ask = _bin(view.ask_px, view.ask_qty, top_u, n, step, "up")

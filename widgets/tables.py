@@ -566,7 +566,8 @@ def same_row(a: Any, b: Any) -> bool:
         return True
     if type(a) is not type(b):
         return False
-    for name in _field_names(type(a)):
+    cls: type = type(a)
+    for name in _field_names(cls):
         x, y = getattr(a, name), getattr(b, name)
         if x != y and not (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)):
             return False
