@@ -196,7 +196,8 @@ class DepthLadder(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         page = max(1, self.visible_rows // 2)
-        if key == Qt.Key.Key_C and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        plain = not event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        if key == Qt.Key.Key_C and plain:  # Ctrl+C etc. stay with the application
             self.recenter()
         elif key == Qt.Key.Key_Up:
             self.scroll_rows(1)
@@ -303,7 +304,9 @@ class DepthLadder(QWidget):
         view = self._view
         if view is None:
             return
-        self.title.setText(f"{view.venue} · {view.symbol}" if view.symbol else view.venue)
+        title = f"{view.venue} · {view.symbol}" if view.symbol else view.venue
+        if title != self.title.text():
+            self.title.setText(title)
         bid, ask = view.best_bid, view.best_ask
         parts = []
         if not (math.isnan(bid) or math.isnan(ask)):
