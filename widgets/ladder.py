@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QEvent, QPointF, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -60,6 +60,7 @@ _COLUMN_WEIGHTS = (1.0, 1.5, 1.2, 1.5, 1.0, 0.8, 1.3)
 _DEFAULT_ROWS = 26  # size hint: comfortably more than the 20 levels a trader expects
 _EPS = 1e-6  # tolerance when snapping float prices to the row grid
 _TEXT_CACHE_MAX = 4096  # bounded: quantities change every tick, the cache must not grow forever
+_Placed = tuple[int, int, QStaticText]  # a text at its integer top-left pixel (no QPointF per cell)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -356,11 +357,11 @@ class _LadderCanvas(QWidget):
         self.paint_count = 0
         self.row_count = 0
         self._price_decimals = 1
-        self._qty_cache: dict[tuple[float, int], tuple[QStaticText, float, str]] = {}
-        self._price_cache: dict[int, tuple[QStaticText, float, str]] = {}
+        self._qty_cache: dict[tuple[float, int], tuple[QStaticText, int, str]] = {}
+        self._price_cache: dict[int, tuple[QStaticText, int, str]] = {}
         self._price_cache_step = 0.0
         self._price_column_key: tuple[object, ...] | None = None
-        self._price_column_value: tuple[dict[str, list[tuple[QPointF, QStaticText]]], list[str]] = ({}, [])
+        self._price_column_value: tuple[dict[str, list[_Placed]], list[str]] = ({}, [])
 
         # reused paint objects
         self._colors = {
@@ -451,13 +452,13 @@ class _LadderCanvas(QWidget):
 
     # ---- text caches -------------------------------------------------------------------------------
 
-    def _static(self, text: str) -> tuple[QStaticText, float, str]:
+    def _static(self, text: str) -> tuple[QStaticText, int, str]:
         st = QStaticText(text)
         st.setTextFormat(Qt.TextFormat.PlainText)
         st.prepare(QTransform(), self._font)
-        return st, st.size().width(), text
+        return st, math.ceil(st.size().width()), text
 
-    def _qty_text(self, qty: float, decimals: int) -> tuple[QStaticText, float, str]:
+    def _qty_text(self, qty: float, decimals: int) -> tuple[QStaticText, int, str]:
         key = (round(qty, decimals), decimals)
         hit = self._qty_cache.get(key)
         if hit is None:
@@ -466,7 +467,7 @@ class _LadderCanvas(QWidget):
             hit = self._qty_cache[key] = self._static(format_qty(qty, decimals))
         return hit
 
-    def _price_text(self, u: int, step: float) -> tuple[QStaticText, float, str]:
+    def _price_text(self, u: int, step: float) -> tuple[QStaticText, int, str]:
         if step != self._price_cache_step:
             self._price_cache.clear()
             self._price_cache_step = step
@@ -490,7 +491,7 @@ class _LadderCanvas(QWidget):
         empty = np.empty(0)
         self.rows = LadderRows(empty, empty, empty, empty, empty, empty, empty, empty, ((),) * 7)
         self._rect_groups: list[tuple[str, list[QRect]]] = []
-        self._text_groups: list[tuple[str, list[tuple[QPointF, QStaticText]]]] = []
+        self._text_groups: list[tuple[str, list[_Placed]]] = []
         self._flag_rects: list[QRect] = []
         self._last_rect: QRect | None = None
 
@@ -529,7 +530,7 @@ class _LadderCanvas(QWidget):
         best_ask_u = math.ceil(view.best_ask / step - _EPS) if len(view.ask_px) else None
 
         rect_groups: dict[str, list[QRect]] = {"bid_bar": [], "ask_bar": [], "vap_bar": [], "accent": []}
-        text_groups: dict[str, list[tuple[QPointF, QStaticText]]] = {
+        text_groups: dict[str, list[_Placed]] = {
             "text": [], "bid": [], "ask": [], "muted": [], "white": [], "dim": [], "amber": [],
         }
         texts: list[list[str]] = [[""] * n for _ in range(7)]
@@ -576,7 +577,7 @@ class _LadderCanvas(QWidget):
         col: int,
         values: FloatArray,
         decimals: int,
-        text_out: list[tuple[QPointF, QStaticText]],
+        text_out: list[_Placed],
         texts_out: list[str],
         rect_out: list[QRect] | None = None,
         scale: float = 0.0,
@@ -600,16 +601,16 @@ class _LadderCanvas(QWidget):
             else:
                 rect_out.extend(QRect(cx + 1, y + 1, cw - 2, rh - 2) for y in ys.tolist())
         right = cx + cw - self._pad
-        dy = (rh - self._fm_height) / 2.0
-        qty_text = self._qty_text
+        dy = (rh - self._fm_height) // 2
+        cache, make = self._qty_cache, self._qty_text
         for row, value, y in zip(rows.tolist(), np.round(vals, decimals).tolist(), ys.tolist(), strict=True):
-            st, width, text = qty_text(value, decimals)
-            text_out.append((QPointF(right - width, y + dy), st))
-            texts_out[row] = text
+            hit = cache.get((value, decimals)) or make(value, decimals)
+            text_out.append((right - hit[1], y + dy, hit[0]))
+            texts_out[row] = hit[2]
 
     def _price_column(
         self, u: IntArray, step: float, best_bid_u: int | None, best_ask_u: int | None, flagged: npt.NDArray[np.bool_]
-    ) -> tuple[dict[str, list[tuple[QPointF, QStaticText]]], list[str]]:
+    ) -> tuple[dict[str, list[_Placed]], list[str]]:
         """Centered prices coloured by side (amber when flagged); cached until the rows, the
         inside market or the flags move — most frames only sizes change."""
         key = (int(u[0]), len(u), step, best_bid_u, best_ask_u, flagged.tobytes(), tuple(self._cols[PRICE]), self.row_h)
@@ -617,8 +618,8 @@ class _LadderCanvas(QWidget):
             return self._price_column_value
         px_x, px_w = self._cols[PRICE]
         y0, rh = self.header_h, self.row_h
-        dy = (rh - self._fm_height) / 2.0
-        groups: dict[str, list[tuple[QPointF, QStaticText]]] = {"bid": [], "ask": [], "dim": [], "amber": []}
+        dy = (rh - self._fm_height) // 2
+        groups: dict[str, list[_Placed]] = {"bid": [], "ask": [], "dim": [], "amber": []}
         texts = [""] * len(u)
         for row, uu in enumerate(u.tolist()):
             st, width, text = self._price_text(uu, step)
@@ -630,7 +631,7 @@ class _LadderCanvas(QWidget):
                 group = "ask"
             else:
                 group = "dim"  # inside the spread
-            groups[group].append((QPointF(px_x + (px_w - width) / 2.0, y0 + row * rh + dy), st))
+            groups[group].append((px_x + (px_w - width) // 2, y0 + row * rh + dy, st))
             texts[row] = text
         self._price_column_key = key
         self._price_column_value = (groups, texts)
@@ -669,8 +670,8 @@ class _LadderCanvas(QWidget):
         pens = self._pens
         for group, items in self._text_groups:
             p.setPen(pens[group])
-            for point, st in items:
-                p.drawStaticText(point, st)
+            for x, y, st in items:
+                p.drawStaticText(x, y, st)
         if self._last_rect is not None:
             p.setPen(self._last_pen)
             p.setBrush(Qt.BrushStyle.NoBrush)

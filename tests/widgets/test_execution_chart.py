@@ -55,14 +55,14 @@ def test_a_burst_of_updates_is_drawn_once(chart: ExecutionChart, qtbot) -> None:
 
 
 def test_set_data_is_called_at_a_bounded_rate_under_a_stream(chart: ExecutionChart, qtbot) -> None:  # type: ignore[no-untyped-def]
-    start, i = time.perf_counter(), 0
-    while time.perf_counter() - start < 0.6:
+    start = time.perf_counter()
+    for i in range(300):  # a fixed stream; how long it takes depends on the machine's load
         chart.apply(_tick(i))
-        i += 1
         qtbot.wait(1)
+    elapsed_s = time.perf_counter() - start
     qtbot.wait(100)
-    assert i > 100
-    assert 3 <= chart.flush_count <= 0.7 * 20 + 2
+    assert elapsed_s > 0.3
+    assert 3 <= chart.flush_count <= (elapsed_s + 0.1) * 20 + 2  # never more than max_fps
     # each frame pushes at most every item once (fewer: the plan and lines only when they change)
     assert chart.set_data_calls <= chart.flush_count * (9 + len(samples.VENUES))
 

@@ -62,13 +62,12 @@ def test_repaints_are_capped_at_max_fps_under_a_steady_stream(qtbot, rng) -> Non
     import time
 
     start = time.perf_counter()
-    i = 0
-    while time.perf_counter() - start < 0.5:
+    for i in range(300):  # a fixed stream; how long it takes depends on the machine's load
         widget.set_view(views[i % 10])
-        i += 1
         qtbot.wait(1)
-    assert i > 50
-    assert 3 <= widget.rebuild_count <= 0.5 * 20 + 3  # live, yet never more than max_fps
+    elapsed_s = time.perf_counter() - start
+    assert elapsed_s > 0.3
+    assert 3 <= widget.rebuild_count <= elapsed_s * 20 + 3  # live, yet never more than max_fps
 
 
 def test_our_working_quantity_is_drawn_at_its_price(ladder: DepthLadder) -> None:
