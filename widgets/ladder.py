@@ -431,7 +431,7 @@ class _LadderCanvas(QWidget):
         self._separator_rects = [QRect(cx + cw - 1, 0, 1, self.height()) for cx, cw in self._cols[:-1]]
 
     def sizeHint(self) -> QSize:
-        return QSize(sum(self._min_widths) + 40, self.header_h + _DEFAULT_ROWS * self.row_h)
+        return QSize(sum(self._min_widths) + 120, self.header_h + _DEFAULT_ROWS * self.row_h)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(sum(self._min_widths[:5]), self.header_h + 5 * self.row_h)
