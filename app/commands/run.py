@@ -1,0 +1,314 @@
+"""`python main.py run --venue NAME=ccxt:EXCHANGE[@testnet|@URL] … --side sell --qty Q --algo A --horizon H
+--journal PATH [--resume]`: run one parent order through real exchanges (ccxt), headless.
+
+Every command and venue event is journaled first (SQLite WAL, fsync per commit). After a crash,
+``--resume`` rebuilds the OMS from the journal, connects, reconciles with each venue (open orders,
+orders whose fate is unknown, fills missed while down, balances) and continues the same schedule:
+elapsed time still counts from the parent's original start. A journal that a supervisor's
+``kill`` has HALTED comes up halted: it reconciles and exits without sending anything (exit 3).
+While running, a ``kill`` written to the same journal by another process stops this one too.
+
+Output: JSON lines on stdout — ``{"event": "ready", ...}`` once venues are up and reconciled,
+``{"event": "first_order", ...}`` when trading starts again, ``{"event": "progress", ...}`` every
+``--progress-every`` seconds and ``{"event": "finished", ...}`` with the result. Exit codes: 0 the
+parent is done, 2 bad input, 3 halted (kill switch), 4 venues did not come up.
+Keys: each venue's API key is looked up in adapters.secrets by reference (``--key NAME=REF``,
+default the venue name); see docs/connectivity.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import re
+import signal
+import sys
+import time
+from dataclasses import asdict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+T_START = time.time()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("run", help="run a parent order on real exchanges through ccxt (headless)")
+    parser.add_argument("--venue", action="append", default=[], metavar="NAME=ccxt:EXCHANGE[@testnet|@URL]",
+                        help="a venue, repeatable (e.g. loop=ccxt:binance@http://127.0.0.1:8901)")
+    parser.add_argument("--key", action="append", default=[], metavar="NAME=REF",
+                        help="API key reference of a venue in the keyring (default: the venue name)")
+    parser.add_argument("--symbol", default="BTC/USDT")
+    parser.add_argument("--side", choices=("buy", "sell"))
+    parser.add_argument("--qty", help="parent quantity in base units")
+    parser.add_argument("--algo", default="twap", help="twap, vwap, pov, iceberg, ac or adaptive (default twap)")
+    parser.add_argument("--horizon", help="e.g. 4h, 30m, 90s or seconds")
+    parser.add_argument("--limit-price", help="no child trades beyond this price")
+    parser.add_argument("--parent-id", help="parent id (default: generated); with --resume, which parent")
+    parser.add_argument("--journal", required=True, type=Path, help="journal file (SQLite) or SQLAlchemy URL")
+    parser.add_argument("--resume", action="store_true", help="continue the parent in the journal after a crash")
+    parser.add_argument("--interval", type=float, default=10.0, help="algo tick interval in seconds (default 10)")
+    parser.add_argument("--passive-refresh", type=float, default=30.0, help="re-price resting children after s")
+    parser.add_argument("--max-participation", type=float, default=0.25)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a new order is UNKNOWN")
+    parser.add_argument("--orders-per-10s", type=int, default=100,
+                        help="the venue's new-order limit per 10 s; risk keeps new orders within 80%% of it")
+    parser.add_argument("--progress-every", type=float, default=5.0)
+    parser.add_argument("--connect-timeout", type=float, default=30.0)
+    parser.add_argument("--log-level", default="WARNING")
+    parser.set_defaults(handler=run)
+
+
+def parse_horizon(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hms]?)\s*", text or "")
+    if m is None:
+        raise ValueError(f"--horizon {text!r}: write it like 4h, 30m, 90s or a number of seconds")
+    value = float(m.group(1)) * {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}[m.group(2)]
+    if value <= 0:
+        raise ValueError("--horizon must be positive")
+    return value
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, "t": round(time.time(), 3), "since_start_s": round(time.time() - T_START, 3),
+                      **fields}, default=str), flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.venue:
+        raise ValueError("give at least one --venue NAME=ccxt:EXCHANGE[@testnet|@URL]")
+    if not args.resume:
+        missing = [f"--{n}" for n in ("side", "qty", "horizon") if getattr(args, n) is None]
+        if missing:
+            raise ValueError(f"a new parent needs {', '.join(missing)} (or --resume to continue one)")
+    return asyncio.run(_main(args))
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from adapters.ccxt import CcxtVenue, OmsOrderView, parse_venue_spec
+    from adapters.secrets import default_store
+    from adapters.store.journal import SqlJournal
+    from core.actors import Actor, Role
+    from core.clock import LiveClock
+    from core.engine import Engine
+    from core.execution.service import ExecutionConfig, ExecutionService
+    from core.orders import validate_parent_id
+    from core.parent import ParentOrder, ParentState
+    from core.seeds import SeedTree
+    from core.types import Instrument, Side
+
+    journal_exists = "://" in str(args.journal) or Path(args.journal).exists()
+    if args.resume and not journal_exists:
+        raise ValueError(f"--resume: journal {args.journal} does not exist")
+    journal = SqlJournal(args.journal)
+    engine = Engine(LiveClock(), journal)
+    oms = engine.oms
+    actor = Actor("cli", Role.TRADER)
+
+    # ---- which parent
+    parent_id: str
+    symbol = args.symbol
+    if args.resume:
+        live = [p for p in oms.parents.values() if not p.state.is_terminal]
+        if args.parent_id:
+            if args.parent_id not in oms.parents:
+                raise ValueError(f"--resume: no parent {args.parent_id} in {args.journal}")
+            parent_id = args.parent_id
+        elif len(live) == 1:
+            parent_id = live[0].parent_id
+        elif not live:
+            done = [p.parent_id for p in oms.parents.values()]
+            emit("finished", detail="nothing to resume", parents=done)
+            return 0
+        else:
+            raise ValueError(f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
+                             "choose one with --parent-id")
+        symbol = oms.parents[parent_id].instrument.symbol
+    else:
+        parent_id = validate_parent_id(args.parent_id or "R" + _base36(int(time.time() * 1000))[-9:])
+        if parent_id in oms.parents:
+            raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
+
+    # ---- venues (keys by reference, never in arguments)
+    keys = dict(_pair(k, "--key") for k in args.key)
+    store = default_store()
+    venues = []
+    for spec in args.venue:
+        cfg = parse_venue_spec(spec, symbols=(symbol,), ack_timeout_s=args.ack_timeout)
+        if cfg.name in keys:
+            from dataclasses import replace
+
+            cfg = replace(cfg, key_ref=keys[cfg.name])
+        venue = CcxtVenue(cfg, secret_store=store, view=OmsOrderView(oms))
+        venues.append(venue)
+        engine.add_venue(venue)
+        engine.risk.set_venue_rate_limit(cfg.name, args.orders_per_10s, 10.0)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            await asyncio.gather(*(v.wait_ready(args.connect_timeout) for v in venues))
+        except TimeoutError as exc:
+            emit("error", detail=f"venues did not come up: {exc}",
+                 venues={v.name: v.status_detail() for v in venues})
+            return 4
+        emit("ready", parent_id=parent_id, resume=args.resume,
+             reconcile={v.name: v.last_reconcile for v in venues},
+             clock_offset_ms={v.name: round(v.clock_offset_ms, 1) for v in venues})
+        if engine.risk.killed:
+            emit("finished", parent_id=parent_id, state="halted",
+                 detail="the kill switch is engaged in this journal; a supervisor must reset it before trading")
+            await asyncio.sleep(0.5)  # let the reconciliation's reports land in the journal
+            return 3
+
+        service = ExecutionService(engine, SeedTree(args.seed),
+                                   ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh))
+        first_order = _watch_first_order(engine, oms.sequences.get(parent_id, 0), parent_id)
+        if args.resume:
+            _resume(service, parent_id)
+        else:
+            parent = ParentOrder(
+                parent_id, Instrument.parse(symbol), Side.parse(args.side), _decimal(args.qty, "--qty"),
+                parse_horizon(args.horizon), algo=args.algo, max_participation=args.max_participation,
+                limit_price=_decimal(args.limit_price, "--limit-price") if args.limit_price else None,
+                venues=tuple(v.name for v in venues),
+            )
+            service.stage(parent, actor)
+            service.start(parent_id, actor)
+        kill_seen = journal_kill_seq(journal)
+        last_progress = 0.0
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+            if first_order.done() and not getattr(first_order, "_emitted", False):
+                first_order._emitted = True  # type: ignore[attr-defined]
+                emit("first_order", parent_id=parent_id, client_id=first_order.result())
+            seq = journal_kill_seq(journal)
+            if seq > kill_seen and seq > oms.last_seq:
+                rec = journal.last_record("risk.kill")
+                assert rec is not None
+                who = Actor.parse(rec.actor)
+                emit("kill_seen", by=str(who), reason=rec.payload.get("reason", ""))
+                engine.kill_switch(who if who.role is Role.SUPERVISOR else Actor("kill", Role.SUPERVISOR),
+                                   "kill switch from another process")
+            kill_seen = max(kill_seen, seq)
+            parent = oms.parents[parent_id]
+            if time.monotonic() - last_progress >= args.progress_every:
+                last_progress = time.monotonic()
+                emit("progress", parent_id=parent_id, state=parent.state.value, filled=str(oms.filled_qty(parent_id)),
+                     working=str(oms.working_qty(parent_id)), children=len(oms.children_of.get(parent_id, [])),
+                     venues={v.name: v.is_up for v in venues})
+            if parent.state.is_terminal:
+                await asyncio.sleep(engine.sweep_delay_s + 0.5 if engine.risk.killed else 0.3)
+                break
+        parent = oms.parents[parent_id]
+        filled = oms.filled_qty(parent_id)
+        children = oms.children_for(parent_id)
+        notional = sum((c.notional_filled for c in children), Decimal(0))
+        emit("finished", parent_id=parent_id, state=parent.state.value, quantity=str(parent.quantity),
+             filled=str(filled), avg_price=str(notional / filled) if filled else None, children=len(children),
+             open_children=len(oms.open_children(parent_id)),
+             venues={v.name: {**dict(v.stats), "book": {s: asdict(a) for s, a in _audits(v).items()}}
+                     for v in venues})
+        if engine.risk.killed:
+            return 3
+        return 0 if parent.state is ParentState.DONE else 1
+    finally:
+        for v in venues:
+            await v.close()
+        journal.close()
+
+
+def _resume(service: Any, parent_id: str) -> None:
+    """Rebuild the parent's runner from the journal and continue the same schedule.
+
+    Uses ExecutionService internals (`Runner`, `_make_algo`, `_tick`) until core offers a public
+    resume (requested); the schedule's clock is the parent's journaled start time."""
+    from core.execution.service import Runner
+    from core.parent import ParentState
+
+    engine = service.engine
+    oms = engine.oms
+    parent = oms.parents[parent_id]
+    if parent.state is ParentState.STAGED:
+        service.start(parent_id, service_actor())
+        return
+    arrival = oms.arrival_mid.get(parent_id, float("nan"))
+    if math.isnan(arrival):
+        arrival = service.consolidated_mid(parent.venues)
+    start = parent.start_ts if parent.start_ts is not None else engine.clock.now()
+    runner = Runner(parent, service._make_algo(parent, arrival),
+                    service.seeds.generator(f"algo/{parent_id}/resume/{len(oms.children_of.get(parent_id, []))}"),
+                    start)
+    runner.market_volume_at_start = service.market_volume()
+    runner.replan_needed = True
+    service.runners[parent_id] = runner
+    if parent.state in (ParentState.RUNNING, ParentState.COMPLETING):
+        service._tick(parent_id)
+
+
+def service_actor() -> Any:
+    from core.actors import Actor, Role
+
+    return Actor("cli", Role.TRADER)
+
+
+def _watch_first_order(engine: Any, seq_before: int, parent_id: str) -> asyncio.Future[str]:
+    """A future resolved with the first child sent after (re)start."""
+    from core.events import OrderUpdate
+
+    fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_update(update: OrderUpdate) -> None:
+        if fut.done() or update.parent_id != parent_id:
+            return
+        if int(update.client_id.rsplit("-", 1)[1]) > seq_before:
+            fut.set_result(update.client_id)
+
+    engine.bus.subscribe(OrderUpdate, on_update)
+    return fut
+
+
+def journal_kill_seq(journal: Any) -> int:
+    rec = journal.last_record("risk.kill")
+    return int(rec.seq) if rec is not None else 0
+
+
+def _audits(venue: Any) -> dict[str, Any]:
+    return dict(getattr(venue, "book_audit", {}))
+
+
+def _pair(text: str, flag: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise ValueError(f"{flag} {text!r}: write it as NAME=VALUE")
+    return name.strip(), value.strip()
+
+
+def _decimal(text: str, flag: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"{flag} must be a number, got {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{flag} must be positive, got {text!r}")
+    return value
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"
