@@ -152,6 +152,7 @@ class SimulatedExchange:
         self.dirty = False
         self._wall0 = clock()
         self._sim_origin = self.sim.now_s
+        self._paused_at: float | None = None
         loaded = state_path is not None and state_path.exists() and self._load(state_path)
         if not loaded:
             for key, secret in (accounts or {}).items():
@@ -169,7 +170,27 @@ class SimulatedExchange:
     # ------------------------------------------------------------------ time
     def sim_now(self) -> float:
         """Simulated seconds the market should have reached by now."""
+        if self._paused_at is not None:
+            return self._paused_at
         return self._sim_origin + (self.clock() - self._wall0) * self.speed
+
+    def pause(self) -> int:
+        """Freeze the market just after its next publish boundary, so the last diff published
+        covers every change (the depth snapshot's lastUpdateId equals the last diff's u).
+        Returns that sequence id. Our orders are still accepted and matched while paused."""
+        if self._paused_at is None:
+            dt = self.sim.scenario.market.publish_interval_ms / 1000.0
+            boundary = (int(self.sim_now() / dt) + 1) * dt + 1e-6
+            self.sim.advance_to(boundary)
+            self._publish_market_data()
+            for ev in self.sim.own_events_since_advance():
+                self._own_event(ev)
+            self._paused_at = self.sim.now_s
+        return self.last_seq
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._sim_origin, self._wall0, self._paused_at = self._paused_at, self.clock(), None
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

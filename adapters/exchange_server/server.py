@@ -18,7 +18,8 @@ user-data stream; ``/ws-api/v3`` is the WebSocket API with ``userDataStream.subs
 
 Admin (loopback tooling, no auth): ``GET /admin/state``, ``GET /admin/orders``, ``GET /admin/book``,
 ``GET/POST/DELETE /admin/faults``, ``POST /admin/restart``, ``POST /admin/drop_ws``,
-``POST /admin/skip_seq``. Fault knobs: `adapters.exchange_server.faults.Faults`.
+``POST /admin/skip_seq``, ``POST /admin/pause`` / ``/admin/resume`` (freeze the market).
+Fault knobs: `adapters.exchange_server.faults.Faults`.
 """
 
 from __future__ import annotations
@@ -266,6 +267,8 @@ class ExchangeServer:
         r.add_post("/admin/restart", self._admin_restart)
         r.add_post("/admin/drop_ws", self._admin_drop_ws)
         r.add_post("/admin/skip_seq", self._admin_skip_seq)
+        r.add_post("/admin/pause", self._admin_pause)
+        r.add_post("/admin/resume", self._admin_resume)
         return app
 
     @web.middleware
@@ -609,6 +612,14 @@ class ExchangeServer:
         body = await request.json() if request.can_read_body else {}
         self.withhold_depth += int(body.get("n", 1))
         return web.json_response({"withholding": self.withhold_depth})
+
+
+    async def _admin_pause(self, request: web.Request) -> web.Response:
+        return web.json_response({"paused": True, "last_update_id": self.exchange.pause()})
+
+    async def _admin_resume(self, request: web.Request) -> web.Response:
+        self.exchange.resume()
+        return web.json_response({"paused": False})
 
 
 def check_timestamp(params: dict[str, str], now: float) -> None:
