@@ -341,6 +341,16 @@ class CcxtVenue:
             self._reject(track, RejectReason.VENUE_DOWN, "venue not connected; order not sent")
             return
         ex = self._ex
+        inst = self._instruments.get(order.instrument.symbol)
+        if inst is not None:  # ccxt would silently round an off-grid price or size: refuse it instead
+            if order.price is not None and order.price % inst.tick_size != 0:
+                self._reject(track, RejectReason.BAD_TICK, f"price {order.price} is off the {inst.tick_size} tick")
+                self._mark_submitted(track)
+                return
+            if order.quantity % inst.lot_size != 0:
+                self._reject(track, RejectReason.BAD_LOT, f"quantity {order.quantity} is off the {inst.lot_size} lot")
+                self._mark_submitted(track)
+                return
         params: dict[str, Any] = {"newClientOrderId": cid}
         if order.tif is TimeInForce.POST_ONLY:
             params["postOnly"] = True
@@ -489,12 +499,14 @@ class CcxtVenue:
         symbol = self._markets_by_id.get(str(info.get("symbol")), str(info.get("symbol")))
         track = self._track(cid, vid, symbol, info.get("side"))
         ts = int(info.get("updateTime") or info.get("transactTime") or info.get("time") or time.time() * 1000) / 1000
+        status = _STATUS.get(str(info.get("status")))
+        self._ack(track, status, ts)
         if rest_fills:
             for f in info.get("fills") or []:
                 self._deliver(track, self._fill(track, str(f["tradeId"]), Decimal(f["price"]), Decimal(f["qty"]),
                                                 Liquidity.TAKER, Decimal(f["commission"]), str(f["commissionAsset"]),
                                                 ts))
-        await self._sync(track, _STATUS.get(str(info.get("status"))), Decimal(str(info.get("executedQty", "0"))), ts)
+        await self._sync(track, status, Decimal(str(info.get("executedQty", "0"))), ts)
 
     async def _apply_report(self, info: dict[str, Any], trade_infos: list[dict[str, Any]]) -> None:
         """A user-stream executionReport (the latest for its order) and the TRADE reports seen."""
@@ -505,6 +517,9 @@ class CcxtVenue:
         vid = str(info["i"])
         symbol = self._markets_by_id.get(str(info.get("s")), str(info.get("s")))
         track = self._track(cid, vid, symbol, info.get("S"))
+        status = _STATUS.get(str(info.get("X")))
+        ts = int(info.get("T") or info.get("E")) / 1000
+        self._ack(track, status, ts)
         for t in [*trade_infos, info]:
             if t.get("x") == "TRADE" and str(t.get("i")) == vid:
                 self._deliver(track, self._fill(
@@ -513,8 +528,7 @@ class CcxtVenue:
                     str(t.get("N") or self._quote(symbol)), int(t["T"]) / 1000,
                 ))
         reason = str(info.get("r") or "") if info.get("X") == "REJECTED" else ""
-        await self._sync(track, _STATUS.get(str(info.get("X"))), Decimal(str(info.get("z", "0"))),
-                         int(info.get("T") or info.get("E")) / 1000, reason)
+        await self._sync(track, status, Decimal(str(info.get("z", "0"))), ts, reason)
 
     async def _sync(self, track: _Track, status: OrderStatus | None, cum_filled: Decimal, ts: float,
                     reason: str = "") -> None:
@@ -523,11 +537,7 @@ class CcxtVenue:
         if status is None:
             return
         cid, vid = track.client_id, track.venue_order_id
-        if not track.acked and status is not OrderStatus.REJECTED:
-            track.acked = True
-            self._emit_order(VenueOrderReport(cid, vid, OrderStatus.NEW, track.filled, ts))
-            if track.status is None:
-                track.status = OrderStatus.NEW
+        self._ack(track, status, ts)
         if cum_filled > track.filled:
             await self._fetch_order_fills(track)
         if status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
@@ -544,6 +554,15 @@ class CcxtVenue:
             return
         track.status = status
         self._emit_order(VenueOrderReport(cid, vid, status, cum_filled, ts, reason))
+
+    def _ack(self, track: _Track, status: OrderStatus | None, ts: float) -> None:
+        """The first thing the engine hears about a live order is its ack (then fills, then the end)."""
+        if track.acked or status is None or status is OrderStatus.REJECTED:
+            return
+        track.acked = True
+        self._emit_order(VenueOrderReport(track.client_id, track.venue_order_id, OrderStatus.NEW, track.filled, ts))
+        if track.status is None:
+            track.status = OrderStatus.NEW
 
     async def _fetch_order_fills(self, track: _Track) -> None:
         """The trades of one order (when the venue says more is filled than we have seen)."""
