@@ -46,6 +46,7 @@ def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
     def run() -> None:
         for callback in callbacks:
             callback()
+
     return run
 
 
@@ -60,16 +61,32 @@ class _Resting:
 class SimVenue:
     """One simulated exchange implementing `core.ports.Venue`."""
 
-    def __init__(self, exchange: SimExchange, index: int, spec: VenueSpec, instrument: Instrument,
-                 base_balance: float, quote_balance: float, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        exchange: SimExchange,
+        index: int,
+        spec: VenueSpec,
+        instrument: Instrument,
+        base_balance: float,
+        quote_balance: float,
+        rng: np.random.Generator,
+    ) -> None:
         self.exchange = exchange
         self.index = index
         self.spec = spec
         self.name = spec.name
         self.rng = rng
         self._inst = VenueInstrument(
-            spec.name, instrument, spec.symbol, Decimal(repr(spec.tick_size)), Decimal(repr(spec.lot_size)),
-            Decimal(repr(spec.lot_size)), Decimal(repr(spec.min_notional)), spec.maker_fee_bps, spec.taker_fee_bps)
+            spec.name,
+            instrument,
+            spec.symbol,
+            Decimal(repr(spec.tick_size)),
+            Decimal(repr(spec.lot_size)),
+            Decimal(repr(spec.lot_size)),
+            Decimal(repr(spec.min_notional)),
+            spec.maker_fee_bps,
+            spec.taker_fee_bps,
+        )
         self._cb: VenueCallbacks | None = None
         self._total = {instrument.base: Decimal(repr(base_balance)), instrument.quote: Decimal(repr(quote_balance))}
         self._resting: dict[int, _Resting] = {}
@@ -97,8 +114,10 @@ class SimVenue:
         base, quote = self._inst.instrument.base, self._inst.instrument.quote
         lb = sum((r.locked_base for r in self._resting.values()), Decimal(0))
         lq = sum((r.locked_quote for r in self._resting.values()), Decimal(0))
-        return {base: Balance(self.name, base, self._total[base], lb),
-                quote: Balance(self.name, quote, self._total[quote], lq)}
+        return {
+            base: Balance(self.name, base, self._total[base], lb),
+            quote: Balance(self.name, quote, self._total[quote], lq),
+        }
 
     def submit(self, order: ChildOrder) -> None:
         self.exchange.clock.call_later(self._latency_s(), lambda: self._arrive(order))
@@ -113,11 +132,14 @@ class SimVenue:
         def arrive() -> None:
             for rest in list(self._resting.values()):
                 self._cancel_arrive(rest.child.client_id)
+
         self.exchange.clock.call_later(self._latency_s(), arrive)
 
     def open_orders(self, symbol: str) -> list[VenueOrderReport]:
-        return [VenueOrderReport(r.child.client_id, str(r.own_id), OrderStatus.NEW, Decimal(0), self.exchange.now_ts())
-                for r in self._resting.values()]
+        return [
+            VenueOrderReport(r.child.client_id, str(r.own_id), OrderStatus.NEW, Decimal(0), self.exchange.now_ts())
+            for r in self._resting.values()
+        ]
 
     def fills_since(self, symbol: str, since_ts: float) -> list[Fill]:
         return [f for f in self.fills if f.venue_ts >= since_ts]
@@ -135,8 +157,9 @@ class SimVenue:
         self.rejects[reason] = self.rejects.get(reason, 0) + 1
         assert self._cb is not None
         cb, ts = self._cb, self.exchange.now_ts()
-        self._reply(lambda: cb.on_order(VenueOrderReport(order.client_id, "", OrderStatus.REJECTED, Decimal(0), ts,
-                                                         reason)))
+        self._reply(
+            lambda: cb.on_order(VenueOrderReport(order.client_id, "", OrderStatus.REJECTED, Decimal(0), ts, reason))
+        )
 
     def _rate_ok(self) -> bool:
         now = self.exchange.clock.now()
@@ -174,8 +197,15 @@ class SimVenue:
             return self._reject(order, RejectReason.INSUFFICIENT_BALANCE)
         own_id = ex.next_own_id(self)
         ioc = order.tif is TimeInForce.IOC
-        events = ex.market.submit(self.index, own_id, order.side.sign, None if order.price is None else float(order.price),
-                                  float(order.quantity), post_only=order.tif is TimeInForce.POST_ONLY, ioc=ioc)
+        events = ex.market.submit(
+            self.index,
+            own_id,
+            order.side.sign,
+            None if order.price is None else float(order.price),
+            float(order.quantity),
+            post_only=order.tif is TimeInForce.POST_ONLY,
+            ioc=ioc,
+        )
         if events and events[0].kind == "reject":
             self._seen_client_ids.discard(order.client_id)
             reason = events[0].reason
@@ -187,8 +217,9 @@ class SimVenue:
         replies: list[Callable[[], None]] = []
         cb = self._cb
         assert cb is not None
-        replies.append(lambda: cb.on_order(VenueOrderReport(order.client_id, str(own_id), OrderStatus.NEW,
-                                                             Decimal(0), ts)))
+        replies.append(
+            lambda: cb.on_order(VenueOrderReport(order.client_id, str(own_id), OrderStatus.NEW, Decimal(0), ts))
+        )
         for ev in events[1:]:
             replies.extend(self._apply_own_event(ev))
         self._reply(_run_all(replies))
@@ -208,8 +239,7 @@ class SimVenue:
             if ev.kind == "not_found":
                 replies.append(lambda: cb.on_cancel_reject(client_id, RejectReason.NOT_FOUND))
             elif ev.kind == "reject":
-                reason = ev.reason
-                replies.append(lambda: cb.on_cancel_reject(client_id, reason))
+                replies.append(lambda reason=ev.reason: cb.on_cancel_reject(client_id, reason))
             else:
                 replies.extend(self._apply_own_event(ev))
         self._reply(_run_all(replies))
@@ -245,19 +275,35 @@ class SimVenue:
             if child.side is Side.SELL:
                 rest.locked_base = max(rest.locked_base - qty, Decimal(0))
             else:
-                rest.locked_quote = max(rest.locked_quote - qty * price * (1 + Decimal(repr(fee_bps)) / 10_000),
-                                        Decimal(0))
+                rest.locked_quote = max(
+                    rest.locked_quote - qty * price * (1 + Decimal(repr(fee_bps)) / 10_000), Decimal(0)
+                )
             if ev.leaves <= 1e-12:
                 self._resting.pop(ev.own_id, None)
-            fill = Fill(child.client_id, self.name, f"{self.name}-{ev.trade_id}", str(ev.own_id), child.side, price, qty,
-                        liq, fee, quote, ts, ts)
+            fill = Fill(
+                child.client_id,
+                self.name,
+                f"{self.name}-{ev.trade_id}",
+                str(ev.own_id),
+                child.side,
+                price,
+                qty,
+                liq,
+                fee,
+                quote,
+                ts,
+                ts,
+            )
             self.fills.append(fill)
             return [lambda: cb.on_fill(fill)]
         if ev.kind == "canceled":
             self._resting.pop(ev.own_id, None)
             filled = child.quantity - _dec(ev.qty, self.spec.lot_size)
-            return [lambda: cb.on_order(VenueOrderReport(child.client_id, str(ev.own_id), OrderStatus.CANCELED,
-                                                         filled, ts, ev.reason))]
+            return [
+                lambda: cb.on_order(
+                    VenueOrderReport(child.client_id, str(ev.own_id), OrderStatus.CANCELED, filled, ts, ev.reason)
+                )
+            ]
         return []
 
     # ---- market data --------------------------------------------------------------------------
@@ -275,14 +321,21 @@ class SimVenue:
         book = BookUpdate(ts, self.name, symbol, seq, bp, bq, ap, aq, is_snapshot=False)
         tr = None
         if trades:
-            tr = Trades(ts, self.name, symbol, np.array([t.price for t in trades]), np.array([t.qty for t in trades]),
-                        np.array([t.aggressor for t in trades], dtype=np.int8),
-                        np.array([ex.to_ts(t.ts) for t in trades]))
+            tr = Trades(
+                ts,
+                self.name,
+                symbol,
+                np.array([t.price for t in trades]),
+                np.array([t.qty for t in trades]),
+                np.array([t.aggressor for t in trades], dtype=np.int8),
+                np.array([ex.to_ts(t.ts) for t in trades]),
+            )
 
         def deliver() -> None:
             cb.on_book(book)
             if tr is not None:
                 cb.on_trades(tr)
+
         ex.clock.call_later(self.spec.latency_ms / 1000.0, deliver)
 
 
@@ -293,22 +346,35 @@ class SimExchange:
     Balances per venue: `balances[name] = (base, quote)`; venues not listed get `default_balance`.
     """
 
-    def __init__(self, market: MarketSim, clock: SimClock, start_ts: float, seed_tree_rng: Callable[[str], np.random.Generator],
-                 balances: dict[str, tuple[float, float]] | None = None,
-                 default_balance: tuple[float, float] = (100_000.0, 1e10)) -> None:
+    def __init__(
+        self,
+        market: MarketSim,
+        clock: SimClock,
+        start_ts: float,
+        seed_tree_rng: Callable[[str], np.random.Generator],
+        balances: dict[str, tuple[float, float]] | None = None,
+        default_balance: tuple[float, float] = (100_000.0, 1e10),
+    ) -> None:
         self.market = market
         self.clock = clock
         self.start_ts = start_ts
         self.interval_s = market.scenario.market.publish_interval_ms / 1000.0
         instrument = Instrument.parse(market.scenario.scenario.symbol)
         self.venues = [
-            SimVenue(self, i, spec, instrument, *(balances or {}).get(spec.name, default_balance),
-                     rng=seed_tree_rng(f"venue-latency/{spec.name}"))
+            SimVenue(
+                self,
+                i,
+                spec,
+                instrument,
+                *(balances or {}).get(spec.name, default_balance),
+                rng=seed_tree_rng(f"venue-latency/{spec.name}"),
+            )
             for i, spec in enumerate(market.venues)
         ]
         self._own_ids = 0
         self._own_owner: dict[int, SimVenue] = {}
         self._running = False
+        self._tick_no = 0
         self._was_up = [True] * len(self.venues)
 
     def now_ts(self) -> float:
@@ -353,9 +419,11 @@ class SimExchange:
         self.catch_up()
         for i, venue in enumerate(self.venues):
             up = venue.is_up
-            if up != self._was_up[i] and venue._cb is not None:  # noqa: SLF001 (same module)
-                venue._cb.on_status(up, "venue up" if up else "venue down")  # noqa: SLF001
+            if up != self._was_up[i] and venue._cb is not None:
+                venue._cb.on_status(up, "venue up" if up else "venue down")
                 self._was_up[i] = up
             venue.publish(self.market.drain_market_data(i))
-        nxt = (math.floor((self.clock.now() - self.start_ts) / self.interval_s + 1e-9) + 1) * self.interval_s
-        self.clock.call_at(self.start_ts + nxt, self._tick)
+        # an integer tick count: recomputing the next time from a float clock near 1.7e9 s could
+        # land on the current instant again and spin forever
+        self._tick_no = max(self._tick_no + 1, math.floor((self.clock.now() - self.start_ts) / self.interval_s) + 1)
+        self.clock.call_at(self.start_ts + self._tick_no * self.interval_s, self._tick)

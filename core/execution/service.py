@@ -105,11 +105,15 @@ class ExecutionService:
         seeds: SeedTree,
         config: ExecutionConfig | None = None,
         calibration: ImpactCalibration | None = None,
+        ac_params: AlmgrenChrissParams | None = None,
     ) -> None:
+        """`ac_params` (per-second units) fix the AC model for every parent — the pre-trade's
+        calibration — instead of deriving them from `calibration` at each parent's arrival mid."""
         self.engine = engine
         self.seeds = seeds
         self.config = config or ExecutionConfig()
         self.calibration = calibration or ImpactCalibration()
+        self.ac_params = ac_params
         self.runners: dict[str, Runner] = {}
         engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}
@@ -487,7 +491,7 @@ class ExecutionService:
         if parent.algo == "iceberg":
             return Iceberg(display_qty=float(p.get("display_qty", max(float(parent.quantity) / 100, 0.001))))
         if parent.algo in ("ac", "adaptive"):
-            params = self.calibration.ac_params(mid)
+            params = self.ac_params or self.calibration.ac_params(mid)
             n = max(1, round(parent.horizon_s / self.config.ac_period_s))
             lam = parent.risk_aversion
             if lam is None:

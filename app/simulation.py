@@ -1,0 +1,407 @@
+"""Run one parent order on the embedded market, headless, and report it (the `simulate` command).
+
+Composition: scenario → `MarketSim` → `SimExchange` venues on a `SimClock` → `Engine` (OMS, risk)
+→ `ExecutionService` (+ `RfqService` with the scenario's desks). The evaluation log (ground
+truth: the exogenous fundamental and event windows) is read here, after the run, for
+`is_adjusted_bps` — never by the engine or an algo.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.sim.exchange import SimExchange
+from adapters.sim.market import MarketSim
+from adapters.sim.scenario import Scenario, load_scenario
+from adapters.store.journal import MemoryJournal
+from app.settings import RESOURCES
+from core.actors import Actor, Role
+from core.analytics.impact import AlmgrenChrissParams
+from core.analytics.instant_cost import VenueBook
+from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
+from core.clock import SimClock
+from core.engine import Engine
+from core.events import Alert, OverrideApplied, Severity
+from core.execution.service import ExecutionConfig, ExecutionService
+from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
+from core.parent import ParentOrder, Urgency
+from core.seeds import SeedTree
+from core.types import Side
+
+SCHEMA_VERSION = 1
+EPOCH_T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z: simulated runs start here (deterministic)
+TRADER = Actor("sim-trader", Role.TRADER)
+SUPERVISOR = Actor("sim-supervisor", Role.SUPERVISOR)
+CALIBRATION_DIR = RESOURCES / "calibration"
+
+
+@dataclass(slots=True)
+class SimRequest:
+    scenario: str
+    algo: str = "ac"
+    side: str = "sell"
+    qty: float | None = None  # default: the scenario's parent quantity
+    horizon_s: float | None = None
+    seed: int = 1
+    venues: tuple[str, ...] = ()
+    sets: dict[str, str] = field(default_factory=dict)
+    overrides: list[tuple[float, str, str]] = field(default_factory=list)  # (time_s, field, value)
+    rfq: str = "auto"
+    urgency: str = "medium"
+    risk_aversion: float | None = None
+    limit_price: float | None = None
+    kill_at_s: float | None = None
+    mc_paths: int = 20_000
+
+
+@dataclass(slots=True)
+class SimRun:
+    """Everything a run built, for tests that look inside."""
+
+    scenario: Scenario
+    market: MarketSim
+    clock: SimClock
+    engine: Engine
+    execution: ExecutionService
+    exchange: SimExchange
+    parent_id: str
+    start_ts: float
+    pretrade: PreTradeReport
+    result: dict[str, Any]
+
+
+def market_history(scenario: Scenario) -> dict[str, float]:
+    """Daily volume (base units, all venues) and daily volatility the pre-trade uses as history.
+
+    From `resources/calibration/<scenario>.json` when calibrated (runs on history seeds ≥ 1,000,000),
+    else the scenario's own calm-regime volatility and the summed venue volume targets."""
+    path = CALIBRATION_DIR / f"{scenario.name}.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        return {"daily_volume": float(data["daily_volume"]), "sigma_daily": float(data["sigma_daily"])}
+    volume = sum(float(getattr(v, "daily_volume", 0.0) or 0.0) for v in scenario.venues)
+    return {"daily_volume": volume or 30_000.0, "sigma_daily": scenario.fundamental.daily_vol_calm}
+
+
+def ac_per_second(params_days: AlmgrenChrissParams) -> AlmgrenChrissParams:
+    """Convert AC parameters from day units to second units (same costs for the same schedule)."""
+    return AlmgrenChrissParams(
+        sigma=params_days.sigma / math.sqrt(86_400.0),
+        eta=params_days.eta * 86_400.0,
+        gamma=params_days.gamma,
+        epsilon=params_days.epsilon,
+    )
+
+
+def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
+    wall0 = time.perf_counter()
+    scenario = load_scenario(req.scenario, req.sets)
+    seeds = SeedTree(req.seed)
+    market = MarketSim(scenario, req.seed)
+    clock = SimClock(start=EPOCH_T0)
+    exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator)
+    journal = MemoryJournal()
+    if journal_path is not None:
+        from adapters.store.journal import SqlJournal
+
+        journal = SqlJournal(journal_path, durable=False)  # type: ignore[assignment]
+    engine = Engine(clock, journal)
+    for venue in exchange.venues:
+        engine.add_venue(venue)
+        engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
+    exchange.start()
+    parent_start_s = market.eval_log.parent_start_s
+    clock.run_until(EPOCH_T0 + max(parent_start_s, 1.0))
+
+    side = Side.parse(req.side)
+    qty = req.qty if req.qty is not None else (scenario.parent.quantity if scenario.parent else None)
+    horizon = req.horizon_s if req.horizon_s is not None else (scenario.parent.horizon_s if scenario.parent else None)
+    if qty is None or horizon is None:
+        raise ValueError(f"scenario {scenario.name} has no [parent]: give --qty and --horizon")
+    venues = req.venues or tuple(v.name for v in exchange.venues)
+    history = market_history(scenario)
+    books = []
+    for v in exchange.venues:
+        if v.name in venues and v.name in engine.books:
+            b = engine.books[v.name]
+            books.append(VenueBook(v.name, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, v.spec.taker_fee_bps))
+    pretrade = build_pretrade_report(
+        books,
+        side.sign,
+        qty,
+        horizon,
+        req.urgency,
+        history["daily_volume"],
+        history["sigma_daily"],
+        PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed),
+    )
+    ac = ac_per_second(pretrade.ac_params)
+    execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
+    parent = ParentOrder(
+        "SIM1",
+        scenario_instrument(scenario),
+        side,
+        Decimal(str(qty)),
+        horizon,
+        algo=_algo(req.algo),
+        urgency=Urgency(req.urgency),
+        risk_aversion=req.risk_aversion,
+        limit_price=None if req.limit_price is None else Decimal(str(req.limit_price)),
+        venues=venues,
+        rfq_mode=req.rfq,
+        max_participation=0.5,
+    )
+    alerts: list[Alert] = []
+    engine.bus.subscribe(Alert, alerts.append)
+    overrides_seen: list[OverrideApplied] = []
+    engine.bus.subscribe(OverrideApplied, overrides_seen.append)
+    execution.stage(parent, TRADER)
+    start_ts = clock.now()
+    execution.start(parent.parent_id, TRADER)
+    for t_s, fld, value in sorted(req.overrides):
+        clock.call_at(start_ts + t_s, _override_action(execution, parent.parent_id, fld, value))
+    kill: dict[str, Any] | None = None
+    if req.kill_at_s is not None:
+        kill = {}
+        clock.call_at(start_ts + req.kill_at_s, lambda: kill.update(_press_kill(engine, exchange)))
+    live = engine.oms.parents[parent.parent_id]
+    deadline = start_ts + horizon + 3_600.0
+    while clock.now() < deadline and not (live.state.is_terminal and not engine.oms.open_children()):
+        clock.run_until(min(clock.now() + 60.0, deadline))
+    exchange.stop()
+    end_ts = _parent_end_ts(engine, parent.parent_id, clock.now())
+    result = _report(
+        req,
+        scenario,
+        market,
+        engine,
+        execution,
+        pretrade,
+        parent.parent_id,
+        start_ts,
+        end_ts,
+        qty,
+        side,
+        alerts,
+        overrides_seen,
+        kill,
+    )
+    result["wall_s"] = round(time.perf_counter() - wall0, 3)
+    return SimRun(scenario, market, clock, engine, execution, exchange, parent.parent_id, start_ts, pretrade, result)
+
+
+def _parent_end_ts(engine: Engine, parent_id: str, default: float) -> float:
+    """When the parent reached its terminal state (the journal knows)."""
+    if engine.journal is None:
+        return default
+    end = default
+    for rec in engine.journal.replay():
+        if rec.kind == "parent.state" and rec.payload["parent_id"] == parent_id:
+            end = rec.ts
+    return end
+
+
+def scenario_instrument(scenario: Scenario):  # type: ignore[no-untyped-def]
+    from core.types import Instrument
+
+    return Instrument.parse(scenario.scenario.symbol)
+
+
+def _algo(name: str) -> str:
+    if name not in ("twap", "vwap", "pov", "iceberg", "ac", "adaptive"):
+        raise ValueError(f"unknown algo {name!r}; choose twap, vwap, pov, iceberg, ac or adaptive")
+    return name
+
+
+def _override_action(execution: ExecutionService, parent_id: str, fld: str, value: str):  # type: ignore[no-untyped-def]
+    def apply() -> None:
+        if fld == "pause":
+            execution.pause(parent_id, TRADER)
+        elif fld == "resume":
+            execution.resume(parent_id, TRADER)
+        elif fld == "cancel":
+            execution.cancel(parent_id, TRADER)
+        elif fld == "finish_now":
+            execution.finish_now(parent_id, TRADER)
+        elif fld == "venue_off":
+            execution.set_venue_enabled(value, False, TRADER)
+        elif fld == "venue_on":
+            execution.set_venue_enabled(value, True, TRADER)
+        else:
+            execution.override(parent_id, fld, _parse_value(value), TRADER)
+
+    return apply
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _press_kill(engine: Engine, exchange: SimExchange) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    canceled = engine.kill_switch(SUPERVISOR, "simulated kill")
+    return {
+        "orders_canceled": sum(canceled.values()),
+        "venues": canceled,
+        "engine_ms": round((time.perf_counter() - t0) * 1e3, 3),
+        "pressed_ts": engine.clock.now(),
+    }
+
+
+def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.ndarray) -> np.ndarray:
+    """Quantity still to trade at each grid time (exchange and OTC fills)."""
+    fills = [(f["ts"], float(f["quantity"])) for f in engine.oms.otc_fills.get(parent_id, [])]
+    for rec_ts, q in _fill_times(engine, parent_id):
+        fills.append((rec_ts, q))
+    fills.sort()
+    times = np.array([f[0] for f in fills]) if fills else np.zeros(0)
+    sizes = np.cumsum([f[1] for f in fills]) if fills else np.zeros(0)
+    idx = np.searchsorted(times, t_grid, side="right")
+    done = np.where(idx > 0, sizes[np.maximum(idx - 1, 0)] if len(sizes) else 0.0, 0.0)
+    return np.maximum(qty - done, 0.0)
+
+
+def _fill_times(engine: Engine, parent_id: str) -> list[tuple[float, float]]:
+    journal = engine.journal
+    out = []
+    if journal is None:
+        return out
+    ids = set(engine.oms.children_of.get(parent_id, ()))
+    for rec in journal.replay():
+        if rec.kind == "venue.fill" and rec.payload["client_id"] in ids:
+            out.append((rec.ts, float(rec.payload["quantity"])))
+    return out
+
+
+def _report(
+    req: SimRequest,
+    scenario: Scenario,
+    market: MarketSim,
+    engine: Engine,
+    execution: ExecutionService,
+    pretrade: PreTradeReport,
+    parent_id: str,
+    start_ts: float,
+    end_ts: float,
+    qty: float,
+    side: Side,
+    alerts: list[Alert],
+    overrides: list[OverrideApplied],
+    kill: dict[str, Any] | None,
+) -> dict[str, Any]:
+    oms = engine.oms
+    children = oms.children_for(parent_id)
+    fills = [(float(c.avg_price or 0), float(c.filled)) for c in children if c.filled > 0]
+    otc = oms.otc_fills.get(parent_id, [])
+    prices = [p for p, _ in fills] + [float(f["price"]) for f in otc]
+    qtys = [q for _, q in fills] + [float(f["quantity"]) for f in otc]
+    fees = float(sum((c.fees_quote for c in children), Decimal(0)))
+    arrival = oms.arrival_mid[parent_id]
+    end_mid = execution.consolidated_mid()
+    filled = float(sum(qtys))
+    unfilled = max(qty - filled, 0.0)
+    liq_cost = _liquidation_cost(engine, side, unfilled, end_mid)
+    ibs = implementation_shortfall_bps(side.sign, qty, arrival, prices, qtys, fees, end_mid, liq_cost)
+    t_f, fund = market.eval_log.fundamental_path()
+    grid_ts = EPOCH_T0 + t_f
+    mask = (grid_ts >= start_ts) & (grid_ts <= end_ts)
+    g = grid_ts[mask]
+    f = fund[mask]
+    adjusted = ibs.total_bps
+    if len(g) > 1:
+        holdings = _holdings_on_grid(engine, parent_id, qty, g[:-1])
+        adjusted = ibs.total_bps - market_move_bps(side.sign, qty, arrival, holdings, f)
+    vwap = engine.tape.vwap()
+    avg = ibs.avg_price
+    precision = 8
+    per_venue: dict[str, float] = {}
+    for c in children:
+        per_venue[c.venue] = per_venue.get(c.venue, 0.0) + float(c.filled)
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "algo": req.algo,
+        "algo_note": "adaptive policy not trained yet: runs AC" if req.algo == "adaptive" else "",
+        "seed": req.seed,
+        "side": side.name.lower(),
+        "qty": qty,
+        "filled_qty": round(filled, precision),
+        "avg_price": None if math.isnan(avg) else round(avg, 2),
+        "arrival_mid": round(arrival, 2),
+        "staged_mid": round(oms.staged_mid.get(parent_id, float("nan")), 2),
+        "end_mid": round(end_mid, 2),
+        "implementation_shortfall_bps": round(ibs.total_bps, 4),
+        "is_adjusted_bps": round(adjusted, 4),
+        "is_breakdown": {
+            "execution_bps": round(ibs.execution_bps, 4),
+            "fees_bps": round(ibs.fees_bps, 4),
+            "opportunity_bps": round(ibs.opportunity_bps, 4),
+        },
+        "unfilled_qty": round(unfilled, precision),
+        "vwap_slippage_bps": None
+        if math.isnan(avg) or math.isnan(vwap)
+        else round(vwap_slippage_bps(side.sign, avg, vwap), 4),
+        "pretrade": {
+            "instant_cost_bps_deepest": round(pretrade.instant_cost_bps_deepest, 4),
+            "instant_cost_bps_consolidated": round(pretrade.instant_cost_bps_consolidated, 4),
+            "expected_cost_bps": round(pretrade.distribution.mean_bps, 4),
+            "cost_p05_bps": round(pretrade.distribution.p05_bps, 4),
+            "cost_p95_bps": round(pretrade.distribution.p95_bps, 4),
+        },
+        "per_venue": {k: round(v, precision) for k, v in sorted(per_venue.items())},
+        "otc_qty": round(float(oms.otc_qty(parent_id)), precision),
+        "child_orders": len(children),
+        "cancels": sum(1 for c in children if c.status.value == "canceled"),
+        "state": oms.parents[parent_id].state.value,
+        "duration_s": round(end_ts - start_ts, 3),
+        "alerts": [
+            {"time_s": round(a.ts - start_ts, 3), "kind": a.kind, "venue": a.venue, "detail": a.detail}
+            for a in alerts
+            if a.severity >= Severity.WARNING
+        ],
+        "overrides": [
+            {"time_s": round(o.ts - start_ts, 3), "actor": o.actor, "field": o.field, "old": o.old, "new": o.new}
+            for o in overrides
+        ],
+        "risk_events": [
+            {"time_s": round(e.ts - start_ts, 3), "rule": e.rule, "action": e.action, "detail": e.detail}
+            for e in engine.risk.events
+        ],
+        "rfqs": [],
+        "decisions": [],
+    }
+    if kill is not None:
+        after = [c for c in children if c.created_ts > kill.get("pressed_ts", float("inf"))]
+        result["kill"] = {
+            "orders_canceled": kill.get("orders_canceled", 0),
+            "venues": kill.get("venues", {}),
+            "engine_ms": kill.get("engine_ms"),
+            "children_after_kill": len(after),
+            "open_at_venues_after": sum(len(v.open_orders("")) for v in engine.venues.values()),
+        }
+    return result
+
+
+def _liquidation_cost(engine: Engine, side: Side, qty: float, mid: float) -> float:
+    """C_liq(R): cost vs mid of walking the consolidated book with the unfilled quantity (quote)."""
+    if qty <= 0 or math.isnan(mid):
+        return 0.0
+    from core.analytics.instant_cost import consolidated_instant_cost
+
+    books = [VenueBook(n, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for n, b in engine.books.items()]
+    cost = consolidated_instant_cost(books, qty, side.sign).total
+    # what the book could not absorb is charged at the worst price reached (never free)
+    walked = cost.cost_bps_ex_fees * 1e-4 * cost.filled_qty * mid if cost.filled_qty > 0 else 0.0
+    rest = cost.unfilled_qty * abs(cost.worst_price - mid) if cost.unfilled_qty > 0 and cost.filled_qty > 0 else 0.0
+    return walked + rest
