@@ -373,15 +373,16 @@ class CcxtVenue:
                 response = await asyncio.wait_for(asyncio.shield(call), self.config.ack_timeout_s)
             except TimeoutError:
                 self.stats["ack_timeouts"] += 1
-                log.warning("venue %s: no ack for %s within %.1f s: UNKNOWN until settled",
-                            self.name, cid, self.config.ack_timeout_s)
-                self._emit_timeout(cid)
+                if not track.acked:  # the user stream may have acked it already
+                    log.warning("venue %s: no ack for %s within %.1f s: UNKNOWN until settled",
+                                self.name, cid, self.config.ack_timeout_s)
+                    self._emit_timeout(cid)
                 response = await call  # ccxt's own timeout bounds this wait
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if is_indeterminate(exc):
-                if track.status is None and not track.settling:
+                if not track.acked and track.status is None and not track.settling:
                     self._emit_timeout(cid)
                 self._spawn(self._settle(track, f"submit failed: {short(exc)}"))
             else:

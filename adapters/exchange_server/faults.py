@@ -36,6 +36,7 @@ class Faults:
     drop_hold_s: float = 30.0  # how long a dropped answer keeps the connection hanging before closing it
     cancel_delay_ms: float = 0.0  # DELETE /api/v3/order: the cancel is applied at once, its answer held
     # --- websockets ---
+    user_delay_ms: float = 0.0  # user-data events (executionReport, balances) reach clients this late
     ws_drop_every_s: float = 0.0  # close every websocket every N seconds of venue (simulated) time; 0 = off
     skip_seq_prob: float = 0.0  # withhold a diff-depth message (a sequence gap) with this probability
     skip_seq_every: int = 0  # ...or every Nth diff-depth message; 0 = off

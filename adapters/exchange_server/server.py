@@ -223,6 +223,12 @@ class ExchangeServer:
                 conn.send(text)
 
     def _on_user(self, api_key: str, msg: dict[str, Any]) -> None:
+        if self.faults.user_delay_ms > 0:
+            asyncio.get_running_loop().call_later(self.faults.user_delay_ms / 1000.0, self._send_user, api_key, msg)
+        else:
+            self._send_user(api_key, msg)
+
+    def _send_user(self, api_key: str, msg: dict[str, Any]) -> None:
         raw = ""
         for conn in self.conns:
             if conn.api_key != api_key:
