@@ -126,11 +126,15 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     horizon = req.horizon_s if req.horizon_s is not None else (scenario.parent.horizon_s if scenario.parent else None)
     if qty is None or horizon is None:
         raise ValueError(f"scenario {scenario.name} has no [parent]: give --qty and --horizon")
-    venues = req.venues or tuple(v.name for v in exchange.venues)
+    names = tuple(v.name for v in exchange.venues)
+    unknown = [v for v in req.venues if v not in names and v != "deepest"]
+    if unknown:
+        raise ValueError(f"unknown venue(s) {', '.join(unknown)} in {scenario.name}; venues: {', '.join(names)}")
+    venues = tuple(v for v in req.venues if v != "deepest") or names
     history = market_history(scenario)
     books = []
     for v in exchange.venues:
-        if v.name in venues and v.name in engine.books:
+        if (v.name in venues or "deepest" in req.venues) and v.name in engine.books:
             b = engine.books[v.name]
             books.append(VenueBook(v.name, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, v.spec.taker_fee_bps))
     pretrade = build_pretrade_report(
@@ -143,6 +147,11 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         history["sigma_daily"],
         PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed),
     )
+    if "deepest" in req.venues:  # e.g. the "traditional" arm: one venue, the deepest
+        venues = (pretrade.deepest_venue,)
+        books = [b for b in books if b.name == pretrade.deepest_venue]
+        pretrade = build_pretrade_report(books, side.sign, qty, horizon, req.urgency, history["daily_volume"],
+                                         history["sigma_daily"], PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed))
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
     parent = ParentOrder(

@@ -7,7 +7,7 @@ participation and volume figure excludes us. Our own volume is kept separately.
 
 from __future__ import annotations
 
-from collections import deque
+import bisect
 
 import numpy as np
 
@@ -20,7 +20,10 @@ class Tape:
         self.volume: dict[str, float] = {}  # cumulative others' volume per venue
         self.notional: dict[str, float] = {}
         self.ours: dict[str, float] = {}  # cumulative our volume per venue
-        self._recent: dict[str, deque[tuple[float, float, float]]] = {}  # venue → (ts, others, ours)
+        # per venue, running totals at each message time: (ts, cumulative others, cumulative ours)
+        self._ts: dict[str, list[float]] = {}
+        self._cum_others: dict[str, list[float]] = {}
+        self._cum_ours: dict[str, list[float]] = {}
         self._pending_ours: dict[str, float] = {}
 
     def on_fill(self, event: FillEvent) -> None:
@@ -29,7 +32,7 @@ class Tape:
             return  # OTC prints are not on any venue's tape
         self._pending_ours[venue] = self._pending_ours.get(venue, 0.0) + qty
         self.ours[venue] = self.ours.get(venue, 0.0) + qty
-        self._recent.setdefault(venue, deque()).append((event.ts, 0.0, qty))
+        self._mark(venue, event.ts)
 
     def on_trades(self, trades: Trades) -> None:
         venue = trades.venue
@@ -41,10 +44,18 @@ class Tape:
         others = total - ours
         self.volume[venue] = self.volume.get(venue, 0.0) + others
         self.notional[venue] = self.notional.get(venue, 0.0) + others * avg
-        recent = self._recent.setdefault(venue, deque())
-        recent.append((trades.ts, others, 0.0))
-        while recent and recent[0][0] < trades.ts - self.horizon_s:
-            recent.popleft()
+        self._mark(venue, trades.ts)
+
+    def _mark(self, venue: str, ts: float) -> None:
+        times = self._ts.setdefault(venue, [])
+        if times and ts < times[-1]:
+            ts = times[-1]  # keep the index sorted (a fill stamped a hair earlier than the last print)
+        times.append(ts)
+        self._cum_others.setdefault(venue, []).append(self.volume.get(venue, 0.0))
+        self._cum_ours.setdefault(venue, []).append(self.ours.get(venue, 0.0))
+        if len(times) > 4096 and times[0] < ts - 2 * self.horizon_s:  # drop what no window can reach
+            cut = bisect.bisect_left(times, ts - self.horizon_s)
+            del times[:cut], self._cum_others[venue][:cut], self._cum_ours[venue][:cut]
 
     def total_volume(self, venues: tuple[str, ...] = ()) -> float:
         return sum(v for k, v in self.volume.items() if not venues or k in venues)
@@ -56,12 +67,12 @@ class Tape:
     def recent(self, venue: str | None, now: float, window_s: float) -> tuple[float, float]:
         """(others' volume, our volume) over the last `window_s` on `venue` (None = all venues)."""
         others = ours = 0.0
-        for name, recent in self._recent.items():
-            if venue is not None and name != venue:
+        for name, times in self._ts.items():
+            if (venue is not None and name != venue) or not times:
                 continue
-            for ts, o, u in reversed(recent):
-                if ts < now - window_s:
-                    break
-                others += o
-                ours += u
+            k = bisect.bisect_left(times, now - window_s) - 1  # last mark before the window
+            base_o = self._cum_others[name][k] if k >= 0 else 0.0
+            base_u = self._cum_ours[name][k] if k >= 0 else 0.0
+            others += self.volume.get(name, 0.0) - base_o
+            ours += self.ours.get(name, 0.0) - base_u
         return others, ours

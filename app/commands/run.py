@@ -39,10 +39,20 @@ T_START = time.time()
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("run", help="run a parent order on real exchanges through ccxt (headless)")
-    parser.add_argument("--venue", action="append", default=[], metavar="NAME=ccxt:EXCHANGE[@testnet|@URL]",
-                        help="a venue, repeatable (e.g. loop=ccxt:binance@http://127.0.0.1:8901)")
-    parser.add_argument("--key", action="append", default=[], metavar="NAME=REF",
-                        help="API key reference of a venue in the keyring (default: the venue name)")
+    parser.add_argument(
+        "--venue",
+        action="append",
+        default=[],
+        metavar="NAME=ccxt:EXCHANGE[@testnet|@URL]",
+        help="a venue, repeatable (e.g. loop=ccxt:binance@http://127.0.0.1:8901)",
+    )
+    parser.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="NAME=REF",
+        help="API key reference of a venue in the keyring (default: the venue name)",
+    )
     parser.add_argument("--symbol", default="BTC/USDT")
     parser.add_argument("--side", choices=("buy", "sell"))
     parser.add_argument("--qty", help="parent quantity in base units")
@@ -57,8 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--max-participation", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a new order is UNKNOWN")
-    parser.add_argument("--orders-per-10s", type=int, default=100,
-                        help="the venue's new-order limit per 10 s; risk keeps new orders within 80%% of it")
+    parser.add_argument(
+        "--orders-per-10s",
+        type=int,
+        default=100,
+        help="the venue's new-order limit per 10 s; risk keeps new orders within 80%% of it",
+    )
     parser.add_argument("--progress-every", type=float, default=5.0)
     parser.add_argument("--connect-timeout", type=float, default=30.0)
     parser.add_argument("--log-level", default="WARNING")
@@ -76,13 +90,19 @@ def parse_horizon(text: str) -> float:
 
 
 def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, "t": round(time.time(), 3), "since_start_s": round(time.time() - T_START, 3),
-                      **fields}, default=str), flush=True)
+    print(
+        json.dumps(
+            {"event": event, "t": round(time.time(), 3), "since_start_s": round(time.time() - T_START, 3), **fields},
+            default=str,
+        ),
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not args.venue:
         raise ValueError("give at least one --venue NAME=ccxt:EXCHANGE[@testnet|@URL]")
     if not args.resume:
@@ -129,8 +149,10 @@ async def _main(args: argparse.Namespace) -> int:
             emit("finished", detail="nothing to resume", parents=done)
             return 0
         else:
-            raise ValueError(f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
-                             "choose one with --parent-id")
+            raise ValueError(
+                f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
+                "choose one with --parent-id"
+            )
         symbol = oms.parents[parent_id].instrument.symbol
     else:
         parent_id = validate_parent_id(args.parent_id or "R" + _base36(int(time.time() * 1000))[-9:])
@@ -160,27 +182,42 @@ async def _main(args: argparse.Namespace) -> int:
         try:
             await asyncio.gather(*(v.wait_ready(args.connect_timeout) for v in venues))
         except TimeoutError as exc:
-            emit("error", detail=f"venues did not come up: {exc}",
-                 venues={v.name: v.status_detail() for v in venues})
+            emit("error", detail=f"venues did not come up: {exc}", venues={v.name: v.status_detail() for v in venues})
             return 4
-        emit("ready", parent_id=parent_id, resume=args.resume,
-             reconcile={v.name: v.last_reconcile for v in venues},
-             clock_offset_ms={v.name: round(v.clock_offset_ms, 1) for v in venues})
+        emit(
+            "ready",
+            parent_id=parent_id,
+            resume=args.resume,
+            reconcile={v.name: v.last_reconcile for v in venues},
+            clock_offset_ms={v.name: round(v.clock_offset_ms, 1) for v in venues},
+        )
         if engine.risk.killed:
-            emit("finished", parent_id=parent_id, state="halted",
-                 detail="the kill switch is engaged in this journal; a supervisor must reset it before trading")
+            emit(
+                "finished",
+                parent_id=parent_id,
+                state="halted",
+                detail="the kill switch is engaged in this journal; a supervisor must reset it before trading",
+            )
             await asyncio.sleep(0.5)  # let the reconciliation's reports land in the journal
             return 3
 
-        service = ExecutionService(engine, SeedTree(args.seed),
-                                   ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh))
+        service = ExecutionService(
+            engine,
+            SeedTree(args.seed),
+            ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
+        )
         first_order = _watch_first_order(engine, oms.sequences.get(parent_id, 0), parent_id)
         if args.resume:
             _resume(service, parent_id)
         else:
             parent = ParentOrder(
-                parent_id, Instrument.parse(symbol), Side.parse(args.side), _decimal(args.qty, "--qty"),
-                parse_horizon(args.horizon), algo=args.algo, max_participation=args.max_participation,
+                parent_id,
+                Instrument.parse(symbol),
+                Side.parse(args.side),
+                _decimal(args.qty, "--qty"),
+                parse_horizon(args.horizon),
+                algo=args.algo,
+                max_participation=args.max_participation,
                 limit_price=_decimal(args.limit_price, "--limit-price") if args.limit_price else None,
                 venues=tuple(v.name for v in venues),
             )
@@ -199,15 +236,23 @@ async def _main(args: argparse.Namespace) -> int:
                 assert rec is not None
                 who = Actor.parse(rec.actor)
                 emit("kill_seen", by=str(who), reason=rec.payload.get("reason", ""))
-                engine.kill_switch(who if who.role is Role.SUPERVISOR else Actor("kill", Role.SUPERVISOR),
-                                   "kill switch from another process")
+                engine.kill_switch(
+                    who if who.role is Role.SUPERVISOR else Actor("kill", Role.SUPERVISOR),
+                    "kill switch from another process",
+                )
             kill_seen = max(kill_seen, seq)
             parent = oms.parents[parent_id]
             if time.monotonic() - last_progress >= args.progress_every:
                 last_progress = time.monotonic()
-                emit("progress", parent_id=parent_id, state=parent.state.value, filled=str(oms.filled_qty(parent_id)),
-                     working=str(oms.working_qty(parent_id)), children=len(oms.children_of.get(parent_id, [])),
-                     venues={v.name: v.is_up for v in venues})
+                emit(
+                    "progress",
+                    parent_id=parent_id,
+                    state=parent.state.value,
+                    filled=str(oms.filled_qty(parent_id)),
+                    working=str(oms.working_qty(parent_id)),
+                    children=len(oms.children_of.get(parent_id, [])),
+                    venues={v.name: v.is_up for v in venues},
+                )
             if parent.state.is_terminal:
                 await asyncio.sleep(engine.sweep_delay_s + 0.5 if engine.risk.killed else 0.3)
                 break
@@ -215,11 +260,17 @@ async def _main(args: argparse.Namespace) -> int:
         filled = oms.filled_qty(parent_id)
         children = oms.children_for(parent_id)
         notional = sum((c.notional_filled for c in children), Decimal(0))
-        emit("finished", parent_id=parent_id, state=parent.state.value, quantity=str(parent.quantity),
-             filled=str(filled), avg_price=str(notional / filled) if filled else None, children=len(children),
-             open_children=len(oms.open_children(parent_id)),
-             venues={v.name: {**dict(v.stats), "book": {s: asdict(a) for s, a in _audits(v).items()}}
-                     for v in venues})
+        emit(
+            "finished",
+            parent_id=parent_id,
+            state=parent.state.value,
+            quantity=str(parent.quantity),
+            filled=str(filled),
+            avg_price=str(notional / filled) if filled else None,
+            children=len(children),
+            open_children=len(oms.open_children(parent_id)),
+            venues={v.name: {**dict(v.stats), "book": {s: asdict(a) for s, a in _audits(v).items()}} for v in venues},
+        )
         if engine.risk.killed:
             return 3
         return 0 if parent.state is ParentState.DONE else 1
@@ -247,9 +298,12 @@ def _resume(service: Any, parent_id: str) -> None:
     if math.isnan(arrival):
         arrival = service.consolidated_mid(parent.venues)
     start = parent.start_ts if parent.start_ts is not None else engine.clock.now()
-    runner = Runner(parent, service._make_algo(parent, arrival),
-                    service.seeds.generator(f"algo/{parent_id}/resume/{len(oms.children_of.get(parent_id, []))}"),
-                    start)
+    runner = Runner(
+        parent,
+        service._make_algo(parent, arrival),
+        service.seeds.generator(f"algo/{parent_id}/resume/{len(oms.children_of.get(parent_id, []))}"),
+        start,
+    )
     runner.market_volume_at_start = service.market_volume()
     runner.replan_needed = True
     service.runners[parent_id] = runner

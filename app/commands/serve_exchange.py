@@ -35,14 +35,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--port", type=int, default=8901, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
-                        help="fault or rate-limit knob, repeatable (e.g. ack_delay_ms=3000, skip_seq_prob=0.01)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fault or rate-limit knob, repeatable (e.g. ack_delay_ms=3000, skip_seq_prob=0.01)",
+    )
     parser.add_argument("--state", type=Path, help="file keeping orders, trades and balances across restarts")
     parser.add_argument("--api-key", default="bh-loopback", help="the account's API key (default bh-loopback)")
-    parser.add_argument("--api-secret-env", default="BLOCKHOUSE_LOOPBACK_SECRET",
-                        help="environment variable holding the account's API secret")
-    parser.add_argument("--balance", action="append", default=[], metavar="ASSET=QTY",
-                        help="starting balance, repeatable (default BTC=1000 USDT=100000000)")
+    parser.add_argument(
+        "--api-secret-env",
+        default="BLOCKHOUSE_LOOPBACK_SECRET",
+        help="environment variable holding the account's API secret",
+    )
+    parser.add_argument(
+        "--balance",
+        action="append",
+        default=[],
+        metavar="ASSET=QTY",
+        help="starting balance, repeatable (default BTC=1000 USDT=100000000)",
+    )
     parser.add_argument("--tick-ms", type=float, default=20.0, help="market advance / publish period in wall ms")
     parser.add_argument("--log-level", default="WARNING")
     parser.set_defaults(handler=run)
@@ -52,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     from adapters.exchange_server.faults import parse_fault_flags
     from adapters.exchange_server.server import ServerConfig, serve_forever
 
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.speed <= 0:
         raise ValueError(f"--speed must be positive, got {args.speed}")
     if not 0 <= args.port <= 65535:
@@ -68,18 +82,36 @@ def run(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"--balance {item!r}: write it as ASSET=QTY, e.g. BTC=1000")
     config = ServerConfig(
-        scenario=args.scenario, venue=args.venue, port=args.port, seed=args.seed, speed=args.speed,
-        tick_ms=args.tick_ms, accounts={args.api_key: os.environ.get(args.api_secret_env) or DEV_SECRET},
-        balances=balances, state_path=args.state, faults=parse_fault_flags(args.fault),
+        scenario=args.scenario,
+        venue=args.venue,
+        port=args.port,
+        seed=args.seed,
+        speed=args.speed,
+        tick_ms=args.tick_ms,
+        accounts={args.api_key: os.environ.get(args.api_secret_env) or DEV_SECRET},
+        balances=balances,
+        state_path=args.state,
+        faults=parse_fault_flags(args.fault),
     )
 
     def ready(server: object) -> None:
         from adapters.exchange_server.server import ExchangeServer
 
         assert isinstance(server, ExchangeServer)
-        print(json.dumps({"event": "listening", "url": server.url, "venue": server.exchange.venue_name,
-                          "symbol": server.exchange.symbol, "api_key": args.api_key, "speed": args.speed,
-                          "pid": os.getpid()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "event": "listening",
+                    "url": server.url,
+                    "venue": server.exchange.venue_name,
+                    "symbol": server.exchange.symbol,
+                    "api_key": args.api_key,
+                    "speed": args.speed,
+                    "pid": os.getpid(),
+                }
+            ),
+            flush=True,
+        )
 
     async def main() -> None:
         task = asyncio.ensure_future(serve_forever(config, ready))

@@ -1,0 +1,186 @@
+"""`python main.py compare`: several arms on the same seeds (common random numbers), paired.
+
+Arms: `NAME=ALGO[:key=value,…]` with keys venues (A+B or deepest), rfq, urgency, qty, horizon,
+risk_aversion, and set.<dotted.scenario.key>. `--algos twap,ac` is shorthand for arms named
+after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw and adjusted); for each arm
+against the first: the paired difference with its 95 % CI, n, the paired sd and the seeds 80 %
+power would need at the observed difference. Seeds run in parallel processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from typing import Any
+
+from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, write_json
+from app.simulation import SimRequest, run_simulation
+from core.analytics.paired import paired_difference, summary
+
+SCHEMA_VERSION = 1
+METRICS = ("implementation_shortfall_bps", "is_adjusted_bps")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("compare", help="compare algorithms/arms on the same seeds with paired statistics")
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--arms", nargs="+", default=[], metavar="NAME=ALGO[:key=value,...]")
+    p.add_argument("--algos", help="shorthand: comma-separated algos, one arm each")
+    p.add_argument("--seeds", default="1-20")
+    p.add_argument("--side", default="sell", choices=("buy", "sell"))
+    p.add_argument("--qty", type=float)
+    p.add_argument("--horizon")
+    p.add_argument("--rfq", default="auto", choices=("off", "manual-reject", "auto"), help="default for every arm")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--workers", type=int, default=2)
+    add_json_argument(p)
+    p.set_defaults(handler=run)
+
+
+def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
+    name, sep, spec = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"arm {text!r}: write NAME=ALGO[:key=value,...], e.g. traditional=twap:venues=deepest,rfq=off")
+    algo, _, opts = spec.partition(":")
+    req = replace(base, algo=algo, sets=dict(base.sets))
+    for opt in filter(None, (o.strip() for o in opts.split(","))):
+        key, eq, value = opt.partition("=")
+        if not eq:
+            raise ValueError(f"arm {name}: option {opt!r} must be key=value")
+        if key == "venues":
+            req.venues = tuple(value.split("+"))
+        elif key == "rfq":
+            req.rfq = value
+        elif key == "urgency":
+            req.urgency = value
+        elif key == "qty":
+            req.qty = float(value)
+        elif key == "horizon":
+            req.horizon_s = parse_duration(value)
+        elif key == "risk_aversion":
+            req.risk_aversion = float(value)
+        elif key == "side":
+            req.side = value
+        elif key.startswith("set."):
+            req.sets[key[4:]] = value
+        else:
+            raise ValueError(
+                f"arm {name}: unknown option {key!r} (venues, rfq, urgency, qty, horizon, "
+                "risk_aversion, side, set.<key>)"
+            )
+    return name, req
+
+
+def _one(arm: str, req: SimRequest) -> tuple[str, int, dict[str, Any]]:
+    result = run_simulation(req).result
+    keep = (
+        "implementation_shortfall_bps",
+        "is_adjusted_bps",
+        "filled_qty",
+        "unfilled_qty",
+        "otc_qty",
+        "wall_s",
+        "pretrade",
+        "per_venue",
+        "avg_price",
+        "arrival_mid",
+        "child_orders",
+        "algo_note",
+    )
+    return arm, req.seed, {k: result[k] for k in keep}
+
+
+def compare(
+    scenario: str, arms: list[tuple[str, SimRequest]], seeds: list[int], workers: int = 2, progress: bool = True
+) -> dict[str, Any]:
+    jobs = [(name, replace(req, seed=s, sets=dict(req.sets))) for s in seeds for name, req in arms]
+    results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name, _ in arms}
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(_one, name, req) for name, req in jobs]
+        for done, fut in enumerate(as_completed(futures), 1):
+            name, seed, res = fut.result()
+            results[name][seed] = res
+            if progress:
+                bar = "#" * int(30 * done / len(jobs))
+                sys.stderr.write(f"\r[{bar:<30}] {done}/{len(jobs)} runs, {time.perf_counter() - t0:6.1f} s")
+                sys.stderr.flush()
+    if progress:
+        sys.stderr.write("\n")
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario,
+        "seeds": seeds,
+        "arms": {},
+        "paired": {},
+        "wall_s": round(time.perf_counter() - t0, 2),
+    }
+    for name, req in arms:
+        per_seed = [results[name][s] for s in seeds]
+        out["arms"][name] = {
+            "algo": req.algo,
+            "venues": list(req.venues) or "all",
+            "rfq": req.rfq,
+            "urgency": req.urgency,
+            **{m: summary([r[m] for r in per_seed]) for m in METRICS},
+            "unfilled_max": max(r["unfilled_qty"] for r in per_seed),
+            "otc_qty_mean": sum(r["otc_qty"] for r in per_seed) / len(per_seed),
+            "per_seed": {
+                str(s): {m: results[name][s][m] for m in (*METRICS, "otc_qty", "unfilled_qty")} for s in seeds
+            },
+        }
+    base_name = arms[0][0]
+    for name, _ in arms[1:]:
+        out["paired"][f"{name} - {base_name}"] = {
+            m: paired_difference(
+                [results[name][s][m] for s in seeds], [results[base_name][s][m] for s in seeds]
+            ).as_dict()
+            for m in METRICS
+        }
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    base = SimRequest(
+        scenario=args.scenario,
+        side=args.side,
+        qty=args.qty,
+        rfq=args.rfq,
+        horizon_s=None if args.horizon is None else parse_duration(args.horizon),
+        sets=parse_sets(args.sets),
+    )
+    arm_texts = list(args.arms)
+    if args.algos:
+        arm_texts += [f"{a}={a}" for a in args.algos.split(",")]
+    if len(arm_texts) < 1:
+        raise ValueError("give --arms NAME=ALGO[:opts] ... or --algos a,b")
+    arms = [parse_arm(t, base) for t in arm_texts]
+    if len({n for n, _ in arms}) != len(arms):
+        raise ValueError("arm names must be unique")
+    result = compare(args.scenario, arms, parse_seeds(args.seeds), args.workers)
+    write_json(args.json, result)
+    if args.json != "-":
+        print_table(result)
+    return 0
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"{result['scenario']}: {len(result['seeds'])} seeds, {result['wall_s']} s")
+    print(f"{'arm':16s} {'IS mean':>9s} {'IS std':>8s} {'IS p95':>8s} {'adj mean':>9s} {'adj std':>8s} {'OTC':>7s}")
+    for name, arm in result["arms"].items():
+        raw, adj = arm["implementation_shortfall_bps"], arm["is_adjusted_bps"]
+        print(
+            f"{name:16s} {raw['mean']:9.2f} {raw['std']:8.2f} {raw['p95']:8.2f} {adj['mean']:9.2f} {adj['std']:8.2f}"
+            f" {arm['otc_qty_mean']:7.1f}"
+        )
+    for pair, stats in result["paired"].items():
+        for metric, d in stats.items():
+            power = d["seeds_for_80pct_power"]
+            print(
+                f"{pair:24s} {metric:30s} Δ {d['mean']:7.2f} bps  95% CI [{d['ci95_low']:.2f}, {d['ci95_high']:.2f}]"
+                f"  sd {d['sd']:.2f}  n {d['n']}  seeds for 80% power: {power if power else '-'}"
+                f"{'  *' if d['significant'] else ''}"
+            )

@@ -1,0 +1,90 @@
+"""`python main.py simulate`: one parent order on the embedded market, to completion, headless.
+
+The JSON shape is documented in docs/json.md (schema_version 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from app.commands.common import add_json_argument, parse_duration, parse_sets, write_json
+from app.simulation import SimRequest, run_simulation
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("simulate", help="run one parent order on a simulated scenario and report it")
+    add_simulation_arguments(p)
+    p.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="SECONDS:FIELD=VALUE",
+        help="apply a mid-trade override at a simulated time, e.g. 3600:urgency=high, 1800:pause=1",
+    )
+    p.add_argument("--kill-at", type=float, metavar="SECONDS", help="press the kill switch at this simulated time")
+    add_json_argument(p)
+    p.set_defaults(handler=run)
+
+
+def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", required=True, help="scenario name (resources/scenarios) or a TOML path")
+    p.add_argument("--algo", default="ac", choices=("twap", "vwap", "pov", "iceberg", "ac", "adaptive"))
+    p.add_argument("--side", default="sell", choices=("buy", "sell"))
+    p.add_argument("--qty", type=float, help="base units (default: the scenario's parent quantity)")
+    p.add_argument("--horizon", help="e.g. 4h, 30m (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--venues", help="comma-separated venue names (default: all)")
+    p.add_argument("--rfq", default="auto", choices=("off", "manual-reject", "auto"))
+    p.add_argument("--urgency", default="medium", choices=("low", "medium", "high"))
+    p.add_argument("--risk-aversion", type=float, help="λ in 1/$ (overrides --urgency)")
+    p.add_argument("--limit", type=float, help="limit price")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a dotted scenario key, e.g. venues.0.taker_fee_bps=5",
+    )
+
+
+def request_from_args(args: argparse.Namespace) -> SimRequest:
+    overrides = []
+    for item in getattr(args, "override", []):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*([a-z_]+)\s*=\s*(.*)", item)
+        if not m:
+            raise ValueError(f"--override {item!r}: write SECONDS:field=value, e.g. 3600:urgency=high")
+        overrides.append((float(m.group(1)), m.group(2), m.group(3)))
+    if args.qty is not None and args.qty <= 0:
+        raise ValueError("--qty must be positive")
+    return SimRequest(
+        scenario=args.scenario,
+        algo=args.algo,
+        side=args.side,
+        qty=args.qty,
+        horizon_s=None if args.horizon is None else parse_duration(args.horizon),
+        seed=args.seed,
+        venues=tuple(v.strip() for v in args.venues.split(",")) if args.venues else (),
+        sets=parse_sets(args.sets),
+        overrides=overrides,
+        rfq=args.rfq,
+        urgency=args.urgency,
+        risk_aversion=args.risk_aversion,
+        limit_price=args.limit,
+        kill_at_s=getattr(args, "kill_at", None),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_simulation(request_from_args(args)).result
+    if args.json:
+        write_json(args.json, result)
+    if args.json != "-":
+        print(
+            f"{result['scenario']} {result['algo']} seed {result['seed']}: {result['side']} {result['qty']:g}, "
+            f"filled {result['filled_qty']:g} at {result['avg_price']} (arrival {result['arrival_mid']}); "
+            f"IS {result['implementation_shortfall_bps']:.2f} bps, adjusted {result['is_adjusted_bps']:.2f} bps; "
+            f"OTC {result['otc_qty']:g}; {result['child_orders']} children; wall {result['wall_s']:.1f} s"
+        )
+    return 0
