@@ -24,6 +24,7 @@ from adapters.sim.scenario import Scenario, load_scenario
 from adapters.store.journal import MemoryJournal
 from app.settings import RESOURCES
 from core.actors import Actor, Role
+from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
@@ -41,6 +42,7 @@ EPOCH_T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z: simulated runs start here (d
 TRADER = Actor("sim-trader", Role.TRADER)
 SUPERVISOR = Actor("sim-supervisor", Role.SUPERVISOR)
 CALIBRATION_DIR = RESOURCES / "calibration"
+PRETRADE_DEPTH_LEVELS = 5000  # as deep as Binance's REST depth snapshot
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ def market_history(scenario: Scenario) -> dict[str, float]:
     path = CALIBRATION_DIR / f"{scenario.name}.json"
     if path.exists():
         data = json.loads(path.read_text())
-        return {"daily_volume": float(data["daily_volume"]), "sigma_daily": float(data["sigma_daily"])}
+        return {k: float(data[k]) for k in ("daily_volume", "sigma_daily", "temporary_coeff", "permanent_coeff")}
     volume = sum(float(getattr(v, "daily_volume", 0.0) or 0.0) for v in scenario.venues)
     return {"daily_volume": volume or 30_000.0, "sigma_daily": scenario.fundamental.daily_vol_calm}
 
@@ -101,8 +103,25 @@ def ac_per_second(params_days: AlmgrenChrissParams) -> AlmgrenChrissParams:
     )
 
 
-def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
-    wall0 = time.perf_counter()
+@dataclass(slots=True)
+class Desk:
+    """The simulated market, its venues and the engine, at the parent's start time."""
+
+    scenario: Scenario
+    seeds: SeedTree
+    market: MarketSim
+    clock: SimClock
+    exchange: SimExchange
+    engine: Engine
+    side: Side
+    qty: float
+    horizon_s: float
+    venues: tuple[str, ...]
+    pretrade: PreTradeReport
+
+
+def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
+    """Build the market and engine, run to the parent's start, and compute the pre-trade report."""
     scenario = load_scenario(req.scenario, req.sets)
     seeds = SeedTree(req.seed)
     market = MarketSim(scenario, req.seed)
@@ -118,8 +137,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         engine.add_venue(venue)
         engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
     exchange.start()
-    parent_start_s = market.eval_log.parent_start_s
-    clock.run_until(EPOCH_T0 + max(parent_start_s, 1.0))
+    clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))
 
     side = Side.parse(req.side)
     qty = req.qty if req.qty is not None else (scenario.parent.quantity if scenario.parent else None)
@@ -132,26 +150,43 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         raise ValueError(f"unknown venue(s) {', '.join(unknown)} in {scenario.name}; venues: {', '.join(names)}")
     venues = tuple(v for v in req.venues if v != "deepest") or names
     history = market_history(scenario)
-    books = []
-    for v in exchange.venues:
-        if (v.name in venues or "deepest" in req.venues) and v.name in engine.books:
-            b = engine.books[v.name]
-            books.append(VenueBook(v.name, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, v.spec.taker_fee_bps))
+    books = [
+        VenueBook(v.name, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, v.spec.taker_fee_bps)
+        for v in exchange.venues
+        if v.name in venues or "deepest" in req.venues
+        for b in (v.depth_snapshot(scenario.scenario.symbol, PRETRADE_DEPTH_LEVELS),)
+    ]
+    model = HorizonImpactModel()
+    if "temporary_coeff" in history:  # calibrated on this scenario (python main.py calibrate)
+        model = HorizonImpactModel(
+            temporary_coeff=history["temporary_coeff"], permanent_coeff=history["permanent_coeff"]
+        )
+    settings = PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed, horizon_model=model)
+    risk = req.urgency
     pretrade = build_pretrade_report(
-        books,
-        side.sign,
-        qty,
-        horizon,
-        req.urgency,
-        history["daily_volume"],
-        history["sigma_daily"],
-        PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed),
+        books, side.sign, qty, horizon, risk, history["daily_volume"], history["sigma_daily"], settings
     )
     if "deepest" in req.venues:  # e.g. the "traditional" arm: one venue, the deepest
         venues = (pretrade.deepest_venue,)
         books = [b for b in books if b.name == pretrade.deepest_venue]
-        pretrade = build_pretrade_report(books, side.sign, qty, horizon, req.urgency, history["daily_volume"],
-                                         history["sigma_daily"], PreTradeSettings(mc_paths=req.mc_paths, seed=req.seed))
+        pretrade = build_pretrade_report(
+            books, side.sign, qty, horizon, risk, history["daily_volume"], history["sigma_daily"], settings
+        )
+    return Desk(scenario, seeds, market, clock, exchange, engine, side, qty, horizon, venues, pretrade)
+
+
+def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
+    wall0 = time.perf_counter()
+    desk = prepare(req, journal_path)
+    scenario, seeds, market, clock, exchange, engine = (
+        desk.scenario,
+        desk.seeds,
+        desk.market,
+        desk.clock,
+        desk.exchange,
+        desk.engine,
+    )
+    side, qty, horizon, venues, pretrade = desk.side, desk.qty, desk.horizon_s, desk.venues, desk.pretrade
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
     parent = ParentOrder(
@@ -408,7 +443,11 @@ def _liquidation_cost(engine: Engine, side: Side, qty: float, mid: float) -> flo
         return 0.0
     from core.analytics.instant_cost import consolidated_instant_cost
 
-    books = [VenueBook(n, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for n, b in engine.books.items()]
+    deep = [
+        v.depth_snapshot(b.symbol, PRETRADE_DEPTH_LEVELS)
+        for v, b in ((engine.venues[n], b) for n, b in engine.books.items())
+    ]
+    books = [VenueBook(b.venue, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for b in deep]
     cost = consolidated_instant_cost(books, qty, side.sign).total
     # what the book could not absorb is charged at the worst price reached (never free)
     walked = cost.cost_bps_ex_fees * 1e-4 * cost.filled_qty * mid if cost.filled_qty > 0 else 0.0

@@ -96,6 +96,10 @@ class Venue(Protocol):
 
     def balances(self) -> dict[str, Balance]: ...
 
+    def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
+        """A deep L2 snapshot (pre-trade walks the whole book, not the streamed top levels)."""
+        ...
+
     @property
     def is_up(self) -> bool: ...
 

@@ -158,6 +158,12 @@ class SimVenue:
             quote: Balance(self.name, quote, self._total[quote], lq),
         }
 
+    def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
+        ex = self.exchange
+        ex.catch_up()
+        seq, bp, bq, ap, aq = ex.market.snapshot(self.index, levels)
+        return BookUpdate(ex.now_ts(), self.name, self._inst.instrument.symbol, seq, bp, bq, ap, aq, is_snapshot=True)
+
     def submit(self, order: ChildOrder) -> None:
         self.exchange.clock.call_later(self._latency_s(), lambda: self._arrive(order))
 

@@ -92,6 +92,10 @@ class FakeVenue:
             "USDT": Balance(self.name, "USDT", self.bal["USDT"]),
         }
 
+    def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
+        b, bq, a, aq = self.levels()
+        return BookUpdate(self.clock.now(), self.name, symbol, 0, b[:levels], bq[:levels], a[:levels], aq[:levels], True)
+
     def book_mid(self) -> float:
         b, _, a, _ = self.levels()
         return 0.5 * (float(b[0]) + float(a[0]))
@@ -118,6 +122,11 @@ class FakeVenue:
                 )
 
         self.clock.call_later(self.latency_s, arrive)
+
+    def cancel_by_id(self, symbol: str, client_id: str, venue_order_id: str) -> None:
+        order = self.resting.get(client_id)
+        if order is not None:
+            self.cancel(order)
 
     def cancel_all(self, symbol: str) -> None:
         for order in list(self.resting.values()):
