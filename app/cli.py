@@ -13,7 +13,9 @@ from pathlib import Path
 
 from app.settings import SettingsError, load_settings
 
-COMMANDS = ("version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill", "calibrate", "serve-exchange", "run")
+COMMANDS = (
+    "version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill", "calibrate", "serve-exchange", "run",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

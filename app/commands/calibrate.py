@@ -44,7 +44,7 @@ def _one(req: SimRequest) -> dict[str, Any]:
     run = run_simulation(req)
     stats = run.market.stats()
     t, mid = run.market.eval_log.mid_path(0)
-    step = max(1, int(round(60.0 / max(float(np.median(np.diff(t))), 1e-9)))) if len(t) > 2 else 1
+    step = max(1, round(60.0 / max(float(np.median(np.diff(t))), 1e-9))) if len(t) > 2 else 1
     r = np.diff(np.log(mid[::step]))
     return {
         "qty": req.qty,
