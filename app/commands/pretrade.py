@@ -59,7 +59,8 @@ def print_report(r: dict) -> None:  # type: ignore[type-arg]
     )
     for name, v in r["venues"].items():
         print(
-            f"  {name:10s} spread {v.get('spread_bps', float('nan')):6.2f} bps  instant {v['instant_cost_bps']:7.1f} bps"
+            f"  {name:10s} spread {v.get('spread_bps', float('nan')):6.2f} bps"
+            f"  instant {v['instant_cost_bps']:7.1f} bps"
         )
     rec = r.get("recommended_horizon_s")
     if rec:
