@@ -337,7 +337,9 @@ class SimulatedExchange:
         self.listeners.user(api_key, self._report(order, "NEW"))
         trades: list[OwnTrade] = []
         for ev in events[1:]:
-            if ev.kind == "fill":
+            if ev.own_id != order.order_id:  # another of our accounts' resting orders was hit
+                self._own_event(ev)
+            elif ev.kind == "fill":
                 trades.append(self._fill(order, ev))
             elif ev.kind == "canceled":
                 self._close(order, "EXPIRED")
@@ -516,7 +518,9 @@ class SimulatedExchange:
                     log.warning("order %s could not be restored (%s): expired", o.order_id, events[0].reason)
                     self._close(o, "EXPIRED")
                 for ev in events[1:]:
-                    if ev.kind == "fill":
+                    if ev.own_id != o.order_id:
+                        self._own_event(ev)
+                    elif ev.kind == "fill":
                         self._fill(o, ev)
         log.info("restored %d orders and %d trades from %s", len(self.orders), len(self.trades), path)
         return True
