@@ -113,8 +113,11 @@ class VenueInstrument:
         return Price(int(ticks), self.tick_size)
 
     def floor_quantity(self, value: float | Decimal) -> Quantity:
-        """Largest whole number of lots not above `value` (never rounds a size up)."""
-        lots = (to_decimal(value, "quantity") / self.lot_size).to_integral_value(ROUND_FLOOR)
+        """Largest whole number of lots not above `value` (never rounds a size up).
+
+        A millionth of a lot of slack absorbs float residue: 20.0 − 19.9999 is 9.99999e-05 in
+        binary, which must still be the one lot left to trade, not zero."""
+        lots = (to_decimal(value, "quantity") / self.lot_size + Decimal("1e-6")).to_integral_value(ROUND_FLOOR)
         return Quantity(max(int(lots), 0), self.lot_size)
 
     def check_order(self, price: Price | None, qty: Quantity) -> str | None:

@@ -25,6 +25,8 @@ def test_rounding_never_improves_a_passive_price_and_sizes_round_down() -> None:
     assert VI.round_price(50000.31, Side.SELL).value == Decimal("50000.4")
     assert VI.round_price(50000.31, Side.BUY, passive=False).value == Decimal("50000.4")
     assert VI.floor_quantity(1.23456).value == Decimal("1.234")
+    assert VI.floor_quantity(20.0 - 19.999).lots == 1  # float residue of one lot is still one lot
+    assert VI.floor_quantity(0.000999).lots == 0
 
 
 def test_min_size_checks_say_why() -> None:
