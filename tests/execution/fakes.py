@@ -94,7 +94,9 @@ class FakeVenue:
 
     def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
         b, bq, a, aq = self.levels()
-        return BookUpdate(self.clock.now(), self.name, symbol, 0, b[:levels], bq[:levels], a[:levels], aq[:levels], True)
+        return BookUpdate(
+            self.clock.now(), self.name, symbol, 0, b[:levels], bq[:levels], a[:levels], aq[:levels], True
+        )
 
     def book_mid(self) -> float:
         b, _, a, _ = self.levels()
