@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.sim.desks import SimDesk
 from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
@@ -34,6 +35,7 @@ from core.events import Alert, OverrideApplied, Severity
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
 from core.parent import ParentOrder, Urgency
+from core.rfq.service import RfqService
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -189,6 +191,8 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     side, qty, horizon, venues, pretrade = desk.side, desk.qty, desk.horizon_s, desk.venues, desk.pretrade
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
+    desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
+    rfq = RfqService(engine, execution, desks, seeds)  # type: ignore[arg-type]
     parent = ParentOrder(
         "SIM1",
         scenario_instrument(scenario),
@@ -210,6 +214,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     execution.stage(parent, TRADER)
     start_ts = clock.now()
     execution.start(parent.parent_id, TRADER)
+    rfq.watch(parent.parent_id)
     for t_s, fld, value in sorted(req.overrides):
         clock.call_at(start_ts + t_s, _override_action(execution, parent.parent_id, fld, value))
     kill: dict[str, Any] | None = None
@@ -228,6 +233,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         market,
         engine,
         execution,
+        rfq,
         pretrade,
         parent.parent_id,
         start_ts,
@@ -334,6 +340,7 @@ def _report(
     market: MarketSim,
     engine: Engine,
     execution: ExecutionService,
+    rfq: RfqService,
     pretrade: PreTradeReport,
     parent_id: str,
     start_ts: float,
@@ -422,7 +429,7 @@ def _report(
             {"time_s": round(e.ts - start_ts, 3), "rule": e.rule, "action": e.action, "detail": e.detail}
             for e in engine.risk.events
         ],
-        "rfqs": [],
+        "rfqs": rfq.report(parent_id, start_ts),
         "decisions": [],
     }
     if kill is not None:
@@ -447,7 +454,10 @@ def _liquidation_cost(engine: Engine, side: Side, qty: float, mid: float) -> flo
         v.depth_snapshot(b.symbol, PRETRADE_DEPTH_LEVELS)
         for v, b in ((engine.venues[n], b) for n, b in engine.books.items())
     ]
-    books = [VenueBook(b.venue, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for b in deep]
+    books = [VenueBook(b.venue, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for b in deep
+             if len(b.bid_px) and len(b.ask_px)]  # a venue with an empty side offers nothing to walk
+    if not books:
+        return qty * mid  # no book anywhere: the residual is worth nothing we can realize
     cost = consolidated_instant_cost(books, qty, side.sign).total
     # what the book could not absorb is charged at the worst price reached (never free)
     walked = cost.cost_bps_ex_fees * 1e-4 * cost.filled_qty * mid if cost.filled_qty > 0 else 0.0

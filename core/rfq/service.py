@@ -70,6 +70,21 @@ class RfqService:
         self._seq = 0
         self._timers: dict[str, Any] = {}
         engine.risk.on_kill.append(self._on_kill)
+        for desk in desks.values():
+            listen = getattr(desk, "set_indication_listener", None)
+            if listen is not None:  # desks that publish axe indications
+                listen(self._on_indication)
+
+    def _on_indication(self, desk: str) -> None:
+        """A desk signals appetite (an axe): ask it now for every running parent that allows it."""
+        for parent_id, parent in self.engine.oms.parents.items():
+            if parent.state is not ParentState.RUNNING or parent.rfq_mode == "off" or self.engine.risk.killed:
+                continue
+            if parent.desks and desk not in parent.desks:
+                continue
+            if any(r.desk == desk and r.parent_id == parent_id and r.state.is_open for r in self.rfqs.values()):
+                continue
+            self.request(parent_id, SYSTEM, desks=[desk])
 
     def _on_kill(self, actor: Actor) -> None:
         self.withdraw_all(actor, "kill switch")
