@@ -102,7 +102,8 @@ P_MKT = 4
 P_MM = 5
 NPROC = 6
 VF_VOL_NOTIONAL = 10  # traded quote notional
-VF_ANCHOR = 11  # where fast quotes are centred (absolute ticks): reference + transient displacement
+VF_ANCHOR = 11  # where fast quotes are centred (absolute ticks): reference x exp(G_X + VF_XLOC)
+VF_XLOC = 12  # this venue's local displacement (log)
 NVF = 16
 
 # per-venue parameters pv[v, :]
@@ -145,7 +146,7 @@ PV_WEIGHT = 35  # weight in the consolidated mid
 PV_ARB_MAX = 36  # largest arbitrage clip, base units
 PV_MIN_SPREAD = 37  # HFT quotes never narrow the spread below this many ticks
 PV_M_MAX_LEVELS = 38  # background market orders stop after walking this many ticks
-PV_X_DECAY = 39  # resilience: the anchor's displacement from the reference decays at this rate, 1/s
+PV_X_LOCAL_DECAY = 39  # a venue's own displacement beyond the market-wide one decays at this rate, 1/s
 PV_L_STALE_LIFE = 40  # mean life of latent orders left on the wrong side of the reference, s
 NPV = 44
 
@@ -163,6 +164,8 @@ G_EV_PTR = 9
 G_FORCED_REGIME_UNTIL = 10
 G_LOGF0 = 11
 G_STEP = 12  # fundamental steps taken (keys the stale-cancel hash draws)
+G_X = 13  # market-wide transient displacement (log), left by trades, decays with the resilience
+G_X_DECAY_RATE = 14  # copy of GP_X_DECAY (move_references has no gp)
 NG = 16
 
 # global parameters gp[:]
@@ -183,6 +186,7 @@ GP_ACT_VOL = 13  # activity multiplier of all flows in the volatile regime
 GP_REGIMES_ON = 14
 GP_RECORD = 15  # 1 to record the 1 s path buffer
 GP_JUMP_VOL_MULT = 16
+GP_X_DECAY = 17  # market-wide resilience: G_X decays at this rate, 1/s
 NGP = 20
 
 # tracked orders trk[v, slot, :]
@@ -255,7 +259,7 @@ E_P5 = 9
 E_P6 = 10
 E_P7 = 11
 NE = 12
-EVT_FLUSH = 1  # P1 dip fraction, P2 chunk lots, P3 chunk interval s, T1 latest end
+EVT_FLUSH = 1  # P1 dip fraction, P2 chunk lots, P3 chunk interval s, P4 recovery s, T1 latest end of selling
 EVT_INFORMED = 2  # P1 dip fraction (fundamental jump), P2 chunk lots, P3 chunk interval
 EVT_SPOOF = 3  # P1 size min lots, P2 size max, P3 dist min ticks, P4 dist max, P5 layers, P6 life max s, P7 interval s
 EVT_STUFF = 4  # P1 messages per second, P2 size lots, P3 max distance ticks
@@ -275,8 +279,12 @@ A_T1 = 4
 A_NEXT = 5
 A_REF = 6
 A_P1 = 7
+A_SOLD = 14  # flush: lots sold so far (bought back in the recovery phase)
+A_MODE = 15  # flush: 0 selling, 1 dip buyers buying back
 NA_COLS = 16
 MAXAGENTS = 32
+ANCHOR_BEYOND_ONLY = False
+FLUSH_REBOUND_SHARE = 0.1  # dip buyers stop once the price is back within this share of the dip
 SPOOF_PULL_TICKS = 1  # a spoofer pulls an order once it is this close to the touch
 
 # counters / capacities cnt[:]
@@ -757,7 +765,14 @@ def consume_level(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, dl: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
+def set_anchors(vi: np.ndarray, vf: np.ndarray, g: np.ndarray) -> None:
+    for u in range(vi.shape[0]):
+        vf[u, VF_ANCHOR] = vf[u, VF_CENTER] * math.exp(g[G_X] + vf[u, VF_XLOC])
+
+
+@njit(cache=True, nogil=True)
+def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray,
+         dl: np.ndarray,
          trk: np.ndarray, trkf: np.ndarray, tl: np.ndarray, tfree: np.ndarray, st: np.ndarray, oe_f: np.ndarray,
          oe_i: np.ndarray, cnt: np.ndarray, tr_f: np.ndarray, tr_i: np.ndarray, v: int, aside: int, limit_i: int,
          qty: int, t: float, owner: int, oid: int, max_levels: int) -> int:
@@ -769,6 +784,7 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
     filled = 0
     first = -1
     mid_before = mid_ticks(vi, vf, v)
+    had_both = vi[v, VI_BEST_BID] >= 0 and vi[v, VI_BEST_ASK] < NLEV
     while qty > 0:
         i = vi[v, VI_BEST_ASK] if aside == BID else vi[v, VI_BEST_BID]
         if i < 0 or i >= NLEV:
@@ -808,14 +824,40 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
             break  # cannot happen: a non-empty level always gives something
     vi[v, VI_SEQ] += 1
     vi[v, VI_CNT_TAKER_ORDERS] += 1
-    if filled > 0:
-        # market makers re-quote around the price the trade left (whoever traded)
-        vf[v, VF_ANCHOR] += mid_ticks(vi, vf, v) - mid_before
+    if filled > 0 and vi[v, VI_BEST_BID] >= 0 and vi[v, VI_BEST_ASK] < NLEV and had_both:
+        # market makers everywhere re-quote around the price the trade left (whoever traded):
+        # the part of the mid move beyond this venue's anchor is a displacement, shared between
+        # the market (by the venue's weight: other venues' quotes follow at once) and the venue
+        mid_after = mid_ticks(vi, vf, v)
+        a = vf[v, VF_ANCHOR]
+        shift = mid_after - mid_before
+        if ANCHOR_BEYOND_ONLY:
+            if aside == ASK:
+                shift = mid_after - (mid_before if mid_before < a else a)
+                if shift > 0.0:
+                    shift = 0.0
+            else:
+                shift = mid_after - (mid_before if mid_before > a else a)
+                if shift < 0.0:
+                    shift = 0.0
+        if shift != 0.0:
+            dlog = shift / a
+            wsum = 0.0
+            for u in range(vi.shape[0]):
+                if vi[u, VI_DOWN] == 0:
+                    wsum += pv[u, PV_WEIGHT]
+            w = pv[v, PV_WEIGHT] / wsum if wsum > 0 else 1.0
+            if owner == OWNER_ARB:
+                w = 0.0  # an arbitrage's two legs net to zero: they only realign venues
+            g[G_X] += w * dlog
+            vf[v, VF_XLOC] += (1.0 - w) * dlog
+            set_anchors(vi, vf, g)
     return filled
 
 
 @njit(cache=True, nogil=True)
-def submit_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
+def submit_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray,
+    dl: np.ndarray,
                  trk: np.ndarray, trkf: np.ndarray, tl: np.ndarray, tfree: np.ndarray, st: np.ndarray,
                  oe_f: np.ndarray, oe_i: np.ndarray, cnt: np.ndarray, tr_f: np.ndarray, tr_i: np.ndarray, v: int,
                  side: int, has_limit: int, limit_px: int, qty: int, post_only: int, ioc: int, owner: int,
@@ -838,7 +880,7 @@ def submit_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray,
             return SUB_POST_ONLY_CROSS
         if side == ASK and vi[v, VI_BEST_BID] >= 0 and li <= vi[v, VI_BEST_BID]:
             return SUB_POST_ONLY_CROSS
-    filled = walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, side, li, qty,
+    filled = walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, side, li, qty,
                   t, owner, oid, NLEV)
     rem = qty - filled
     if rem > 0 and has_limit and not ioc:
@@ -883,6 +925,21 @@ def center_index(vi: np.ndarray, vf: np.ndarray, v: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def latent_center(vi: np.ndarray, vf: np.ndarray, v: int, s: int) -> int:
+    """Level index the latent profile of side s is measured from.
+
+    Bids hang below max(reference, anchor) and asks above min(reference, anchor): when trades
+    have pushed the price below the reference, value buyers keep their valuations (the consumed
+    bid side refills toward the reference: resilience) while sellers follow the market down (the
+    ask side re-forms near the displaced price), and symmetrically above.
+    """
+    c = vf[v, VF_CENTER]
+    a = vf[v, VF_ANCHOR]
+    x = (c if c > a else a) if s == BID else (c if c < a else a)
+    return int(math.floor(x + 0.5)) - vi[v, VI_BASE]
+
+
+@njit(cache=True, nogil=True)
 def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
               rng: np.ndarray, v: int) -> None:
     """A fast market-making quote near the anchor (never crossing the opposite best).
@@ -900,18 +957,20 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
     bb = vi[v, VI_BEST_BID]
     ba = vi[v, VI_BEST_ASK]
     half = 0.5 * pv[v, PV_MIN_SPREAD]
-    j = int(-math.log(u_pos) * pv[v, PV_H_DIST_MEAN])
+    # distance behind the anchor's touch has density growing linearly (mean dist_mean): the
+    # quoted book is V-shaped around the price like the latent one, so it is thin at the touch
+    j = int(1.5 * pv[v, PV_H_DIST_MEAN] * math.sqrt(u_pos))
     a = vf[v, VF_ANCHOR] - vi[v, VI_BASE]
     if u_imp < pv[v, PV_H_IMPROVE]:
         j = 0
     if s == BID:
         i = int(math.floor(a - half)) - j
         if ba < NLEV and i >= ba:
-            i = ba - 1 - j  # the anchor is through the opposite best: join behind the touch
+            return  # the anchor is through the opposite best (stale book): wait until it clears
     else:
         i = int(math.ceil(a + half)) + j
         if bb >= 0 and i <= bb:
-            i = bb + 1 + j
+            return
     if 0 <= i < NLEV:
         bg_add(bk, fw, vi, dl, v, s, i, 0, q)
 
@@ -941,7 +1000,8 @@ def bg_cancel(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, dl: np.ndarray, tr
 
 
 @njit(cache=True, nogil=True)
-def latent_deposit(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
+def latent_deposit(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray,
+    dl: np.ndarray,
                    trk: np.ndarray, trkf: np.ndarray, tl: np.ndarray, tfree: np.ndarray, st: np.ndarray,
                    oe_f: np.ndarray, oe_i: np.ndarray, cnt: np.ndarray, tr_f: np.ndarray, tr_i: np.ndarray,
                    rng: np.ndarray, v: int, t: float) -> None:
@@ -954,21 +1014,31 @@ def latent_deposit(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarra
     sb = v * NS_PER_VENUE + S_LD
     u_side = unif(rng, sb)
     u_d = unif(rng, sb)
+    u_mix = unif(rng, sb)
     q = lognormal_lots(rng, sb, pv[v, PV_L_SIZE_MED], pv[v, PV_L_SIZE_SIG])
     d0 = pv[v, PV_L_D0]
-    d = int(d0 + (pv[v, PV_L_DMAX] - d0) * math.sqrt(u_d))
-    ci = center_index(vi, vf, v)
+    span = pv[v, PV_L_DMAX] - d0
     s = BID if u_side < 0.5 else ASK
+    # the side facing away from a displacement (asks when the price was pushed down) re-forms
+    # around the displaced price with the depth the other side has there: profile d + |X|
+    off = vf[v, VF_ANCHOR] - vf[v, VF_CENTER]
+    off = -off if s == BID else off
+    off = -off if off < 0.0 else 0.0
+    if u_mix * (off * span + 0.5 * span * span) < off * span:
+        d = int(d0 + span * u_d)
+    else:
+        d = int(d0 + span * math.sqrt(u_d))
+    ci = latent_center(vi, vf, v, s)
     i = ci - d if s == BID else ci + d
     if i < 0 or i >= NLEV:
         return
     if s == BID and vi[v, VI_BEST_ASK] < NLEV and i >= vi[v, VI_BEST_ASK]:
-        f = walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, BID, i, q, t,
+        f = walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, BID, i, q, t,
                  OWNER_BG, 0, NLEV)
         q -= f
         vi[v, VI_CNT_LATENT_TAKE] += 1
     elif s == ASK and vi[v, VI_BEST_BID] >= 0 and i <= vi[v, VI_BEST_BID]:
-        f = walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, ASK, i, q, t,
+        f = walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, ASK, i, q, t,
                  OWNER_BG, 0, NLEV)
         q -= f
         vi[v, VI_CNT_LATENT_TAKE] += 1
@@ -977,7 +1047,8 @@ def latent_deposit(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def market_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
+def market_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray,
+    dl: np.ndarray,
                  trk: np.ndarray, trkf: np.ndarray, tl: np.ndarray, tfree: np.ndarray, st: np.ndarray,
                  oe_f: np.ndarray, oe_i: np.ndarray, cnt: np.ndarray, tr_f: np.ndarray, tr_i: np.ndarray,
                  rng: np.ndarray, v: int, t: float) -> None:
@@ -1002,7 +1073,7 @@ def market_order(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray,
     aside = BID if u_side < 0.5 + tilt else ASK
     li = NLEV - 1 if aside == BID else 0
     vi[v, VI_CNT_MKT] += 1
-    walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, aside, li, q, t,
+    walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, aside, li, q, t,
          OWNER_BG, 0, int(pv[v, PV_M_MAX_LEVELS]))
 
 
@@ -1087,8 +1158,8 @@ def cancel_stale_latent(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.n
                 bg_cancel_one(bk, fw, vi, dl, trk, tl, v, ASK, i, 0)
             i += 1
         p_cancel = 1.0 - math.exp(-dt / pv[v, PV_L_STALE_LIFE])
-        ci = center_index(vi, vf, v)
         for s in range(2):
+            ci = latent_center(vi, vf, v, s)
             if s == BID:
                 lo = ci if ci > 0 else 0
                 hi = vi[v, VI_BEST_BID]
@@ -1145,15 +1216,17 @@ def fundamental_step(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarr
 def move_references(vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray, dt: float) -> None:
     """Recompute every venue's reference. Fast-quote anchors move with it (news) and their
     displacement from it (left by trades) decays with the venue's resilience rate."""
+    g[G_X] *= math.exp(-g[G_X_DECAY_RATE] * dt)
     for v in range(vi.shape[0]):
-        old = vf[v, VF_CENTER]
         vf[v, VF_CENTER] = math.exp(g[G_LOGF] + g[G_P] + pv[v, PV_BASIS]) / pv[v, PV_TICK]
-        decay = math.exp(-pv[v, PV_X_DECAY] * dt) if vi[v, VI_DOWN] == 0 else 1.0
-        vf[v, VF_ANCHOR] = vf[v, VF_CENTER] + (vf[v, VF_ANCHOR] - old) * decay
+        if vi[v, VI_DOWN] == 0:
+            vf[v, VF_XLOC] *= math.exp(-pv[v, PV_X_LOCAL_DECAY] * dt)
+    set_anchors(vi, vf, g)
 
 
 @njit(cache=True, nogil=True)
-def arbitrage(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, dl: np.ndarray,
+def arbitrage(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.ndarray, g: np.ndarray,
+    dl: np.ndarray,
               trk: np.ndarray, trkf: np.ndarray, tl: np.ndarray, tfree: np.ndarray, st: np.ndarray,
               oe_f: np.ndarray, oe_i: np.ndarray, cnt: np.ndarray, tr_f: np.ndarray, tr_i: np.ndarray,
               t: float) -> None:
@@ -1187,9 +1260,9 @@ def arbitrage(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
         qj = int(q_base / pv[bj, PV_LOT] + 1e-9)
         if qi <= 0 or qj <= 0:
             return
-        walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, bj, BID, ja, qj, t,
+        walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, bj, BID, ja, qj, t,
              OWNER_ARB, 0, NLEV)
-        walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, bi, ASK, ib, qi, t,
+        walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, bi, ASK, ib, qi, t,
              OWNER_ARB, 0, NLEV)
         vi[bi, VI_CNT_ARB] += 1
         vi[bj, VI_CNT_ARB] += 1
@@ -1340,7 +1413,7 @@ def start_event(ev: np.ndarray, k: int, ag: np.ndarray, vi: np.ndarray, vf: np.n
         return
     if typ == EVT_SCRIPT:
         has_limit = 1 if ev[k, E_P1] >= 0 else 0
-        submit_order(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v,
+        submit_order(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v,
                      int(ev[k, E_SIDE]), has_limit, int(ev[k, E_P1]), int(ev[k, E_P2]), int(ev[k, E_P4]),
                      int(ev[k, E_P3]), OWNER_SCRIPT, int(ev[k, E_P5]), t)
         return
@@ -1360,6 +1433,8 @@ def start_event(ev: np.ndarray, k: int, ag: np.ndarray, vi: np.ndarray, vf: np.n
                 ag[a, A_T1] = ev[k, E_T1]
                 ag[a, A_NEXT] = t
                 ag[a, A_REF] = mid_ticks(vi, vf, v)
+                ag[a, A_SOLD] = 0.0
+                ag[a, A_MODE] = 0.0
                 for p in range(7):
                     ag[a, A_P1 + p] = ev[k, E_P1 + p]
                 return
@@ -1402,18 +1477,42 @@ def agents_step(ag: np.ndarray, vi: np.ndarray, vf: np.ndarray, g: np.ndarray, g
             continue
         side = int(ag[a, A_SIDE])
         if typ == EVT_FLUSH or typ == EVT_INFORMED:
-            # liquidation cascade: market orders until the venue's mid is dip below where it started
-            dip = ag[a, A_P1]
-            mid = mid_ticks(vi, vf, v)
-            ref = ag[a, A_REF]
-            reached = mid <= ref * (1.0 - dip) if side == ASK else mid >= ref * (1.0 + dip)
-            if reached:
-                ag[a, A_TYPE] = 0
-                continue
+            # liquidation cascade: market orders until the venue's mid is dip below where it started;
+            # after a non-informational flush, dip buyers buy the same quantity back over the
+            # recovery window (an informed seller has no such counterpart: the news stays)
             q = int(ag[a, A_P1 + 1])
-            li = 0 if side == ASK else NLEV - 1
-            walk(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, side, li,
-                 q, t, OWNER_FLUSH, 0, NLEV)
+            if ag[a, A_MODE] == 0.0:
+                dip = ag[a, A_P1]
+                mid = mid_ticks(vi, vf, v)
+                ref = ag[a, A_REF]
+                reached = mid <= ref * (1.0 - dip) if side == ASK else mid >= ref * (1.0 + dip)
+                if reached or t >= ag[a, A_T1] - gp[GP_AGENT_DT]:
+                    if typ == EVT_INFORMED or ag[a, A_SOLD] <= 0:
+                        ag[a, A_TYPE] = 0
+                        continue
+                    ag[a, A_MODE] = 1.0
+                    n_chunks = max(1.0, 0.5 * ag[a, A_P1 + 3] / ag[a, A_P1 + 2])
+                    ag[a, A_P1 + 1] = max(1.0, math.ceil(ag[a, A_SOLD] / n_chunks))
+                    ag[a, A_T1] = t + ag[a, A_P1 + 3]
+                    ag[a, A_NEXT] = t + ag[a, A_P1 + 2]
+                    continue
+                li = 0 if side == ASK else NLEV - 1
+                f = walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v, side,
+                         li, q, t, OWNER_FLUSH, 0, NLEV)
+                ag[a, A_SOLD] += f
+            else:
+                q = int(min(float(q), ag[a, A_SOLD]))
+                mid = mid_ticks(vi, vf, v)
+                ref = ag[a, A_REF]
+                back = mid >= ref * (1.0 - FLUSH_REBOUND_SHARE * ag[a, A_P1]) if side == ASK else \
+                    mid <= ref * (1.0 + FLUSH_REBOUND_SHARE * ag[a, A_P1])
+                if q <= 0 or back:
+                    ag[a, A_TYPE] = 0
+                    continue
+                li = NLEV - 1 if side == ASK else 0
+                f = walk(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, v,
+                         1 - side, li, q, t, OWNER_FLUSH, 0, NLEV)
+                ag[a, A_SOLD] -= f if f > 0 else q
             ag[a, A_NEXT] = t + ag[a, A_P1 + 2]
         elif typ == EVT_SPOOF:
             # a layer of large orders a few ticks behind the touch, pulled before they can trade
@@ -1568,10 +1667,10 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
                     bg_cancel(bk, fw, vi, dl, trk, tl, rng, v, 0, u)
             elif kind == P_LDEPOSIT:
                 if not down:
-                    latent_deposit(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i,
+                    latent_deposit(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i,
                                    rng, v, t)
                 else:
-                    for _ in range(2):
+                    for _ in range(3):
                         unif(rng, v * NS_PER_VENUE + S_LD)
                     normal(rng, v * NS_PER_VENUE + S_LD)
             elif kind == P_LCANCEL:
@@ -1585,7 +1684,7 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
                 # excess intensity jumps by branching * beta at each event
                 vf[v, VF_HAWKES] += pv[v, PV_M_BRANCH] * pv[v, PV_M_BETA]
                 if not down:
-                    market_order(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i,
+                    market_order(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i,
                                  rng, v, t)
                 else:
                     for _ in range(3):
@@ -1625,7 +1724,7 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
                     or cnt[C_OE] > cnt[C_OE_CAP] or cnt[C_REC] >= cnt[C_REC_CAP]):
                 return 1
         elif kind == 102:
-            arbitrage(bk, fw, vi, vf, pv, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, t)
+            arbitrage(bk, fw, vi, vf, pv, g, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i, t)
             g[G_NEXT_ARB] = t + gp[GP_ARB_DT]
         elif kind == 103:
             agents_step(ag, vi, vf, g, gp, pv, bk, fw, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, tr_f, tr_i,

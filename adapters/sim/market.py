@@ -404,7 +404,7 @@ class MarketSim:
             return reject(REJECT_MIN_NOTIONAL)
         self._harvest(True)  # make room: a walk may print many levels
         before = int(self.cnt[K.C_OE])
-        status = K.submit_order(self.bk, self.fw, self.vi, self.vf, self.pv, self.dl, self.trk, self.trkf, self.tl,
+        status = K.submit_order(self.bk, self.fw, self.vi, self.vf, self.pv, self.g, self.dl, self.trk, self.trkf, self.tl,
                                 self.tfree, self.st, self.oe_f, self.oe_i, self.cnt, self.tr_f, self.tr_i, venue, s,
                                 1 if price is not None else 0, ticks, lots, 1 if post_only else 0,
                                 1 if (ioc or price is None) else 0, K.OWN, own_id, t)
@@ -548,6 +548,7 @@ class MarketSim:
         self.g[K.G_FORCED_REGIME_UNTIL] = -math.inf
         K.update_centers(self.vi, self.vf, self.pv, self.g)
         self.vf[:, K.VF_ANCHOR] = self.vf[:, K.VF_CENTER]
+        self.g[K.G_X_DECAY_RATE] = self.gp[K.GP_X_DECAY]
         for v in range(len(sc.venues)):
             center = int(round(self.vf[v, K.VF_CENTER]))
             self.vi[v, K.VI_BASE] = center - K.NLEV // 2
@@ -590,7 +591,7 @@ class MarketSim:
             if e.kind in ("flush", "informed"):
                 typ = K.EVT_FLUSH if e.kind == "flush" else K.EVT_INFORMED
                 chunk = max(1, int(round(prm["chunk_qty"] / spec.lot_size)))
-                row(e.start_s, typ, v, side, e.end_s, prm["dip"], chunk, prm["chunk_interval_s"])
+                row(e.start_s, typ, v, side, e.end_s, prm["dip"], chunk, prm["chunk_interval_s"], prm["recovery_s"])
             elif e.kind == "spoof":
                 row(e.start_s, K.EVT_SPOOF, v, side, e.end_s, prm["spoof_size_min"] / spec.lot_size,
                     prm["spoof_size_max"] / spec.lot_size, prm["spoof_distance_min"], prm["spoof_distance_max"],
@@ -645,7 +646,7 @@ def venue_params(v: object, p0: float) -> FloatArray:
     pv[K.PV_H_SIZE_SIG] = h.size_sigma
     pv[K.PV_H_DIST_MEAN] = h.dist_mean_ticks
     pv[K.PV_H_IMPROVE] = h.improve_prob
-    pv[K.PV_X_DECAY] = math.log(2.0) / v.resilience_half_life_s
+    pv[K.PV_X_LOCAL_DECAY] = math.log(2.0) / v.local_resilience_half_life_s
     la = v.latent
     d0 = la.start_bps * ticks_per_bp
     x1 = 100.0 * ticks_per_bp
@@ -710,4 +711,5 @@ def global_params(sc: Scenario) -> FloatArray:
     gp[K.GP_KAPPA_A] = math.log(2.0) / f.permanent_half_life_s
     gp[K.GP_ACT_VOL] = f.volatile_activity
     gp[K.GP_REGIMES_ON] = 1.0 if f.regimes else 0.0
+    gp[K.GP_X_DECAY] = math.log(2.0) / sc.market.resilience_half_life_s
     return gp

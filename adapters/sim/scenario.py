@@ -48,6 +48,7 @@ class ScenarioError(ValueError):
 class ScenarioInfo:
     name: str = "unnamed"
     description: str = ""
+    extends: str = ""  # another scenario (name or path) whose tables this file overrides key by key
     symbol: str = "BTC/USDT"  # the instrument every venue lists (venue symbols may differ)
     duration_s: float = 14_400.0  # simulated length of a run
     warmup_s: float = 600.0  # background flow run before t = 0 so the book is in steady state
@@ -70,7 +71,7 @@ class FundamentalConfig:
     jump_sd: float = 0.002  # sd of a jump's log size
     jump_volatile_mult: float = 3.0  # jump rate multiplier in the volatile regime
     volatile_activity: float = 1.5  # every background flow rate is multiplied by this in the volatile regime
-    permanent_half_life_s: float = 5_400.0  # the reference learns from the consolidated mid with this half-life
+    permanent_half_life_s: float = 3_600.0  # the reference learns from the consolidated mid with this half-life
     step_s: float = 1.0  # fundamental time step
 
 
@@ -79,6 +80,7 @@ class MarketConfig:
     publish_interval_ms: float = 100.0  # L2 diffs are batched per interval (Binance depth stream: 100 ms)
     arb_interval_ms: float = 100.0  # how often cross-venue arbitrage looks for crossed venues
     agent_interval_ms: float = 50.0  # scenario agents (spoofers, stuffers, flushes) act on this grid
+    resilience_half_life_s: float = 7200.0  # the market-wide price displacement left by trades decays so
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +99,10 @@ class HftConfig:
 
     rate_per_s: float = 500.0  # quote placements per second (both sides)
     life_s: float = 1.5  # mean lifetime before cancel (exponential)
-    size_median: float = 0.02  # base units (lognormal)
+    size_median: float = 0.002  # base units (lognormal)
     size_sigma: float = 1.0
-    dist_mean_ticks: float = 6.0  # mean distance behind the same-side best (geometric)
-    improve_prob: float = 0.15  # chance a quote goes at the anchor's touch (distance 0)
+    dist_mean_ticks: float = 8.0  # mean distance behind the anchor's touch (density grows linearly with it)
+    improve_prob: float = 0.0  # extra chance a quote goes exactly at the anchor's touch
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +116,8 @@ class LatentConfig:
     depth_1pct: float = 650.0  # latent depth per side between start_bps and 1 % from the reference, base units
     start_bps: float = 0.5  # the profile starts this far from the reference
     end_pct: float = 3.0  # and ends here (the window holds no latent orders beyond)
-    life_s: float = 500.0  # mean latent order lifetime (resilience time scale)
-    stale_life_s: float = 5.0  # mean life of latent orders stranded on the wrong side of the reference
+    life_s: float = 6000.0  # mean latent order lifetime (the consumed book refills on this scale)
+    stale_life_s: float = 0.5  # mean life of latent orders stranded on the wrong side of the reference
     size_median: float = 0.2
     size_sigma: float = 1.0
 
@@ -132,8 +134,8 @@ class MarketOrderConfig:
     tail_prob: float = 0.03  # share of orders drawn from the Pareto tail
     tail_alpha: float = 1.5
     tail_min: float = 0.5  # Pareto scale, base units
-    informed_tilt_per_bps: float = 0.02  # buy probability rises by this per bp the mid is below the reference
-    informed_tilt_max: float = 0.3
+    informed_tilt_per_bps: float = 0.002  # buy probability rises by this per bp the mid is below the reference
+    informed_tilt_max: float = 0.1
     max_walk_bps: float = 30.0  # a background market order stops after walking this far
 
 
@@ -168,7 +170,7 @@ class VenueConfig:
     arb_cost_bps: float = 1.0  # arbitrageur's all-in cost per leg here (mids stay within ~2x of the legs' sum)
     arb_max_qty: float = 2.0  # largest arbitrage clip, base units
     min_spread_ticks: int = 4  # fast quotes never narrow the spread below this
-    resilience_half_life_s: float = 300.0  # a price displacement left by trades decays with this half-life
+    local_resilience_half_life_s: float = 5.0  # this venue's displacement beyond the market-wide one decays so
     hft: HftConfig = field(default_factory=HftConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
     market_orders: MarketOrderConfig = field(default_factory=MarketOrderConfig)
@@ -264,19 +266,52 @@ class Scenario:
 
 def load_scenario(name_or_path: str | Path, overrides: dict[str, str] | None = None) -> Scenario:
     """Load a shipped scenario by name (``calm``) or a TOML file by path, apply dotted overrides."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = SCENARIO_DIR / f"{name_or_path}.toml"
+    path = _resolve(name_or_path)
     if not path.exists():
         shipped = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
         raise ScenarioError(f"scenario {str(name_or_path)!r} not found: give a path or one of {shipped}")
+    raw = _read_with_extends(path, seen=())
+    for key, value in (overrides or {}).items():
+        apply_override(raw, key, value)
+    return scenario_from_dict(raw, source=path.name)
+
+
+def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    path = Path(name_or_path)
+    if not path.suffix:
+        return SCENARIO_DIR / f"{name_or_path}.toml"
+    if not path.is_absolute() and relative_to is not None and (relative_to / path).exists():
+        return relative_to / path
+    return path
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Read a TOML file; with ``scenario.extends`` merge it over its base (tables merge key by
+    key, arrays such as [[venues]] or events = [] replace the base's array whole)."""
+    if path in seen:
+        raise ScenarioError(f"{path.name}: scenario.extends loops back to itself ({[p.name for p in seen]})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from exc
-    for key, value in (overrides or {}).items():
-        apply_override(raw, key, value)
-    return scenario_from_dict(raw, source=path.name)
+    base_name = raw.get("scenario", {}).get("extends", "")
+    if not base_name:
+        return raw
+    base_path = _resolve(base_name, path.parent)
+    if not base_path.exists():
+        raise ScenarioError(f"{path.name}: scenario.extends = {base_name!r} not found")
+    merged = _read_with_extends(base_path, (*seen, path))
+    _merge(merged, raw)
+    merged["scenario"]["extends"] = ""
+    return merged
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> None:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def scenario_from_dict(raw: dict[str, Any], source: str = "scenario") -> Scenario:
@@ -414,7 +449,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
         raise ScenarioError(f"{p}.fundamental.start_regime = {f.start_regime!r}: use 'calm' or 'volatile'")
     if f.volatile_activity < 1.0:
         raise ScenarioError(f"{p}.fundamental.volatile_activity = {f.volatile_activity}: must be >= 1")
-    for k in ("publish_interval_ms", "arb_interval_ms", "agent_interval_ms"):
+    for k in ("publish_interval_ms", "arb_interval_ms", "agent_interval_ms", "resilience_half_life_s"):
         _positive(f"{p}.market.{k}", getattr(sc.market, k))
     if sc.parent is not None:
         if sc.parent.side not in ("buy", "sell"):
@@ -428,7 +463,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
         if v.name in seen:
             raise ScenarioError(f"{vp}.name = {v.name!r}: venue names must be unique")
         seen.add(v.name)
-        for key in ("tick_size", "lot_size", "weight", "arb_max_qty", "resilience_half_life_s"):
+        for key in ("tick_size", "lot_size", "weight", "arb_max_qty", "local_resilience_half_life_s"):
             _positive(f"{vp}.{key}", getattr(v, key))
         for key in ("min_notional", "latency_ms", "latency_jitter_ms", "rate_limit_msgs_per_s", "arb_cost_bps"):
             _positive(f"{vp}.{key}", getattr(v, key), allow_zero=True)
