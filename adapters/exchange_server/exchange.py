@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _CID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 EIGHT = Decimal("0.00000001")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+TRADE_ID_SPREAD = 1000  # published trade id = simulator print id × this + the fill's number within the print
 
 
 def fmt(value: Decimal) -> str:
@@ -148,6 +149,7 @@ class SimulatedExchange:
         self.seq_offset = 0
         self.last_seq = 0
         self.max_trade_id = 0
+        self._print_fills: dict[int, int] = {}  # published print id → fills numbered within it
         self.depth_messages = 0
         self.dirty = False
         self._wall0 = clock()
@@ -223,8 +225,9 @@ class SimulatedExchange:
                 price = self._px(item.price)
                 qty = self._qty(item.qty)
                 self.max_trade_id = max(self.max_trade_id, item.trade_id + self.trade_id_offset)
+                print_id = (item.trade_id + self.trade_id_offset) * TRADE_ID_SPREAD
                 self.listeners.trade({
-                    "e": "trade", "E": now_ms, "s": self.symbol, "t": item.trade_id + self.trade_id_offset,
+                    "e": "trade", "E": now_ms, "s": self.symbol, "t": print_id,
                     "p": fmt(price), "q": fmt(qty), "T": now_ms, "m": item.aggressor < 0, "M": True,
                 })
 
@@ -482,7 +485,7 @@ class SimulatedExchange:
                        for t in self.trades],
             "cid_attempts": self.cid_attempts,
             "next_order_id": self.next_order_id,
-            "trade_id_offset": self._max_trade_id() + 1,
+            "trade_id_offset": self._max_trade_id() // TRADE_ID_SPREAD + 1,
             "seq_offset": max(self.last_seq, self.sim.snapshot(self.vi, depth=1)[0] + self.seq_offset) + 1,
         }
         tmp = self.state_path.with_suffix(".tmp")
@@ -527,7 +530,20 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------ internals
     def _max_trade_id(self) -> int:
-        return max(self.max_trade_id, max((t.trade_id for t in self.trades), default=0))
+        """Largest trade id handed out (in published units)."""
+        return max(self.max_trade_id * TRADE_ID_SPREAD, max((t.trade_id for t in self.trades), default=0))
+
+    def _trade_id(self, sim_trade_id: int) -> int:
+        """A unique id per fill: the simulator prints one trade per price level per aggressor, which
+        can fill several of our orders; Binance gives every match its own id."""
+        base = (sim_trade_id + self.trade_id_offset) * TRADE_ID_SPREAD
+        k = self._print_fills.get(base, 0) + 1
+        if k >= TRADE_ID_SPREAD:
+            raise RuntimeError("more fills in one simulated print than trade ids reserved for it")
+        if len(self._print_fills) > 50_000:  # prints that old will not fill anything again
+            self._print_fills.clear()
+        self._print_fills[base] = k
+        return base + k
 
     def _check_symbol(self, p: dict[str, str]) -> None:
         sym = p.get("symbol")
@@ -591,7 +607,7 @@ class SimulatedExchange:
         order.cum_quote += notional
         order.update_ms = self.now_ms()
         order.status = "FILLED" if order.executed >= order.orig_qty else "PARTIALLY_FILLED"
-        trade = OwnTrade(ev.trade_id + self.trade_id_offset, order.order_id, order.api_key, order.side, price, qty,
+        trade = OwnTrade(self._trade_id(ev.trade_id), order.order_id, order.api_key, order.side, price, qty,
                          fee, fee_asset, order.update_ms, is_maker)
         self.trades.append(trade)
         self.dirty = True
