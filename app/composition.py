@@ -1,18 +1,33 @@
-"""Composition root: build the engine and the window from settings and wire them together."""
+"""Composition root: build the engine and the window from settings and wire them together.
+
+`market.mode = "sim"` (the default): the embedded market of `market.scenario` with `market.seed`
+(app/terminal_sim.py) on a SimClock that a `SimPacer` advances at `market.speed`; the bridge
+(app/bridge.py) connects it to the panels. Each simulated session journals to its own SQLite file
+under `data_dir/sim-journals/` — a fresh simulated market must not replay another session's
+orders, and nothing journaled is ever overwritten. `market.mode = "live"` opens the window on an
+engine without venues (live venues run headless with `python main.py run` for now).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from adapters.store.journal import SqlJournal
+from app.bridge import Bridge, build_panels
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
 from app.settings import Settings
-from core.clock import PacedClock
+from app.terminal_sim import EmbeddedMarket, SimPacer, build_embedded_market, run_fast
+from core.actors import Actor
+from core.clock import LiveClock
 from core.engine import Engine
 from core.events import LoopLag
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,26 +36,91 @@ class Terminal:
     window: MainWindow
     journal: SqlJournal
     lag_monitor: LoopLagMonitor
+    market: EmbeddedMarket | None = None
+    bridge: Bridge | None = None
+    pacer: SimPacer | None = None
 
-    def run_simulated(self, seconds: float) -> None:
-        """Advance the embedded market by `seconds` of simulated time before showing it."""
-        clock = self.engine.clock
-        if isinstance(clock, PacedClock) and seconds > 0:
-            clock.jump(seconds)
+    def run_simulated(self, seconds: float, process_events: object = None) -> None:
+        """Advance the embedded market by `seconds` of simulated time at full speed."""
+        if self.market is not None and seconds > 0:
+            run_fast(self.market.clock, self.market.clock.now() + seconds, process_events)  # type: ignore[arg-type]
+
+    def set_actor(self, actor: Actor | None) -> None:
+        if self.bridge is not None:
+            self.bridge.set_actor(actor)
 
     def shutdown(self) -> None:
+        if self.pacer is not None:
+            self.pacer.stop()
+        if self.bridge is not None:
+            self.bridge.close()
+        if self.market is not None:
+            self.market.stop()
         self.lag_monitor.stop()
         self.journal.close()
 
 
-def build_terminal(settings: Settings, loop: asyncio.AbstractEventLoop, scenario: str | None = None) -> Terminal:
+def sim_journal_path(settings: Settings, scenario: str, seed: int) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    folder = settings.data_dir / "sim-journals"
+    path = folder / f"{stamp}-{scenario}-seed{seed}.sqlite"
+    n = 1
+    while path.exists():  # two sessions in the same second
+        n += 1
+        path = folder / f"{stamp}-{scenario}-seed{seed}-{n}.sqlite"
+    return path
+
+
+def build_terminal(
+    settings: Settings,
+    loop: asyncio.AbstractEventLoop | None,
+    scenario: str | None = None,
+    actor: Actor | None = None,
+    *,
+    start_pacer: bool = True,
+    restore_layout: bool = True,
+    settings_scope: str = "Blockhouse",
+    mc_paths: int = 20_000,
+) -> Terminal:
+    max_fps = float(settings.get("ui.max_fps"))
+    if settings.get("market.mode") != "sim":
+        return _build_live_placeholder(settings, loop, settings_scope, restore_layout)
+    scenario_name = scenario or str(settings.get("market.scenario"))
+    seed = int(settings.get("market.seed"))
     speed = float(settings.get("market.speed"))
-    clock = PacedClock(start=time.time(), speed=speed, loop=loop)
+    journal = SqlJournal(sim_journal_path(settings, scenario_name, seed), durable=False)
+    market = build_embedded_market(scenario_name, seed, journal)
+    window = MainWindow(settings_scope=settings_scope, sim_speed=speed, restore=restore_layout)
+    window.set_clock_source(market.clock.now)
+    window.set_market_description(
+        f"Embedded simulated market · scenario {scenario_name} · seed {seed} · {market.symbol} on "
+        f"{', '.join(market.venue_names)} · OTC desks {', '.join(market.desks)}"
+    )
+    pacer = SimPacer(market.clock, speed, parent=window)
+    panels = build_panels(window, market.venue_names, max_fps)
+    bridge = Bridge(market, window, panels, actor, max_fps=max_fps, mc_paths=mc_paths, pacer=pacer, loop=loop)
+    monitor = LoopLagMonitor(market.engine.bus)
+    market.engine.bus.subscribe(LoopLag, window.show_loop_lag)
+    if loop is not None:
+        monitor.start(loop)
+    if start_pacer:
+        pacer.start()
+    log.info("terminal on the embedded market %s (seed %d, speed %g)", scenario_name, seed, speed)
+    return Terminal(market.engine, window, journal, monitor, market, bridge, pacer)
+
+
+def _build_live_placeholder(
+    settings: Settings, loop: asyncio.AbstractEventLoop | None, settings_scope: str, restore_layout: bool
+) -> Terminal:
+    clock = LiveClock(loop)
     journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
     engine = Engine(clock, journal)
-    window = MainWindow(sim_speed=speed if settings.get("market.mode") == "sim" else None)
+    window = MainWindow(settings_scope=settings_scope, sim_speed=None, restore=restore_layout)
     window.set_clock_source(clock.now)
+    window.set_market_description("Live mode: no venue is wired into the window yet — run live parents with "
+                                  "`python main.py run` (see docs/connectivity.md).")
     monitor = LoopLagMonitor(engine.bus)
     engine.bus.subscribe(LoopLag, window.show_loop_lag)
-    monitor.start(loop)
+    if loop is not None:
+        monitor.start(loop)
     return Terminal(engine, window, journal, monitor)

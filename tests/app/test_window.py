@@ -37,7 +37,7 @@ def test_python_main_py_opens_the_window_and_takes_a_screenshot(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     image = QImage(str(shot))
     assert image.width() == 1920 and image.height() == 1080
-    assert (tmp_path / "journal.sqlite").exists()  # the engine came up with its journal
+    assert list((tmp_path / "sim-journals").glob("*.sqlite"))  # the engine came up with its (session) journal
 
 
 def test_cli_lists_commands_and_prints_version() -> None:

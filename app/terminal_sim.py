@@ -1,0 +1,326 @@
+"""The embedded simulated market inside the terminal, and the pacer that drives it from Qt.
+
+`build_embedded_market` composes the same desk `app.simulation.prepare` builds for headless runs
+(scenario → `MarketSim` → `SimExchange` venues on a `SimClock` → `Engine`), plus the execution
+service and the RFQ service with the scenario's OTC desks, journaled to the given journal.
+
+`SimPacer` advances that `SimClock` from a Qt timer: every `tick_ms` of wall time the simulated
+target becomes start + speed × elapsed wall time, and `clock.run_until` catches up — by at most
+`max_step_s` simulated seconds and `budget_ms` of wall time per tick, so a slow moment of the
+simulator makes the market run late (shown in the status bar) instead of freezing the window.
+While a quote awaits the trader's answer the pacer drops to real time (×1), so a 15-second quote
+gives the trader 15 seconds, not 1.5.
+
+`run_fast` runs the market as fast as it can to a simulated time (screenshots, demos), letting
+Qt process events between chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from adapters.sim.exchange import SimExchange
+from adapters.sim.market import MarketSim
+from adapters.sim.scenario import DeskConfig, EventInstance, Scenario, load_scenario
+from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, market_history
+from core.analytics.horizon import HorizonImpactModel
+from core.analytics.instant_cost import VenueBook
+from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
+from core.clock import SimClock
+from core.engine import Engine
+from core.execution.service import ExecutionConfig, ExecutionService
+from core.ports import Journal, OtcExecution, Quote
+from core.rfq.service import RfqService
+from core.seeds import SeedTree
+from core.types import Side
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 50  # pacer period (wall)
+MAX_STEP_S = 30.0  # at most this much simulated time per pacer tick
+BUDGET_MS = 25.0  # and at most this much wall time per pacer tick
+FAST_CHUNK_S = 20.0  # run_fast: simulated seconds between two looks at the Qt event queue
+
+
+@dataclass(slots=True)
+class EmbeddedMarket:
+    """Everything the terminal trades against when `market.mode = "sim"`."""
+
+    scenario: Scenario
+    seed: int
+    seeds: SeedTree
+    market: MarketSim
+    clock: SimClock
+    exchange: SimExchange
+    engine: Engine
+    execution: ExecutionService
+    rfq: RfqService
+    desks: dict[str, ScenarioDesk]
+    history: dict[str, float]
+    symbol: str
+    venue_names: tuple[str, ...]
+
+    @property
+    def t0(self) -> float:
+        """UTC epoch seconds of the scenario's t = 0."""
+        return self.exchange.start_ts
+
+    def venue_books(self, venues: tuple[str, ...]) -> list[VenueBook]:
+        """Deep L2 snapshots (pre-trade walks the whole book); call on the loop's thread."""
+        books = []
+        for venue in self.exchange.venues:
+            if venue.name in venues:
+                snap = venue.depth_snapshot(self.symbol, PRETRADE_DEPTH_LEVELS)
+                books.append(VenueBook(venue.name, snap.bid_px, snap.bid_qty, snap.ask_px, snap.ask_qty,
+                                       venue.spec.taker_fee_bps))
+        return books
+
+    def pretrade_job(
+        self, side: Side, quantity: float, horizon_s: float, urgency: str, venues: tuple[str, ...], mc_paths: int
+    ) -> Callable[[], PreTradeReport]:
+        """Snapshot the books now; return a function that computes the report from those arrays only
+        (safe to run in an executor while the market keeps going)."""
+        books = self.venue_books(venues or self.venue_names)
+        if not books:
+            raise ValueError("choose at least one venue")
+        history = dict(self.history)
+        model = HorizonImpactModel()
+        if "temporary_coeff" in history:  # calibrated on this scenario (python main.py calibrate)
+            model = HorizonImpactModel(temporary_coeff=history["temporary_coeff"],
+                                       permanent_coeff=history["permanent_coeff"])
+        settings = PreTradeSettings(mc_paths=mc_paths, seed=self.seed, horizon_model=model)
+
+        def compute() -> PreTradeReport:
+            return build_pretrade_report(books, side.sign, quantity, horizon_s, urgency, history["daily_volume"],
+                                         history["sigma_daily"], settings)
+
+        return compute
+
+    def use_ac_params(self, report: PreTradeReport) -> None:
+        """The AC algo of the next parent uses the staged report's calibration (as `simulate` does)."""
+        self.execution.ac_params = ac_per_second(report.ac_params)
+
+    def stop(self) -> None:
+        self.exchange.stop()
+
+
+def build_embedded_market(scenario_name: str, seed: int, journal: Journal | None) -> EmbeddedMarket:
+    """The scenario's venues and desks on a SimClock at the scenario's t = 0 (+1 s of data)."""
+    scenario = load_scenario(scenario_name)
+    seeds = SeedTree(seed)
+    market = MarketSim(scenario, seed)
+    clock = SimClock(start=EPOCH_T0)
+    exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator)
+    engine = Engine(clock, journal)
+    for venue in exchange.venues:
+        engine.add_venue(venue)
+        engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
+    exchange.start()
+    clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
+    execution = ExecutionService(engine, seeds, ExecutionConfig())
+    axes = market.eval_log.windows("axe")
+    desks = {
+        cfg.name: ScenarioDesk(cfg, k, clock, exchange, axes, seeds.generator(f"desk/{cfg.name}"))
+        for k, cfg in enumerate(scenario.desks)
+    }
+    rfq = RfqService(engine, execution, dict(desks), seeds)
+    names = tuple(v.name for v in exchange.venues)
+    return EmbeddedMarket(scenario, seed, seeds, market, clock, exchange, engine, execution, rfq, desks,
+                          market_history(scenario), scenario.scenario.symbol, names)
+
+
+# ---- OTC desks ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ScenarioDesk:
+    """An OTC desk quoting from the scenario's `[[desks]]` parameters (a `LiquidityProvider`).
+
+    Interim: adapters/sim has the desks' parameters but no quoting desk yet, so the terminal
+    quotes here, from public prices only: price = mid ∓ (base spread + size and quote-life
+    terms − skew); firm or last look (reject with `last_look_reject_prob` after `last_look_ms`);
+    an axed desk inside its scenario window quotes through the exchanges' touch by the axe's
+    improvement, for up to the axe's size, firm for the axe's life. Pre-hedging is not modelled.
+    """
+
+    config: DeskConfig
+    index: int
+    clock: SimClock
+    exchange: SimExchange
+    axes: list[EventInstance]
+    rng: np.random.Generator
+    name: str = ""
+    answered: int = 0
+    axe_left: float = 0.0
+    _axe: EventInstance | None = None
+    accepts: list[tuple[str, Decimal]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.name = self.config.name
+        mine = [e for e in self.axes if int(e.params.get("desk", -1)) == self.index]
+        self._axe = mine[0] if mine else None
+        self.axe_left = float(self._axe.params["qty"]) if self._axe is not None else 0.0
+
+    def axed_now(self) -> bool:
+        axe = self._axe
+        t = self.clock.now() - self.exchange.start_ts
+        return axe is not None and axe.start_s <= t < axe.end_s and self.axe_left > 0
+
+    def request_quote(
+        self, rfq_id: str, symbol: str, side: Side, quantity: Decimal, on_quote: Callable[[Quote], None]
+    ) -> None:
+        delay = float(self.rng.uniform(0.3, 1.5))
+        self.clock.call_later(delay, lambda: self._answer(rfq_id, side, quantity, on_quote))
+
+    def _answer(self, rfq_id: str, side: Side, quantity: Decimal, on_quote: Callable[[Quote], None]) -> None:
+        cfg, market = self.config, self.exchange.market
+        bids, asks = zip(*(market.best(k) for k in range(len(self.exchange.venues))), strict=True)
+        best_bid, best_ask = max(bids), min(asks)
+        if not (math.isfinite(best_bid) and math.isfinite(best_ask)):
+            return  # no market: no quote
+        mid = 0.5 * (best_bid + best_ask)
+        now = self.clock.now()
+        qty = min(float(quantity), cfg.max_qty)
+        if self.axed_now():
+            assert self._axe is not None
+            qty = min(qty, self.axe_left)
+            improve = float(self._axe.params.get("improvement_bps", 10.0)) * 1e-4
+            touch = best_bid if side is Side.SELL else best_ask
+            price = touch * (1 - side.sign * improve)  # through the touch, in our favour
+            ttl = max(5.0, min(cfg.axe.expiry_s, self._axe.end_s + self.exchange.start_ts - now))
+        else:
+            ttl = float(self.rng.uniform(*cfg.expiry_s))
+            spread_bps = (cfg.base_spread_bps + cfg.size_spread_bps_per_sqrt_100 * math.sqrt(qty / 100.0)
+                          + cfg.ttl_spread_bps_per_10s * ttl / 10.0 + side.sign * cfg.skew_bps)
+            price = mid * (1 + side.sign * max(spread_bps, 0.0) * 1e-4)
+        if qty <= 0:
+            return
+        self.answered += 1
+        step = Decimal("0.01")
+        on_quote(Quote(
+            f"{self.name}-{self.answered:04d}", rfq_id, self.name, side,
+            Decimal(repr(round(qty, 4))), Decimal(repr(price)).quantize(step),
+            now, now + ttl, last_look=not cfg.firm,
+        ))
+
+    def accept(self, quote: Quote, quantity: Decimal, on_result: Callable[[OtcExecution], None]) -> None:
+        cfg = self.config
+        self.accepts.append((quote.quote_id, quantity))
+        delay = cfg.last_look_ms / 1000.0 if not cfg.firm else 0.2
+
+        def answer() -> None:
+            now = self.clock.now()
+            if not cfg.firm and self.rng.random() < cfg.last_look_reject_prob:
+                on_result(OtcExecution(quote.quote_id, Decimal(0), quote.price, "", now, "last look: price moved"))
+                return
+            if self.axed_now():
+                self.axe_left = max(0.0, self.axe_left - float(quantity))
+            on_result(OtcExecution(quote.quote_id, quantity, quote.price, f"{self.name}-t{len(self.accepts)}", now))
+
+        self.clock.call_later(delay, answer)
+
+
+# ---- pacing --------------------------------------------------------------------------------------------
+
+
+class SimPacer(QObject):
+    """Advances a SimClock to start + speed × wall time from a Qt timer, never blocking for long.
+
+    `lag_s`: how far simulated time is behind its target (the simulator cannot keep up).
+    `advanced` fires after every tick that moved the clock.
+    """
+
+    advanced = Signal()
+
+    def __init__(
+        self,
+        clock: SimClock,
+        speed: float,
+        *,
+        tick_ms: int = TICK_MS,
+        max_step_s: float = MAX_STEP_S,
+        budget_ms: float = BUDGET_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if speed <= 0:
+            raise ValueError(f"market.speed must be positive, got {speed}")
+        self.clock = clock
+        self.speed = speed
+        self.max_step_s = max_step_s
+        self.budget_ms = budget_ms
+        self.lag_s = 0.0
+        self._holds: set[str] = set()
+        self._anchor_wall = time.monotonic()
+        self._anchor_sim = clock.now()
+        self._timer = QTimer(self)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self.tick)
+
+    @property
+    def effective_speed(self) -> float:
+        return 1.0 if self._holds else self.speed
+
+    @property
+    def running(self) -> bool:
+        return self._timer.isActive()
+
+    def start(self) -> None:
+        self._reanchor()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self._reanchor()
+        self.speed = speed
+
+    def hold_realtime(self, key: str, on: bool) -> None:
+        """Run at ×1 while any key holds (e.g. an unanswered RFQ quote)."""
+        before = bool(self._holds)
+        (self._holds.add if on else self._holds.discard)(key)
+        if bool(self._holds) != before:
+            self._reanchor()
+
+    def tick(self) -> None:
+        target = self._anchor_sim + (time.monotonic() - self._anchor_wall) * self.effective_speed
+        now = self.clock.now()
+        if target <= now:
+            return
+        t_wall = time.perf_counter()
+        deadline = t_wall + self.budget_ms / 1000.0
+        goal = min(target, now + self.max_step_s)
+        # small steps so the wall budget is checked often; what is left waits for the next tick
+        step = max(0.05, self.speed * 0.05)
+        while self.clock.now() < goal and time.perf_counter() < deadline:
+            self.clock.run_until(min(goal, self.clock.now() + step))
+        self.lag_s = max(0.0, target - self.clock.now())
+        if self.lag_s > 5 * self.max_step_s:
+            # far behind (a slow machine, a debugger): drop the backlog rather than chase it forever
+            self._reanchor()
+            self.lag_s = 0.0
+        self.advanced.emit()
+
+    def _reanchor(self) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_sim = self.clock.now()
+
+
+def run_fast(clock: SimClock, until_ts: float, process_events: Callable[[], None] | None = None,
+             chunk_s: float = FAST_CHUNK_S) -> None:
+    """Run the market to `until_ts` as fast as possible, letting Qt breathe between chunks."""
+    while clock.now() < until_ts:
+        clock.run_until(min(until_ts, clock.now() + chunk_s))
+        if process_events is not None:
+            process_events()
