@@ -30,6 +30,7 @@ Callbacks are invoked on the engine's asyncio loop. Without a running loop (the 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import contextlib
 import logging
@@ -993,6 +994,7 @@ class CcxtVenue:
         """Outside any event loop (the standalone kill): run to completion on a private loop."""
         if self._private_loop is None:
             self._private_loop = asyncio.new_event_loop()
+            atexit.register(self.close_blocking)  # release ccxt's HTTP session when the command ends
         return self._private_loop.run_until_complete(coro)
 
 

@@ -145,7 +145,11 @@ async def _main(args: argparse.Namespace) -> int:
         elif len(live) == 1:
             parent_id = live[0].parent_id
         elif not live:
-            done = [p.parent_id for p in oms.parents.values()]
+            done = {p.parent_id: p.state.value for p in oms.parents.values()}
+            if engine.risk.killed:
+                emit("finished", state="halted", parents=done,
+                     detail="the kill switch is engaged in this journal; a supervisor must reset it before trading")
+                return 3
             emit("finished", detail="nothing to resume", parents=done)
             return 0
         else:
