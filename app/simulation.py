@@ -24,7 +24,7 @@ from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
 from adapters.store.journal import MemoryJournal
 from app.settings import RESOURCES
-from core.actors import Actor, Role
+from core.actors import SYSTEM, Actor, Role
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
@@ -34,8 +34,9 @@ from core.engine import Engine
 from core.events import Alert, OverrideApplied, Severity
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
-from core.parent import ParentOrder, Urgency
+from core.parent import ParentOrder, ParentState, Urgency
 from core.rfq.service import RfqService
+from core.risk.breakers import BreakerActions, Breakers, ParentForecast
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -193,6 +194,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
     desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, desks, seeds)  # type: ignore[arg-type]
+    breakers = build_breakers(engine, execution)
     parent = ParentOrder(
         "SIM1",
         scenario_instrument(scenario),
@@ -214,6 +216,9 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     execution.stage(parent, TRADER)
     start_ts = clock.now()
     execution.start(parent.parent_id, TRADER)
+    breakers.forecasts[parent.parent_id] = ParentForecast(
+        pretrade.distribution.mean_bps, pretrade.distribution.std_bps, horizon, start_ts
+    )
     rfq.watch(parent.parent_id)
     for t_s, fld, value in sorted(req.overrides):
         clock.call_at(start_ts + t_s, _override_action(execution, parent.parent_id, fld, value))
@@ -246,6 +251,19 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     )
     result["wall_s"] = round(time.perf_counter() - wall0, 3)
     return SimRun(scenario, market, clock, engine, execution, exchange, parent.parent_id, start_ts, pretrade, result)
+
+
+def build_breakers(engine: Engine, execution: ExecutionService) -> Breakers:
+    """Circuit breakers acting through the execution service (their actor is the engine)."""
+    actions = BreakerActions(
+        pause_parent=lambda pid, why: execution.pause(pid, SYSTEM),
+        running_parents=lambda: [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING],
+        set_venue_enabled=lambda venue, on: execution.set_venue_enabled(venue, on, SYSTEM),
+        has_working_orders=lambda venue: bool(engine.oms.open_children(venue=venue)),
+    )
+    breakers = Breakers(engine.clock, engine.bus, engine.risk, actions)
+    breakers.start()
+    return breakers
 
 
 def _parent_end_ts(engine: Engine, parent_id: str, default: float) -> float:
@@ -454,8 +472,11 @@ def _liquidation_cost(engine: Engine, side: Side, qty: float, mid: float) -> flo
         v.depth_snapshot(b.symbol, PRETRADE_DEPTH_LEVELS)
         for v, b in ((engine.venues[n], b) for n, b in engine.books.items())
     ]
-    books = [VenueBook(b.venue, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0) for b in deep
-             if len(b.bid_px) and len(b.ask_px)]  # a venue with an empty side offers nothing to walk
+    books = [
+        VenueBook(b.venue, b.bid_px, b.bid_qty, b.ask_px, b.ask_qty, 0.0)
+        for b in deep
+        if len(b.bid_px) and len(b.ask_px)
+    ]  # a venue with an empty side offers nothing to walk
     if not books:
         return qty * mid  # no book anywhere: the residual is worth nothing we can realize
     cost = consolidated_instant_cost(books, qty, side.sign).total
