@@ -283,7 +283,9 @@ A_SOLD = 14  # flush: lots sold so far (bought back in the recovery phase)
 A_MODE = 15  # flush: 0 selling, 1 dip buyers buying back
 NA_COLS = 16
 MAXAGENTS = 32
-ANCHOR_BEYOND_ONLY = False
+ANCHOR_BEYOND_ONLY = True
+LATENT_OFFSET = False
+LATENT_SIDE_CENTERS = False
 FLUSH_REBOUND_SHARE = 0.1  # dip buyers stop once the price is back within this share of the dip
 SPOOF_PULL_TICKS = 1  # a spoofer pulls an order once it is this close to the touch
 
@@ -936,6 +938,8 @@ def latent_center(vi: np.ndarray, vf: np.ndarray, v: int, s: int) -> int:
     c = vf[v, VF_CENTER]
     a = vf[v, VF_ANCHOR]
     x = (c if c > a else a) if s == BID else (c if c < a else a)
+    if not LATENT_SIDE_CENTERS:
+        x = c
     return int(math.floor(x + 0.5)) - vi[v, VI_BASE]
 
 
@@ -1024,6 +1028,8 @@ def latent_deposit(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarra
     off = vf[v, VF_ANCHOR] - vf[v, VF_CENTER]
     off = -off if s == BID else off
     off = -off if off < 0.0 else 0.0
+    if not LATENT_OFFSET:
+        off = 0.0
     if u_mix * (off * span + 0.5 * span * span) < off * span:
         d = int(d0 + span * u_d)
     else:

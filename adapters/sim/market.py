@@ -416,8 +416,11 @@ class MarketSim:
             return reject(REJECT_VENUE_DOWN)
         if status != K.SUB_OK:
             return reject(REJECT_OTHER)
-        fills = self._own_rows(before, int(self.cnt[K.C_OE]), collect_script=True)
+        rows = self._own_rows(before, int(self.cnt[K.C_OE]), collect_script=True)
         self.cnt[K.C_OE] = before
+        # our other resting orders this order traded against are passive fills: reported apart
+        fills = [e for e in rows if e.own_id == own_id and e.liquidity == "taker"]
+        self._own_pending.extend(e for e in rows if not (e.own_id == own_id and e.liquidity == "taker"))
         events = [OwnEvent("ack", t, venue, own_id, leaves=qty)]
         events += fills
         filled = sum(e.qty for e in fills)

@@ -116,7 +116,7 @@ class LatentConfig:
     depth_1pct: float = 650.0  # latent depth per side between start_bps and 1 % from the reference, base units
     start_bps: float = 0.5  # the profile starts this far from the reference
     end_pct: float = 3.0  # and ends here (the window holds no latent orders beyond)
-    life_s: float = 6000.0  # mean latent order lifetime (the consumed book refills on this scale)
+    life_s: float = 600.0  # mean latent order lifetime (the consumed book refills on this scale)
     stale_life_s: float = 0.5  # mean life of latent orders stranded on the wrong side of the reference
     size_median: float = 0.2
     size_sigma: float = 1.0
@@ -167,7 +167,7 @@ class VenueConfig:
     rate_limit_msgs_per_s: float = 50.0
     basis_bps: float = 0.0  # this venue's reference sits this far from the consolidated one
     weight: float = 1.0  # weight in the consolidated mid that the permanent component learns from
-    arb_cost_bps: float = 1.0  # arbitrageur's all-in cost per leg here (mids stay within ~2x of the legs' sum)
+    arb_cost_bps: float = 2.0  # arbitrageur's all-in cost per leg here (mids stay within ~2x of the legs' sum)
     arb_max_qty: float = 2.0  # largest arbitrage clip, base units
     min_spread_ticks: int = 4  # fast quotes never narrow the spread below this
     local_resilience_half_life_s: float = 5.0  # this venue's displacement beyond the market-wide one decays so
