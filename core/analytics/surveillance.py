@@ -27,7 +27,8 @@ Detectors (one instance per venue unless noted):
   after each fill, in bps of the mid at the fill, signed so that positive = we were picked off
   (we bought and the mid fell, or we sold and it rose).
 - `Surveillance` — the facade: subscribes to the bus (`BookUpdate`, `Trades`, `FillEvent`), runs
-  the detectors per venue, publishes `Alert`s and answers `toxicity(venue)` in [0, 1] for the router.
+  the detectors per venue and the dip monitor (`core.analytics.dip_classifier`), publishes
+  `Alert`s and answers `toxicity(venue)` in [0, 1] for the router.
 
 Every threshold is a named, documented field of a config dataclass below, with its default.
 """
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from core.analytics.dip_classifier import Dip, DipMonitor
 from core.bus import Bus
 from core.events import Alert, BookUpdate, FillEvent, Severity, Trades
 
@@ -211,7 +213,6 @@ class SpoofingDetector:
         self._tick = tick_size if tick_size else math.inf
         self._tick_fixed = bool(tick_size)
         self._prev: BookUpdate | None = None
-        self._prev_maps: tuple[dict[float, float], dict[float, float]] = ({}, {})
         self._n_books = 0
         self._flow_net = 0.0
         self._flow_gross = 0.0
@@ -319,8 +320,8 @@ class SpoofingDetector:
         for t in self._tracked.values():
             t.traded += traded[t.side].get(t.price, 0.0)
         pulls_now: dict[int, list[_Tracked]] = {BID: [], ASK: []}
-        cur_bid = _level_map(book.bid_px, book.bid_qty)
-        cur_ask = _level_map(book.ask_px, book.ask_qty)
+        cur_bid = _level_map(book.bid_px, book.bid_qty) if self._tracked else {}
+        cur_ask = _level_map(book.ask_px, book.ask_qty) if self._tracked else {}
         best_bid = float(book.bid_px[0]) if len(book.bid_px) else math.nan
         best_ask = float(book.ask_px[0]) if len(book.ask_px) else math.nan
         # 1. follow what we track
@@ -365,16 +366,15 @@ class SpoofingDetector:
                                        n, w))
         # 2. new large size near the touch (only where the previous state showed that price too)
         if prev is not None and not book.is_snapshot:
-            self._scan_adds(ts, BID, prev.bid_px, self._prev_maps[0], book.bid_px, book.bid_qty)
-            self._scan_adds(ts, ASK, prev.ask_px, self._prev_maps[1], book.ask_px, book.ask_qty)
+            self._scan_adds(ts, BID, prev.bid_px, prev.bid_qty, book.bid_px, book.bid_qty)
+            self._scan_adds(ts, ASK, prev.ask_px, prev.ask_qty, book.ask_px, book.ask_qty)
         if self._n_books % TYPICAL_EVERY == 0:
             self._learn_typical(ts, book)
         self._n_books += 1
         self._prev = book
-        self._prev_maps = (cur_bid, cur_ask)
         self.last_ts = ts
         # 3. score
-        self._update_imbalance(ts, cur_bid, cur_ask)
+        self._update_imbalance(ts)
         e_bid, e_ask = self._evidence[BID], self._evidence[ASK]
         self.side = BID if e_bid > e_ask else (ASK if e_ask > e_bid else 0)
         e = max(e_bid, e_ask)
@@ -384,15 +384,19 @@ class SpoofingDetector:
         self.score = e * e / (e * e + h * h) if e > 0 else 0.0
         return self.alerts.update(ts, self.score)
 
-    def _scan_adds(self, ts: float, side: int, ppx: FloatArray, prev: dict[float, float], px: FloatArray,
+    def _scan_adds(self, ts: float, side: int, ppx: FloatArray, pqty: FloatArray, px: FloatArray,
                    qty: FloatArray) -> None:
         if not len(px) or not len(ppx):
             return
         thr = self.large_threshold_qty
         if not math.isfinite(thr):
             return
+        n_near = min(len(qty), int(self.cfg.near_ticks) + 1)  # levels within near_ticks are among the first ones
+        if float(qty[:n_near].max()) < thr:
+            return  # no level near the touch is even as large as one large add (the common case)
         best = float(px[0])
         far = float(ppx[-1])
+        prev = _level_map(ppx, pqty)
         reach = self.cfg.near_ticks * self._tick
         for k in range(len(px)):
             p = float(px[k])
@@ -452,7 +456,7 @@ class SpoofingDetector:
         self._log_typical += a * (x - self._log_typical)
         self._typical_ts = ts
 
-    def _update_imbalance(self, ts: float, cur_bid: dict[float, float], cur_ask: dict[float, float]) -> None:
+    def _update_imbalance(self, ts: float) -> None:
         """Share of large displayed size on one side that the trade flow does not confirm, in [0, 1].
 
         Large bids (asks) read as buying (selling) pressure; if trades over the confirmation window
@@ -496,8 +500,8 @@ class QuoteStuffingDetector:
         self._last_seq: int | None = None
         self._bucket: int | None = None
         self._count = 0.0
-        self._hist: deque[float] = deque(maxlen=self.cfg.baseline_s)
-        self._short_hist: deque[float] = deque(maxlen=self.cfg.baseline_s)
+        self._hist = _Ring(self.cfg.baseline_s)  # one-second message counts
+        self._short_hist = _Ring(self.cfg.baseline_s)  # short-window mean rates
         self.ratio = 1.0  # short-window rate / baseline median
         self.z = 0.0  # robust z-score of the short-window rate against the baseline of short-window rates
         self.rel = 1.0  # ratio / market-wide ratio of the other venues
@@ -536,8 +540,7 @@ class QuoteStuffingDetector:
         self._hist.append(n)
         s = self.cfg.short_s
         if len(self._hist) >= s:
-            h = self._hist
-            self._short_hist.append(sum(h[-k] for k in range(1, s + 1)) / s)
+            self._short_hist.append(float(self._hist.last(s).mean()))
 
     def update_score(self, market_ratio: float = 1.0) -> float:
         """Recompute the score (after a completed bucket); `market_ratio` = other venues' median ratio."""
@@ -546,10 +549,9 @@ class QuoteStuffingDetector:
         s = cfg.short_s
         if n < max(cfg.warmup_s, 2 * s) or len(self._short_hist) < s + 2:
             return self.score
-        hist = np.fromiter(self._hist, float, n)
-        base = hist[: n - s]
-        med = float(np.median(base))
-        shorts = np.fromiter(self._short_hist, float, len(self._short_hist))[: -s]
+        hist = self._hist.values()
+        med = float(np.median(hist[: n - s]))
+        shorts = self._short_hist.values()[: -s]
         smed = float(np.median(shorts))
         smad = 1.4826 * float(np.median(np.abs(shorts - smed)))
         rate = float(hist[n - s:].mean())
@@ -568,6 +570,33 @@ class QuoteStuffingDetector:
         return (f"quote stuffing score {self.score:.2f}: {self.rate_per_s:.0f} msg/s vs baseline "
                 f"{self.baseline_per_s:.0f} (x{self.ratio:.2f}, x{self.rel:.2f} vs other venues, "
                 f"robust z {self.z:.1f})")
+
+
+class _Ring:
+    """Fixed-capacity float ring buffer; `values()` in time order."""
+
+    def __init__(self, capacity: int) -> None:
+        self._a = np.zeros(capacity)
+        self._n = 0
+        self._i = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, x: float) -> None:
+        self._a[self._i] = x
+        self._i = (self._i + 1) % len(self._a)
+        self._n = min(self._n + 1, len(self._a))
+
+    def values(self) -> FloatArray:
+        if self._n < len(self._a):
+            return self._a[: self._n]
+        return np.concatenate([self._a[self._i:], self._a[: self._i]])
+
+    def last(self, k: int) -> FloatArray:
+        idx = (self._i - 1 - np.arange(k)) % len(self._a)
+        out: FloatArray = self._a[idx]
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,6 +697,8 @@ class Surveillance:
         self.spoofing: dict[str, SpoofingDetector] = {}
         self.stuffing: dict[str, QuoteStuffingDetector] = {}
         self.adverse = AdverseSelection(self.cfg.markout)
+        self.dips = DipMonitor(on_scored=self._dip_scored)
+        self._last_dip: dict[str, Dip] = {}
         self._ticks = tick_sizes or {}
         self._publish = publish or (bus.publish if bus is not None else (lambda _a: None))
         self._unsubscribe: list[Callable[[], None]] = []
@@ -698,10 +729,24 @@ class Surveillance:
             stuff.update_score(self._market_ratio(book.venue))
             self._announce(stuff.transition(), stuff.alerts, book.ts, stuff.score, stuff.detail)
         self.adverse.on_mid(book.venue, book.ts, book.mid)
+        self.dips.on_book(book)
 
     def on_trades(self, trades: Trades) -> None:
         self._ensure(trades.venue)
         self.spoofing[trades.venue].on_trades(trades)
+        self.dips.on_trades(trades)
+
+    def _dip_scored(self, dip: Dip) -> None:
+        self._last_dip[dip.venue] = dip
+        kind = "transient_dip" if dip.p_transient >= 0.5 else "informed_move"
+        move = "dip" if dip.direction < 0 else "spike"
+        self._publish(Alert(dip.scored_ts, Severity.INFO, kind, SOURCE,
+                            f"{move} of {dip.features.get('drop_bps', math.nan):.0f} bps: transient p="
+                            f"{dip.p_transient:.2f}", dip.venue))
+
+    def last_dip(self, venue: str) -> Dip | None:
+        """The venue's latest scored dip or spike (its `p_transient`, features and onset), if any."""
+        return self._last_dip.get(venue)
 
     def on_fill(self, event: FillEvent) -> None:
         f = event.fill
