@@ -225,6 +225,7 @@ class Bridge(QObject):
         self._vap_dirty: set[str] = set(self.venue_names)
         self._venue_up = {v.name: v.is_up for v in market.exchange.venues}
         self._latency_ms = {v: math.nan for v in self.venue_names}
+        self._ticks_per_row: dict[str, int] = {}
 
         # orders
         self._open: dict[str, ChildOrder] = {}
@@ -840,6 +841,7 @@ class Bridge(QObject):
             return
         if parent_id != self.selected:
             self.selected = parent_id
+            self.window.docks["chart"].setWindowTitle(f"Execution chart — {parent_id}")
             series = self._series_for(parent_id)
             series.sent = series.fills_sent = 0
             series.plan_sent = False
@@ -874,10 +876,23 @@ class Bridge(QObject):
             ladder = self.panels.ladders.get(venue)
             if book is None or ladder is None:
                 continue
-            ladder.set_view(self._ladder_view(venue, book, working.get(venue)))
+            self._show(ladder, self._ladder_view(venue, book, working.get(venue)))
         consolidated = self.panels.ladders.get(CONSOLIDATED)
         if consolidated is not None and self._books:
-            consolidated.set_view(self._consolidated_view(working))
+            self._show(consolidated, self._consolidated_view(working))
+
+    def _show(self, ladder: DepthLadder, view: LadderView) -> None:
+        """Set the view, grouping ticks per row when the spread would not fit on the ladder
+        (a flush can open the spread to hundreds of ticks: one tick per row would show nothing
+        but empty prices)."""
+        group = self._ticks_per_row.get(view.venue, 1)
+        wanted = ticks_per_row_for(view, ladder.visible_rows, group)
+        if wanted != group:
+            self._ticks_per_row[view.venue] = wanted
+            ladder.set_ticks_per_row(wanted)
+        if wanted > 1:
+            view = dataclasses.replace(view, symbol=f"{view.symbol} {wanted}t/row")
+        ladder.set_view(view)
 
     def push_blotters(self) -> None:
         self._discover_children()
@@ -1247,6 +1262,29 @@ def _merge(prices: list[np.ndarray], qtys: list[np.ndarray], descending: bool) -
     if descending:
         return levels[::-1].copy(), sums[::-1].copy()
     return levels, sums
+
+
+NICE_GROUPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+SPREAD_SHARE = 0.3  # group ticks so the spread takes at most this share of the ladder's rows
+WORKING_SHARE = 0.9  # and our working orders stay inside this share of the rows around the center
+
+
+def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:
+    """Ticks per ladder row so the inside spread fits in SPREAD_SHARE of the rows and our working
+    orders stay on screen (the ladder centers on the inside market); back to fewer ticks only
+    once the smaller grouping fits with room to spare (no flicker at the threshold)."""
+    bid, ask = view.best_bid, view.best_ask
+    if rows <= 0 or math.isnan(bid) or math.isnan(ask) or view.tick_size <= 0:
+        return current
+    spread_ticks = abs(ask - bid) / view.tick_size
+    need = spread_ticks / max(1.0, rows * SPREAD_SHARE)
+    if len(view.working_px):
+        reach_ticks = float(np.max(np.abs(view.working_px - 0.5 * (bid + ask)))) / view.tick_size
+        need = max(need, 2.0 * reach_ticks / max(1.0, rows * WORKING_SHARE))
+    wanted = next((g for g in NICE_GROUPS if g >= need), NICE_GROUPS[-1])
+    if wanted < current and need > wanted * 0.6:
+        return current  # hysteresis: shrink only when clearly narrower
+    return wanted
 
 
 def _child_row(c: ChildOrder) -> ChildRow:

@@ -26,6 +26,7 @@ from core.actors import Actor
 from core.clock import LiveClock
 from core.engine import Engine
 from core.events import LoopLag
+from core.ports import Journal
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class Terminal:
     engine: Engine
     window: MainWindow
-    journal: SqlJournal
+    journal: Journal
     lag_monitor: LoopLagMonitor
     market: EmbeddedMarket | None = None
     bridge: Bridge | None = None
@@ -81,14 +82,17 @@ def build_terminal(
     restore_layout: bool = True,
     settings_scope: str = "Blockhouse",
     mc_paths: int = 20_000,
+    journal: Journal | None = None,
 ) -> Terminal:
+    """The terminal for `settings`. `journal`: use this one instead of a session file (tests)."""
     max_fps = float(settings.get("ui.max_fps"))
     if settings.get("market.mode") != "sim":
         return _build_live_placeholder(settings, loop, settings_scope, restore_layout)
     scenario_name = scenario or str(settings.get("market.scenario"))
     seed = int(settings.get("market.seed"))
     speed = float(settings.get("market.speed"))
-    journal = SqlJournal(sim_journal_path(settings, scenario_name, seed), durable=False)
+    if journal is None:
+        journal = SqlJournal(sim_journal_path(settings, scenario_name, seed), durable=False)
     market = build_embedded_market(scenario_name, seed, journal)
     window = MainWindow(settings_scope=settings_scope, sim_speed=speed, restore=restore_layout)
     window.set_clock_source(market.clock.now)

@@ -136,8 +136,11 @@ async def run_demo(terminal: Terminal, at_s: float, kill_at_s: float | None = No
         bridge.kill_switch()
     bridge.close_finished_dialogs()
     bridge.flush_all()
-    await asyncio.sleep(0.4)  # one more round of coalesced repaints
+    # idle a little over a second: coalesced repaints land, and the loop-lag monitor publishes a
+    # window that no longer contains the fast-forward chunks (which block the loop by design)
+    await asyncio.sleep(2.2)
     bridge.flush_all()
+    await asyncio.sleep(0.1)
 
 
 def save_screenshot(window: QWidget, path: Path, dialogs: object = ()) -> None:

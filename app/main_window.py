@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
                 item.widget().setParent(None)
         if widget is not None:
             self.kill_slot.addWidget(widget)
+            widget.show()
 
     def show_trading_state(self, state: TradingState, actor: str = "", ts: float | None = None, reason: str = "",
                            canceled_by_venue: Mapping[str, int] | None = None) -> None:

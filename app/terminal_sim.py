@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 50  # pacer period (wall)
 MAX_STEP_S = 30.0  # at most this much simulated time per pacer tick
-BUDGET_MS = 25.0  # and at most this much wall time per pacer tick
+BUDGET_MS = 12.0  # and at most this much wall time per pacer tick (the loop stays responsive)
 FAST_CHUNK_S = 20.0  # run_fast: simulated seconds between two looks at the Qt event queue
 
 
