@@ -38,6 +38,7 @@ from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
 from core.risk.gate import Decision
+from core.risk.staging import StagingPolicy, check_approval
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -106,6 +107,7 @@ class ExecutionService:
         config: ExecutionConfig | None = None,
         calibration: ImpactCalibration | None = None,
         ac_params: AlmgrenChrissParams | None = None,
+        staging: StagingPolicy | None = None,
     ) -> None:
         """`ac_params` (per-second units) fix the AC model for every parent — the pre-trade's
         calibration — instead of deriving them from `calibration` at each parent's arrival mid."""
@@ -114,6 +116,7 @@ class ExecutionService:
         self.config = config or ExecutionConfig()
         self.calibration = calibration or ImpactCalibration()
         self.ac_params = ac_params
+        self.staging = staging or StagingPolicy()
         self.runners: dict[str, Runner] = {}
         engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}
@@ -146,11 +149,28 @@ class ExecutionService:
         if unknown:
             raise ValueError(f"unknown venue(s) {', '.join(unknown)}; configured: {', '.join(self.engine.venues)}")
         parent.trader = parent.trader or actor.user
-        self.engine.oms.stage(parent, actor, self.engine.clock.now(), staged_mid=self.consolidated_mid(parent.venues))
+        now, mid = self.engine.clock.now(), self.consolidated_mid(parent.venues)
+        needs_approval = self.staging.check(parent, actor, mid, now)  # raises StagingRefused, naming the rule
+        self.engine.oms.stage(parent, actor, now, staged_mid=mid)
+        self.staging.count(parent, actor, mid, now)
+        if needs_approval:
+            self.engine.oms.set_parent_state(
+                parent.parent_id, ParentState.PENDING_APPROVAL, actor, now, "notional above the four-eyes threshold"
+            )
+
+    def approve(self, parent_id: str, actor: Actor) -> None:
+        """A supervisor other than the parent's trader releases a parent waiting for four eyes."""
+        parent = self.engine.oms.parents[parent_id]
+        if parent.state is not ParentState.PENDING_APPROVAL:
+            raise ValueError(f"parent {parent_id} is {parent.state.value}, not waiting for approval")
+        check_approval(parent, actor)
+        self.engine.oms.set_parent_state(parent_id, ParentState.STAGED, actor, self.engine.clock.now(), "approved")
 
     def start(self, parent_id: str, actor: Actor) -> None:
         oms, now = self.engine.oms, self.engine.clock.now()
         parent = oms.parents[parent_id]
+        if parent.state is ParentState.PENDING_APPROVAL:
+            raise ValueError(f"parent {parent_id} waits for a supervisor's approval (four eyes)")
         if parent.state is not ParentState.STAGED:
             raise ValueError(f"parent {parent_id} is {parent.state.value}; only a staged parent can start")
         arrival = self.consolidated_mid(self._venues(parent))
