@@ -128,8 +128,10 @@ async def _main(args: argparse.Namespace) -> int:
     journal_exists = "://" in str(args.journal) or Path(args.journal).exists()
     if args.resume and not journal_exists:
         raise ValueError(f"--resume: journal {args.journal} does not exist")
+    t_imported = time.time()
     journal = SqlJournal(args.journal)
     engine = Engine(LiveClock(), journal)
+    t_replayed = time.time()
     oms = engine.oms
     actor = Actor("cli", Role.TRADER)
 
@@ -194,6 +196,9 @@ async def _main(args: argparse.Namespace) -> int:
             resume=args.resume,
             reconcile={v.name: v.last_reconcile for v in venues},
             clock_offset_ms={v.name: round(v.clock_offset_ms, 1) for v in venues},
+            phases_s={"imports": round(t_imported - T_START, 3), "journal_replay": round(t_replayed - t_imported, 3),
+                      "connect_and_reconcile": round(time.time() - t_replayed, 3),
+                      "process_cpu": round(time.process_time(), 3)},
         )
         if engine.risk.killed:
             emit(
