@@ -151,3 +151,38 @@ def test_listen_key_and_429_then_418_for_a_client_that_ignores_retry_after() -> 
             assert server.stats["http_418"] >= 1
 
     arun(scenario())
+
+
+def test_user_data_stream_by_listen_key_and_by_ws_api_signature() -> None:
+    async def scenario() -> None:
+        async with loopback() as server, aiohttp.ClientSession() as s:
+            _, body, _ = await call(s, server, "POST", "/api/v3/userDataStream", signed=False)
+            ws_url = server.url.replace("http", "ws")
+            async with s.ws_connect(f"{ws_url}/ws/{body['listenKey']}") as user, s.ws_connect(
+                    f"{ws_url}/ws-api/v3") as api:
+                ts = int(time.time() * 1000)
+                payload = f"apiKey={KEY}&timestamp={ts}"
+                bad = {"apiKey": KEY, "timestamp": ts, "signature": "0" * 64}
+                await api.send_json({"id": "1", "method": "userDataStream.subscribe.signature", "params": bad})
+                answer = await api.receive_json(timeout=5)
+                assert answer["status"] == 400 and answer["error"]["code"] == -1022
+                sig = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+                await api.send_json({"id": "2", "method": "userDataStream.subscribe.signature",
+                                     "params": {"apiKey": KEY, "timestamp": ts, "signature": sig}})
+                answer = await api.receive_json(timeout=5)
+                assert answer["status"] == 200 and answer["result"]["subscriptionId"] >= 0
+                _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5},
+                                         signed=False)
+                price = str(int(float(depth["asks"][0][0])) + 200)
+                await call(s, server, "POST", "/api/v3/order", {
+                    "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+                    "price": price, "newClientOrderId": "U-1"})
+                for ws, unwrap in ((user, lambda m: m), (api, lambda m: m["event"])):
+                    while True:
+                        event = unwrap(await ws.receive_json(timeout=5))
+                        if event["e"] == "executionReport":
+                            break
+                    expected = ("U-1", "NEW", "NEW", f"{price}.00000000")
+                    assert (event["c"], event["x"], event["X"], event["p"]) == expected
+
+    arun(scenario())
