@@ -659,11 +659,15 @@ class Bridge(QObject):
                                         parent.instrument.symbol)
         startable = parent.state is ParentState.STAGED
         self.panels.pretrade.set_startable(startable)
-        self.panels.ticket.set_staged(
-            parent_id if startable else "",
-            f"Expected {report.expected_cost_bps:.1f} bps (P95 {report.distribution.p95_bps:.1f});"
-            f" recommended horizon {report.recommended_horizon_s / 3600:g} h.",
-        )
+        summary = (f"Expected {report.expected_cost_bps:.1f} bps (P95 {report.distribution.p95_bps:.1f});"
+                   f" recommended horizon {report.recommended_horizon_s / 3600:g} h.")
+        if startable:
+            self.panels.ticket.set_staged(parent_id, summary)
+        elif parent.state is ParentState.PENDING_APPROVAL:
+            self.panels.ticket.set_status(f"{parent_id} staged and waiting for four-eyes approval by another "
+                                          f"supervisor before it can start. {summary}", theme.AMBER)
+            self.add_alert(Severity.WARNING, "approval", parent_id, "waiting for a supervisor's approval",
+                           parent_id=parent_id)
         self.window.show_panel("pretrade")
 
     def _run_job(
@@ -1336,6 +1340,9 @@ def build_panels(window: MainWindow, venues: tuple[str, ...], max_fps: float) ->
     window.set_panel("ladders", ladder_box)
 
     chart = ExecutionChart()
+    # the price legend as a two-row strip in headroom above the prices, so it never hides them
+    chart.price_legend.setColumnCount(4)
+    chart.price_plot.getViewBox().setDefaultPadding(0.2)
     window.set_panel("chart", chart)
     parents = BlotterView(ParentsModel(), name="parents")
     window.set_panel("parents", parents)

@@ -137,6 +137,12 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
 
+    def _focus_panel(self, name: str) -> None:
+        self.show_panel(name)
+        widget = self.docks[name].widget()
+        if widget is not None:
+            widget.setFocus()
+
     def save_layout(self) -> None:
         self._qsettings.setValue("geometry", self.saveGeometry())
         self._qsettings.setValue("state", self.saveState(LAYOUT_VERSION))
@@ -242,6 +248,13 @@ class MainWindow(QMainWindow):
         view_menu.addAction(reset)
 
         self.trading_menu = bar.addMenu("&Trading")
+        for key, name, text in (("F2", "ticket", "Order &ticket"), ("F3", "pretrade", "&Pre-trade"),
+                                ("F4", "override", "&Override"), ("F5", "rfq", "&RFQ"), ("F6", "alerts", "&Alerts"),
+                                ("F7", "parents", "Parent &orders")):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _c=False, n=name: self._focus_panel(n))
+            self.trading_menu.addAction(action)
         help_menu = bar.addMenu("&Help")
         about = QAction(f"Blockhouse {__version__}", self)
         about.setEnabled(False)
