@@ -284,6 +284,9 @@ A_MODE = 15  # flush: 0 selling, 1 dip buyers buying back
 NA_COLS = 16
 MAXAGENTS = 32
 ANCHOR_BEYOND_ONLY = True
+# cancels are a thinned Poisson process: candidates at THIN_BOUND x the placement rate, each
+# accepted with probability (live orders / mean life) / bound (>= 1 when the book is over-full)
+THIN_BOUND = 1.3
 LATENT_OFFSET = False
 LATENT_SIDE_CENTERS = False
 FLUSH_REBOUND_SHARE = 0.1  # dip buyers stop once the price is back within this share of the dip
@@ -1601,12 +1604,12 @@ def next_time(vf: np.ndarray, pv: np.ndarray, g: np.ndarray, gp: np.ndarray, rng
     b = v * NS_PER_VENUE
     if p == P_HPLACE:
         return t + expo(rng, b + S_HP, pv[v, PV_HP_RATE] * act)
-    if p == P_HCANCEL:  # candidate times of a thinned process (bound: 3x the placement rate)
-        return t + expo(rng, b + S_HC, 3.0 * pv[v, PV_HP_RATE] * gp[GP_ACT_VOL])
+    if p == P_HCANCEL:  # candidate times of a thinned process (bound: a multiple of the placement rate)
+        return t + expo(rng, b + S_HC, THIN_BOUND * pv[v, PV_HP_RATE] * act)
     if p == P_LDEPOSIT:
         return t + expo(rng, b + S_LD, pv[v, PV_L_RATE])
     if p == P_LCANCEL:
-        return t + expo(rng, b + S_LC, 3.0 * pv[v, PV_L_RATE])
+        return t + expo(rng, b + S_LC, THIN_BOUND * pv[v, PV_L_RATE])
     if p == P_MKT:
         return _hawkes_next(vf, pv, rng, v, t, act)
     if p == P_MM:
@@ -1668,7 +1671,7 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
                 u_acc = unif(rng, sc)
                 u = unif(rng, sc)
                 n = vi[v, VI_NH_BID] + vi[v, VI_NH_BID + 1]
-                bound = 3.0 * pv[v, PV_HP_RATE] * gp[GP_ACT_VOL]
+                bound = THIN_BOUND * pv[v, PV_HP_RATE] * activity(g, gp)
                 if not down and u_acc * bound < n / pv[v, PV_H_LIFE]:
                     bg_cancel(bk, fw, vi, dl, trk, tl, rng, v, 0, u)
             elif kind == P_LDEPOSIT:
@@ -1684,7 +1687,7 @@ def run(t_end: float, bk: np.ndarray, fw: np.ndarray, dl: np.ndarray, vi: np.nda
                 u_acc = unif(rng, sc)
                 u = unif(rng, sc)
                 n = vi[v, VI_NL_BID] + vi[v, VI_NL_BID + 1]
-                if not down and u_acc * 3.0 * pv[v, PV_L_RATE] < n / pv[v, PV_L_LIFE]:
+                if not down and u_acc * THIN_BOUND * pv[v, PV_L_RATE] < n / pv[v, PV_L_LIFE]:
                     bg_cancel(bk, fw, vi, dl, trk, tl, rng, v, 1, u)
             elif kind == P_MKT:
                 # excess intensity jumps by branching * beta at each event
