@@ -96,31 +96,6 @@ class OrderManager:
     def next_client_id(self, parent_id: str) -> str:
         return client_order_id(parent_id, self.sequences.get(parent_id, 0) + 1)
 
-    def child_intent_payload(
-        self,
-        parent_id: str,
-        venue: str,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal | None,
-        tif: TimeInForce,
-        ts: float,
-        sequence_offset: int = 0,
-    ) -> dict[str, Any]:
-        parent = self.parents[parent_id]
-        seq = self.sequences.get(parent_id, 0) + 1 + sequence_offset
-        return {
-            "client_id": client_order_id(parent_id, seq),
-            "parent_id": parent_id,
-            "venue": venue,
-            "symbol": parent.instrument.symbol,
-            "side": side.name,
-            "quantity": str(quantity),
-            "price": None if price is None else str(price),
-            "tif": tif.value,
-            "ts": ts,
-        }
-
     def new_child(
         self,
         parent_id: str,
@@ -133,9 +108,20 @@ class OrderManager:
         actor: Actor = SYSTEM,
     ) -> ChildOrder:
         """Journal the submit intent and return the child; the caller then sends it."""
-        payload = self.child_intent_payload(parent_id, venue, side, quantity, price, tif, ts)
+        client_id = self.next_client_id(parent_id)
+        payload = {
+            "client_id": client_id,
+            "parent_id": parent_id,
+            "venue": venue,
+            "symbol": self.parents[parent_id].instrument.symbol,
+            "side": side.name,
+            "quantity": str(quantity),
+            "price": None if price is None else str(price),
+            "tif": tif.value,
+            "ts": ts,
+        }
         self.record("child.intent", payload, actor, ts)
-        return self.children[payload["client_id"]]
+        return self.children[client_id]
 
     def request_cancels(
         self, children: Iterable[ChildOrder], actor: Actor, ts: float, reason: str = ""
