@@ -40,7 +40,8 @@ FEATURES: tuple[str, ...] = (
     "others_follow",  # the other venues' move over the same window / this venue's excursion (median)
     "dislocation",  # (this venue's mid - the others' median mid) at the horizon, in the move's direction / excursion
     "log_volume_spike",  # log of move-direction volume in the window / the venue's typical volume per window
-    "log_refill",  # log of the hit side's depth near the mid at the horizon / before the onset
+    "log_refill",  # log of the hit side's depth near its touch at the horizon / before the onset
+    "log_spread_ratio",  # log of the spread at the horizon / before the onset (a liquidity vacuum stays wide)
     "aggressor_share",  # share of the window's volume traded in the move's direction
 )
 
@@ -53,7 +54,7 @@ class DipConfig:
     #                               of the running high (low)
     horizon_s: int = 60  # features are computed this long after the onset
     refractory_s: int = 300  # no new onset on a venue for this long after one
-    depth_band_bps: float = 10.0  # "depth near the mid": within this many bps of it
+    depth_band_bps: float = 10.0  # "depth near the touch": within this many bps behind the side's best price
     volume_baseline_s: int = 1800  # typical volume per horizon: median over this much history
     history_s: int = 4096  # per-second ring buffer length (>= volume_baseline_s + horizon_s + lookback_s)
 
@@ -162,7 +163,7 @@ REFILL_FLOOR = 0.05  # share of the pre-onset depth added to both sides of the r
 REFILL_CLIP = 3.0  # |log refill| is capped here
 
 # columns of the per-second ring buffer
-_MID, _LO, _HI, _BUY, _SELL, _DBID, _DASK, _NCOL = 0, 1, 2, 3, 4, 5, 6, 7
+_MID, _LO, _HI, _BUY, _SELL, _DBID, _DASK, _SPREAD, _NCOL = 0, 1, 2, 3, 4, 5, 6, 7, 8
 
 
 class _Series:
@@ -231,8 +232,10 @@ class DipMonitor:
         r[_HI] = mid if not math.isfinite(r[_HI]) else max(r[_HI], mid)
         if new_second:  # depth once a second is enough for a refill rate
             band = self.cfg.depth_band_bps * 1e-4 * mid
-            r[_DBID] = float(book.bid_qty[book.bid_px >= mid - band].sum())
-            r[_DASK] = float(book.ask_qty[book.ask_px <= mid + band].sum())
+            bb, ba = float(book.bid_px[0]), float(book.ask_px[0])
+            r[_DBID] = float(book.bid_qty[book.bid_px >= bb - band].sum())
+            r[_DASK] = float(book.ask_qty[book.ask_px <= ba + band].sum())
+            r[_SPREAD] = (ba - bb) / mid * 1e4
         s.last_sec = sec
         self._score_due(book.ts)
 
@@ -331,6 +334,11 @@ class DipMonitor:
             floor = REFILL_FLOOR * b  # an emptied side reads as a large negative number, not -inf
             refill = min(REFILL_CLIP, max(-REFILL_CLIP, math.log((float(np.mean(a_ok)) + floor) / (b + floor))))
         share = v_with / (v_with + v_against) if v_with + v_against > 0 else math.nan
+        sp0 = s.get(t0 - 30, t0 - 1, _SPREAD)
+        sp1 = s.get(t1 - 4, t1, _SPREAD)
+        sp0, sp1 = sp0[np.isfinite(sp0)], sp1[np.isfinite(sp1)]
+        spread_ratio = (math.log(max(float(np.mean(sp1)), 1e-3) / max(float(np.median(sp0)), 1e-3))
+                        if len(sp0) and len(sp1) else math.nan)
         return {
             "drop_bps": drop,
             "retained": held / drop_safe,
@@ -339,4 +347,5 @@ class DipMonitor:
             "log_volume_spike": spike,
             "log_refill": refill,
             "aggressor_share": share,
+            "log_spread_ratio": spread_ratio,
         }
