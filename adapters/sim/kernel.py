@@ -545,11 +545,9 @@ def bg_cancel_one(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, dl: np.ndarray
     mark_dirty(bk, vi, dl, v, s, i)
     vi[v, VI_SEQ] += 1
     vi[v, VI_CNT_CANCEL] += 1
-    if c > 0:
-        if s == BID and i == vi[v, VI_BEST_BID] and level_total(bk, v, s, i) == 0:
-            refresh_best(bk, vi, v, s)
-        elif s == ASK and i == vi[v, VI_BEST_ASK] and level_total(bk, v, s, i) == 0:
-            refresh_best(bk, vi, v, s)
+    at_best = i == vi[v, VI_BEST_BID] if s == BID else i == vi[v, VI_BEST_ASK]
+    if c > 0 and at_best and level_total(bk, v, s, i) == 0:
+        refresh_best(bk, vi, v, s)
 
 
 @njit(cache=True, nogil=True)
@@ -660,9 +658,9 @@ def trk_cancel(bk: np.ndarray, vi: np.ndarray, dl: np.ndarray, trk: np.ndarray, 
     if 0 <= i < NLEV:
         bk[v, QT + s, i] -= rem
         mark_dirty(bk, vi, dl, v, s, i)
-        if level_total(bk, v, s, i) == 0:
-            if (s == BID and i == vi[v, VI_BEST_BID]) or (s == ASK and i == vi[v, VI_BEST_ASK]):
-                refresh_best(bk, vi, v, s)
+        at_best = i == vi[v, VI_BEST_BID] if s == BID else i == vi[v, VI_BEST_ASK]
+        if at_best and level_total(bk, v, s, i) == 0:
+            refresh_best(bk, vi, v, s)
     vi[v, VI_SEQ] += 1
     vi[v, VI_CNT_CANCEL] += 1
     st[owner, ST_CANCELED] += 1
@@ -729,7 +727,7 @@ def consume_level(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, dl: np.ndarray
                 st[owner, ST_FILL_LOTS] += f
                 if rem + f == trk[v, slot, T_ORIG]:
                     st[owner, ST_ANY_FILL] += 1
-                if owner == OWN or owner == OWNER_SCRIPT:
+                if owner <= OWNER_SCRIPT:
                     emit_own(oe_f, oe_i, cnt, t, EV_FILL, v, trk[v, slot, T_OID], px, f, trade_id, owner, 0, rem)
             if rest == 0:
                 break
@@ -821,7 +819,7 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
             vi[v, VI_CNT_PRINTS] += 1
             vi[v, VI_VOL_LOTS] += c
             vf[v, VF_VOL_NOTIONAL] += c * pv[v, PV_LOT] * px * pv[v, PV_TICK]
-            if owner == OWN or owner == OWNER_SCRIPT:
+            if owner <= OWNER_SCRIPT:
                 emit_own(oe_f, oe_i, cnt, t, EV_FILL, v, oid, px, c, tid, owner, 1, qty)
         if level_total(bk, v, s, i) == 0:
             refresh_best(bk, vi, v, s)
@@ -926,7 +924,7 @@ def activity(g: np.ndarray, gp: np.ndarray) -> float:
 
 @njit(cache=True, nogil=True)
 def center_index(vi: np.ndarray, vf: np.ndarray, v: int) -> int:
-    return int(math.floor(vf[v, VF_CENTER] + 0.5)) - vi[v, VI_BASE]
+    return math.floor(vf[v, VF_CENTER] + 0.5) - vi[v, VI_BASE]
 
 
 @njit(cache=True, nogil=True)
@@ -943,7 +941,7 @@ def latent_center(vi: np.ndarray, vf: np.ndarray, v: int, s: int) -> int:
     x = (c if c > a else a) if s == BID else (c if c < a else a)
     if not LATENT_SIDE_CENTERS:
         x = c
-    return int(math.floor(x + 0.5)) - vi[v, VI_BASE]
+    return math.floor(x + 0.5) - vi[v, VI_BASE]
 
 
 @njit(cache=True, nogil=True)
@@ -971,11 +969,11 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
     if u_imp < pv[v, PV_H_IMPROVE]:
         j = 0
     if s == BID:
-        i = int(math.floor(a - half)) - j
+        i = math.floor(a - half) - j
         if ba < NLEV and i >= ba:
             return  # the anchor is through the opposite best (stale book): wait until it clears
     else:
-        i = int(math.ceil(a + half)) + j
+        i = math.ceil(a + half) + j
         if bb >= 0 and i <= bb:
             return
     if 0 <= i < NLEV:
@@ -1341,7 +1339,7 @@ def recenter(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, dl:
         if i_new < 0 or i_new >= NLEV:
             owner = trk[v, slot, T_OWNER]
             rem = trk_cancel(bk, vi, dl, trk, trkf, tl, tfree, st, v, slot, t)
-            if owner == OWN or owner == OWNER_SCRIPT:
+            if owner <= OWNER_SCRIPT:
                 emit_own(oe_f, oe_i, cnt, t, EV_CANCELED, v, trk[v, slot, T_OID], trk[v, slot, T_PX], rem, 0,
                          owner, 0, 0)
             continue
@@ -1432,7 +1430,7 @@ def start_event(ev: np.ndarray, k: int, ag: np.ndarray, vi: np.ndarray, vf: np.n
     if typ == EVT_INFORMED:
         g[G_LOGF] += math.log(1.0 - ev[k, E_P1]) if ev[k, E_SIDE] == ASK else math.log(1.0 + ev[k, E_P1])
         move_references(vi, vf, pv, g, 0.0)
-    if typ == EVT_FLUSH or typ == EVT_INFORMED or typ == EVT_SPOOF or typ == EVT_STUFF:
+    if EVT_FLUSH <= typ <= EVT_STUFF:  # flush, informed, spoof, stuff
         for a in range(ag.shape[0]):
             if ag[a, A_TYPE] == 0:
                 ag[a, A_TYPE] = typ
@@ -1485,7 +1483,7 @@ def agents_step(ag: np.ndarray, vi: np.ndarray, vf: np.ndarray, g: np.ndarray, g
         if vi[v, VI_DOWN] != 0 or t < ag[a, A_NEXT]:
             continue
         side = int(ag[a, A_SIDE])
-        if typ == EVT_FLUSH or typ == EVT_INFORMED:
+        if typ <= EVT_INFORMED:  # flush or informed
             # liquidation cascade: market orders until the venue's mid is dip below where it started;
             # after a non-informational flush, dip buyers buy the same quantity back over the
             # recovery window (an informed seller has no such counterpart: the news stays)

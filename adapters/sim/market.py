@@ -388,12 +388,12 @@ class MarketSim:
         if (venue, own_id) in self._live_own:
             return reject(REJECT_DUPLICATE)
         lots_f = qty / spec.lot_size
-        lots = int(round(lots_f))
+        lots = round(lots_f)
         if lots <= 0 or abs(lots_f - lots) > 1e-6 * max(1.0, lots_f):
             return reject(REJECT_BAD_LOT)
         if price is not None:
             ticks_f = price / spec.tick_size
-            ticks = int(round(ticks_f))
+            ticks = round(ticks_f)
             if ticks <= 0 or abs(ticks_f - ticks) > 1e-6 * max(1.0, ticks_f):
                 return reject(REJECT_BAD_TICK)
             ref_px = price
@@ -404,9 +404,9 @@ class MarketSim:
             return reject(REJECT_MIN_NOTIONAL)
         self._harvest(True)  # make room: a walk may print many levels
         before = int(self.cnt[K.C_OE])
-        status = K.submit_order(self.bk, self.fw, self.vi, self.vf, self.pv, self.g, self.dl, self.trk, self.trkf, self.tl,
-                                self.tfree, self.st, self.oe_f, self.oe_i, self.cnt, self.tr_f, self.tr_i, venue, s,
-                                1 if price is not None else 0, ticks, lots, 1 if post_only else 0,
+        status = K.submit_order(self.bk, self.fw, self.vi, self.vf, self.pv, self.g, self.dl, self.trk, self.trkf,
+                                self.tl, self.tfree, self.st, self.oe_f, self.oe_i, self.cnt, self.tr_f, self.tr_i,
+                                venue, s, 1 if price is not None else 0, ticks, lots, 1 if post_only else 0,
                                 1 if (ioc or price is None) else 0, K.OWN, own_id, t)
         if status == K.SUB_POST_ONLY_CROSS:
             return reject(REJECT_POST_ONLY)
@@ -553,17 +553,17 @@ class MarketSim:
         self.vf[:, K.VF_ANCHOR] = self.vf[:, K.VF_CENTER]
         self.g[K.G_X_DECAY_RATE] = self.gp[K.GP_X_DECAY]
         for v in range(len(sc.venues)):
-            center = int(round(self.vf[v, K.VF_CENTER]))
+            center = round(self.vf[v, K.VF_CENTER])
             self.vi[v, K.VI_BASE] = center - K.NLEV // 2
             ci = K.NLEV // 2
             pv = self.pv[v]
             d0, dmax, b = pv[K.PV_L_D0], pv[K.PV_L_DMAX], pv[K.PV_L_SLOPE]
             mean_size = pv[K.PV_L_SIZE_MED] * math.exp(0.5 * pv[K.PV_L_SIZE_SIG] ** 2)
-            for d in range(int(math.ceil(d0)), int(dmax) + 1):
-                q = int(round(b * (d - d0)))
+            for d in range(math.ceil(d0), int(dmax) + 1):
+                q = round(b * (d - d0))
                 if q <= 0:
                     continue
-                n = max(1, int(round(q / mean_size)))
+                n = max(1, round(q / mean_size))
                 for s, i in ((K.BID, ci - d), (K.ASK, ci + d)):
                     self.bk[v, K.QL + s, i] = q
                     self.bk[v, K.NL + s, i] = n
@@ -593,7 +593,7 @@ class MarketSim:
             prm = e.params
             if e.kind in ("flush", "informed"):
                 typ = K.EVT_FLUSH if e.kind == "flush" else K.EVT_INFORMED
-                chunk = max(1, int(round(prm["chunk_qty"] / spec.lot_size)))
+                chunk = max(1, round(prm["chunk_qty"] / spec.lot_size))
                 row(e.start_s, typ, v, side, e.end_s, prm["dip"], chunk, prm["chunk_interval_s"], prm["recovery_s"])
             elif e.kind == "spoof":
                 row(e.start_s, K.EVT_SPOOF, v, side, e.end_s, prm["spoof_size_min"] / spec.lot_size,
@@ -601,7 +601,7 @@ class MarketSim:
                     prm["spoof_layers"], prm["spoof_life_s"], prm["spoof_interval_s"])
             elif e.kind == "stuff":
                 row(e.start_s, K.EVT_STUFF, v, side, e.end_s, prm["stuff_rate_per_s"],
-                    max(1, int(round(prm["stuff_size"] / spec.lot_size))), prm["stuff_max_distance_ticks"])
+                    max(1, round(prm["stuff_size"] / spec.lot_size)), prm["stuff_max_distance_ticks"])
             elif e.kind == "outage":
                 row(e.start_s, K.EVT_OUTAGE, v)
                 row(e.end_s, K.EVT_OUTAGE_END, v)
@@ -613,8 +613,8 @@ class MarketSim:
             if so.cancel:
                 row(so.t_s, K.EVT_SCRIPT_CANCEL, v, 0, math.inf, 0, 0, 0, 0, so.agent_id)
                 continue
-            px = -1 if so.price is None else int(round(so.price / spec.tick_size))
-            row(so.t_s, K.EVT_SCRIPT, v, _side_code(so.side), math.inf, px, int(round(so.qty / spec.lot_size)),
+            px = -1 if so.price is None else round(so.price / spec.tick_size)
+            row(so.t_s, K.EVT_SCRIPT, v, _side_code(so.side), math.inf, px, round(so.qty / spec.lot_size),
                 1 if (so.ioc or so.price is None) else 0, 1 if so.post_only else 0, so.agent_id)
         rows.sort(key=lambda r: r[K.E_T])  # stable: same-time rows keep their order
         return np.array(rows, dtype=np.float64).reshape(-1, K.NE)

@@ -521,7 +521,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
             raise ScenarioError(f"{ep}.venue = {e.venue!r}: use 'any', 'deepest' or one of {sorted(names)}")
         if e.side not in ("buy", "sell", "any"):
             raise ScenarioError(f"{ep}.side = {e.side!r}: use 'buy', 'sell' or 'any'")
-        if e.kind in ("flush", "informed") and not (0.0 < e.dip[0] and e.dip[1] < 0.2):
+        if e.kind in ("flush", "informed") and not (e.dip[0] > 0.0 and e.dip[1] < 0.2):
             raise ScenarioError(f"{ep}.dip = {list(e.dip)}: a dip is a fraction in (0, 0.2), e.g. [0.005, 0.01]")
         if e.regime not in ("calm", "volatile"):
             raise ScenarioError(f"{ep}.regime = {e.regime!r}: use 'calm' or 'volatile'")
@@ -553,7 +553,7 @@ class EventInstance:
 def _draw(rng: np.random.Generator, r: Range, integer: bool = False) -> float:
     lo, hi = r
     if integer:
-        return float(rng.integers(int(round(lo)), int(round(hi)) + 1))
+        return float(rng.integers(round(lo), round(hi) + 1))
     return float(lo if lo == hi else rng.uniform(lo, hi))
 
 

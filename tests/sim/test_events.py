@@ -30,7 +30,7 @@ def _paired_impact_bps(kind: str, seed: int, dip: float = 0.008, recovery_s: flo
     return t, (m_hit / m_base - 1.0) * 1e4, t0
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_flush_dips_and_recovers_within_its_recovery_time(seed):
     t, imp, t0 = _paired_impact_bps("flush", seed)
     window = (t >= t0) & (t <= t0 + 300.0)
@@ -41,7 +41,7 @@ def test_flush_dips_and_recovers_within_its_recovery_time(seed):
     assert abs(after) <= 0.25 * abs(dip), (dip, after)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_informed_move_does_not_recover(seed):
     t, imp, t0 = _paired_impact_bps("informed", seed)
     window = (t >= t0) & (t <= t0 + 300.0)

@@ -119,7 +119,7 @@ def test_own_order_queue_position_is_fifo():
     sim.advance_to(30.0)
     v = 0
     bid, _ = sim.best(v)
-    i = int(round(bid / sim.venues[v].tick_size)) - int(sim.vi[v, K.VI_BASE])
+    i = round(bid / sim.venues[v].tick_size) - int(sim.vi[v, K.VI_BASE])
     level_before = (sim.bk[v, K.QH, i] + sim.bk[v, K.QL, i] + sim.bk[v, K.QT, i]) * sim.venues[v].lot_size
     ev = sim.submit(v, 1, BUY, bid, 0.5)
     assert [e.kind for e in ev] == ["ack"]
