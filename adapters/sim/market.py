@@ -548,6 +548,8 @@ class MarketSim:
         self.g[K.G_LOGF] = math.log(p0)
         self.g[K.G_LOGF0] = math.log(p0)
         self.g[K.G_REGIME] = 1.0 if f.start_regime == "volatile" else 0.0
+        # the log-vol factor starts in its stationary distribution (a run is a slice of a long market)
+        self.g[K.G_H] = f.logvol_sd * float(SeedTree(self.seed).generator("sim/init").standard_normal())
         self.g[K.G_FORCED_REGIME_UNTIL] = -math.inf
         K.update_centers(self.vi, self.vf, self.pv, self.g)
         self.vf[:, K.VF_ANCHOR] = self.vf[:, K.VF_CENTER]
