@@ -97,7 +97,8 @@ class StuffingConfig:
     baseline_s: int = 1800  # rolling baseline of one-second message counts (median, MAD)
     warmup_s: int = 120  # no score before this much baseline
     ratio_full: float = 1.6  # relative rate ratio giving score 1 (score = (rel - 1) / (ratio_full - 1))
-    z_min: float = 4.0  # robust z-score of the short-window rate needed for any score
+    z_min: float = 3.0  # robust z-score of the short-window rate needed for any score
+    relearn_after_s: float = 1800.0  # the baseline stops learning during an alert, for at most this long
     alert_on: float = 0.5
     alert_off: float = 0.2
     clear_after_s: float = 30.0
@@ -500,14 +501,17 @@ class QuoteStuffingDetector:
         self._last_seq: int | None = None
         self._bucket: int | None = None
         self._count = 0.0
-        self._hist = _Ring(self.cfg.baseline_s)  # one-second message counts
-        self._short_hist = _Ring(self.cfg.baseline_s)  # short-window mean rates
+        self._recent = _Ring(self.cfg.short_s)  # the last one-second message counts (the burst window)
+        self._hist = _Ring(self.cfg.baseline_s)  # baseline one-second counts (not learned during an alert)
+        self._short_hist = _Ring(self.cfg.baseline_s)  # baseline short-window mean rates
         self.ratio = 1.0  # short-window rate / baseline median
         self.z = 0.0  # robust z-score of the short-window rate against the baseline of short-window rates
         self.rel = 1.0  # ratio / market-wide ratio of the other venues
         self.score = 0.0
         self.rate_per_s = math.nan
         self.baseline_per_s = math.nan
+        self._smed = math.nan
+        self._market = 1.0
         self.last_ts = math.nan
         self.alerts = _Hysteresis("quote_stuffing", venue, self.cfg.alert_on, self.cfg.alert_off,
                                   self.cfg.clear_after_s)
@@ -537,25 +541,33 @@ class QuoteStuffingDetector:
         self._count = 0.0
 
     def _push(self, n: float) -> None:
-        self._hist.append(n)
-        s = self.cfg.short_s
-        if len(self._hist) >= s:
-            self._short_hist.append(float(self._hist.last(s).mean()))
+        self._recent.append(n)
+        cur = self.alerts.current
+        # a flagged burst must not become the baseline (unless it lasts so long it is the new normal)
+        stale_alert = cur is not None and self.last_ts - cur.open_ts >= self.cfg.relearn_after_s
+        if (cur is None and self.score < self.cfg.alert_off) or stale_alert or not math.isfinite(self._smed):
+            self._hist.append(n)
+            if len(self._recent) >= self.cfg.short_s:
+                self._short_hist.append(float(self._recent.values().mean()))
+        else:
+            # during a burst the venue is assumed to move with the market: what it would have sent
+            m = max(self._market, 0.0)
+            self._hist.append(self.baseline_per_s * m)
+            self._short_hist.append(self._smed * m)
 
     def update_score(self, market_ratio: float = 1.0) -> float:
         """Recompute the score (after a completed bucket); `market_ratio` = other venues' median ratio."""
         cfg = self.cfg
         n = len(self._hist)
         s = cfg.short_s
-        if n < max(cfg.warmup_s, 2 * s) or len(self._short_hist) < s + 2:
+        if n < max(cfg.warmup_s, 2 * s) or len(self._short_hist) < s + 2 or len(self._recent) < s:
             return self.score
-        hist = self._hist.values()
-        med = float(np.median(hist[: n - s]))
-        shorts = self._short_hist.values()[: -s]
+        med = float(np.median(self._hist.values()))
+        shorts = self._short_hist.values()
         smed = float(np.median(shorts))
         smad = 1.4826 * float(np.median(np.abs(shorts - smed)))
-        rate = float(hist[n - s:].mean())
-        self.rate_per_s, self.baseline_per_s = rate, med
+        rate = float(self._recent.values().mean())
+        self.rate_per_s, self.baseline_per_s, self._smed, self._market = rate, med, smed, market_ratio
         self.ratio = rate / med if med > 0 else (math.inf if rate > 0 else 1.0)
         self.z = (rate - smed) / max(smad, 1.0)
         self.rel = self.ratio / max(market_ratio, 1.0)
@@ -753,10 +765,15 @@ class Surveillance:
         self.adverse.on_fill(f.venue, event.ts, int(f.side.sign), float(f.quantity))
 
     def _market_ratio(self, venue: str) -> float:
+        """Market-wide activity ratio: the median over all venues (self included) when there are three
+        or more — one stuffed venue cannot move it — else the other venue's ratio."""
         if not self.cfg.cross_venue_stuffing:
             return 1.0
-        others = [d.ratio for v, d in self.stuffing.items() if v != venue and math.isfinite(d.ratio)
-                  and d.last_ts >= self.stuffing[venue].last_ts - 5.0]
+        now = self.stuffing[venue].last_ts
+        live = {v: d.ratio for v, d in self.stuffing.items() if math.isfinite(d.ratio) and d.last_ts >= now - 5.0}
+        if len(live) >= 3:
+            return float(np.median(list(live.values())))
+        others = [r for v, r in live.items() if v != venue]
         return float(np.median(others)) if others else 1.0
 
     def _announce(self, transition: str, alerts: _Hysteresis, ts: float, score: float,
