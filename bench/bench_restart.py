@@ -42,8 +42,14 @@ def _env(tmp: Path) -> dict[str, str]:
     keys = tmp / "keys.enc"
     EncryptedFileStore(keys, "bench-passphrase").put("loop", ApiCredentials("bh-loopback", "bh-loopback-secret"))
     env = dict(os.environ)
-    env.update({"BLOCKHOUSE_SECRETS_BACKEND": "file", "BLOCKHOUSE_SECRETS_FILE": str(keys),
-                "BLOCKHOUSE_SECRETS_PASSPHRASE": "bench-passphrase", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "BLOCKHOUSE_SECRETS_BACKEND": "file",
+            "BLOCKHOUSE_SECRETS_FILE": str(keys),
+            "BLOCKHOUSE_SECRETS_PASSPHRASE": "bench-passphrase",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -72,15 +78,24 @@ def bench(restarts: int, seed: int) -> dict[str, Any]:
         env = _env(tmp)
         server = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "serve-exchange", "--port", "0", "--state", str(tmp / "x.json")],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert server.stdout is not None
         url = json.loads(server.stdout.readline())["url"]
         common = ["--journal", str(tmp / "j.sqlite"), "--interval", "0.5", "--passive-refresh", "5"]
         run = [sys.executable, str(ROOT / "main.py"), "run", "--venue", f"loop=ccxt:binance@{url}"]
-        proc = subprocess.Popen([*run, "--side", "sell", "--qty", "20", "--horizon", "10m", "--parent-id", "BENCH",
-                                 *common], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True)
+        proc = subprocess.Popen(
+            [*run, "--side", "sell", "--qty", "20", "--horizon", "10m", "--parent-id", "BENCH", *common],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         ready: list[float] = []
         first: list[float] = []
         phases: list[dict[str, float]] = []
@@ -91,8 +106,14 @@ def bench(restarts: int, seed: int) -> dict[str, Any]:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
                 spawned = time.time()
-                proc = subprocess.Popen([*run, "--resume", *common], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
+                proc = subprocess.Popen(
+                    [*run, "--resume", *common],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
                 evs = _events(proc, "ready")
                 ready.append(evs[-1]["t"] - spawned)
                 phases.append(evs[-1].get("phases_s", {}))
@@ -133,9 +154,14 @@ def main() -> int:
     worst = max(result["ready_s"])
     load1 = os.getloadavg()[0]
     print()
-    print(f"load average while measuring: {load1:.1f} on {os.cpu_count()} cores"
-          + (" — the machine was busy; 'process cpu' is the CPU the restart itself needed" if load1 > (os.cpu_count()
-                                                                                                   or 1) else ""))
+    print(
+        f"load average while measuring: {load1:.1f} on {os.cpu_count()} cores"
+        + (
+            " — the machine was busy; 'process cpu' is the CPU the restart itself needed"
+            if load1 > (os.cpu_count() or 1)
+            else ""
+        )
+    )
     print(f"target ready < {TARGET_S:.0f} s: {'met' if worst < TARGET_S else 'NOT met'} (worst {worst:.2f} s)")
     if args.json:
         print(json.dumps(result))

@@ -65,10 +65,11 @@ def parse_venue_spec(text: str, **overrides: Any) -> CcxtVenueConfig:
         sandbox = True
     elif where:
         if not re.match(r"^https?://[^/\s]+/?$", where):
-            raise ValueError(f"venue {m.group('name')}: {where!r} must be 'testnet' or a base URL like http://host:port")
+            raise ValueError(
+                f"venue {m.group('name')}: {where!r} must be 'testnet' or a base URL like http://host:port"
+            )
         url = where.rstrip("/")
-    return CcxtVenueConfig(name=m.group("name"), exchange_id=m.group("exchange"), url=url, sandbox=sandbox,
-                           **overrides)
+    return CcxtVenueConfig(name=m.group("name"), exchange_id=m.group("exchange"), url=url, sandbox=sandbox, **overrides)
 
 
 def url_overrides(exchange_id: str, base_url: str, urls: dict[str, Any]) -> dict[str, Any]:

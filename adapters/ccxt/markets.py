@@ -19,8 +19,9 @@ def _norm(value: Any) -> Decimal:
     return d.normalize() if d != 0 else Decimal(0)
 
 
-def instrument_from_market(venue: str, market: dict[str, Any], maker_fee_bps: float | None = None,
-                           taker_fee_bps: float | None = None) -> VenueInstrument:
+def instrument_from_market(
+    venue: str, market: dict[str, Any], maker_fee_bps: float | None = None, taker_fee_bps: float | None = None
+) -> VenueInstrument:
     info = market.get("info") or {}
     filters = {f.get("filterType"): f for f in info.get("filters", []) if isinstance(f, dict)}
     tick = lot = min_qty = min_notional = None

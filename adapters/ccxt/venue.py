@@ -375,8 +375,12 @@ class CcxtVenue:
             except TimeoutError:
                 self.stats["ack_timeouts"] += 1
                 if not track.acked:  # the user stream may have acked it already
-                    log.warning("venue %s: no ack for %s within %.1f s: UNKNOWN until settled",
-                                self.name, cid, self.config.ack_timeout_s)
+                    log.warning(
+                        "venue %s: no ack for %s within %.1f s: UNKNOWN until settled",
+                        self.name,
+                        cid,
+                        self.config.ack_timeout_s,
+                    )
                     self._emit_timeout(cid)
                 response = await call  # ccxt's own timeout bounds this wait
         except asyncio.CancelledError:
@@ -505,9 +509,19 @@ class CcxtVenue:
         self._ack(track, status, ts)
         if rest_fills:
             for f in info.get("fills") or []:
-                self._deliver(track, self._fill(track, str(f["tradeId"]), Decimal(f["price"]), Decimal(f["qty"]),
-                                                Liquidity.TAKER, Decimal(f["commission"]), str(f["commissionAsset"]),
-                                                ts))
+                self._deliver(
+                    track,
+                    self._fill(
+                        track,
+                        str(f["tradeId"]),
+                        Decimal(f["price"]),
+                        Decimal(f["qty"]),
+                        Liquidity.TAKER,
+                        Decimal(f["commission"]),
+                        str(f["commissionAsset"]),
+                        ts,
+                    ),
+                )
         await self._sync(track, status, Decimal(str(info.get("executedQty", "0"))), ts)
 
     async def _apply_report(self, info: dict[str, Any], trade_infos: list[dict[str, Any]]) -> None:
@@ -524,16 +538,25 @@ class CcxtVenue:
         self._ack(track, status, ts)
         for t in [*trade_infos, info]:
             if t.get("x") == "TRADE" and str(t.get("i")) == vid:
-                self._deliver(track, self._fill(
-                    track, str(t["t"]), Decimal(t["L"]), Decimal(t["l"]),
-                    Liquidity.MAKER if t.get("m") else Liquidity.TAKER, Decimal(t.get("n") or "0"),
-                    str(t.get("N") or self._quote(symbol)), int(t["T"]) / 1000,
-                ))
+                self._deliver(
+                    track,
+                    self._fill(
+                        track,
+                        str(t["t"]),
+                        Decimal(t["L"]),
+                        Decimal(t["l"]),
+                        Liquidity.MAKER if t.get("m") else Liquidity.TAKER,
+                        Decimal(t.get("n") or "0"),
+                        str(t.get("N") or self._quote(symbol)),
+                        int(t["T"]) / 1000,
+                    ),
+                )
         reason = str(info.get("r") or "") if info.get("X") == "REJECTED" else ""
         await self._sync(track, status, Decimal(str(info.get("z", "0"))), ts, reason)
 
-    async def _sync(self, track: _Track, status: OrderStatus | None, cum_filled: Decimal, ts: float,
-                    reason: str = "") -> None:
+    async def _sync(
+        self, track: _Track, status: OrderStatus | None, cum_filled: Decimal, ts: float, reason: str = ""
+    ) -> None:
         """Report a venue state to the engine: ack first, fills before the terminal state,
         never backwards (a late NEW after FILLED is dropped)."""
         if status is None:
@@ -547,8 +570,12 @@ class CcxtVenue:
             self._open_symbol[cid] = track.symbol
             if self.view is not None and not self.view.knows(cid) and cid not in self.orphans:
                 self.orphans[cid] = self._venue_open[cid]
-                log.warning("venue %s: orphan order %s (%s) — not in our journal; cancelable with cancel_by_id",
-                            self.name, cid, vid)
+                log.warning(
+                    "venue %s: orphan order %s (%s) — not in our journal; cancelable with cancel_by_id",
+                    self.name,
+                    cid,
+                    vid,
+                )
         else:
             self._forget_open(cid)
         current = _RANK.get(track.status, 0) if track.status is not None else 0
@@ -576,24 +603,58 @@ class CcxtVenue:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("venue %s: fills of %s not fetched (%s); the next reconciliation applies them",
-                        self.name, track.client_id, short(exc))
+            log.warning(
+                "venue %s: fills of %s not fetched (%s); the next reconciliation applies them",
+                self.name,
+                track.client_id,
+                short(exc),
+            )
             return
         for t in trades:
             self._deliver_rest_trade(track, t.get("info") or {})
 
     def _deliver_rest_trade(self, track: _Track, row: dict[str, Any]) -> None:
-        self._deliver(track, self._fill(
-            track, str(row["id"]), Decimal(row["price"]), Decimal(row["qty"]),
-            Liquidity.MAKER if row.get("isMaker") else Liquidity.TAKER, Decimal(row.get("commission") or "0"),
-            str(row.get("commissionAsset") or self._quote(track.symbol)), int(row["time"]) / 1000,
-            Side.BUY if row.get("isBuyer") else Side.SELL,
-        ))
+        self._deliver(
+            track,
+            self._fill(
+                track,
+                str(row["id"]),
+                Decimal(row["price"]),
+                Decimal(row["qty"]),
+                Liquidity.MAKER if row.get("isMaker") else Liquidity.TAKER,
+                Decimal(row.get("commission") or "0"),
+                str(row.get("commissionAsset") or self._quote(track.symbol)),
+                int(row["time"]) / 1000,
+                Side.BUY if row.get("isBuyer") else Side.SELL,
+            ),
+        )
 
-    def _fill(self, track: _Track, trade_id: str, price: Decimal, qty: Decimal, liquidity: Liquidity,
-              fee: Decimal, fee_ccy: str, venue_ts: float, side: Side | None = None) -> Fill:
-        return Fill(track.client_id, self.name, trade_id, track.venue_order_id, side or track.side or Side.SELL,
-                    price, qty, liquidity, fee, fee_ccy, venue_ts, time.time())
+    def _fill(
+        self,
+        track: _Track,
+        trade_id: str,
+        price: Decimal,
+        qty: Decimal,
+        liquidity: Liquidity,
+        fee: Decimal,
+        fee_ccy: str,
+        venue_ts: float,
+        side: Side | None = None,
+    ) -> Fill:
+        return Fill(
+            track.client_id,
+            self.name,
+            trade_id,
+            track.venue_order_id,
+            side or track.side or Side.SELL,
+            price,
+            qty,
+            liquidity,
+            fee,
+            fee_ccy,
+            venue_ts,
+            time.time(),
+        )
 
     def _deliver(self, track: _Track, fill: Fill) -> None:
         if fill.venue_trade_id in track.trade_ids:
@@ -627,8 +688,14 @@ class CcxtVenue:
         """Bring the engine in line with the exchange (see the module docstring). Returns a summary."""
         t0 = time.monotonic()
         ex = await self._exchange_ready()
-        summary: dict[str, Any] = {"reason": reason, "open_at_venue": 0, "resolved": 0, "fills_swept": 0,
-                                   "orphans": 0, "recanceled": 0}
+        summary: dict[str, Any] = {
+            "reason": reason,
+            "open_at_venue": 0,
+            "resolved": 0,
+            "fills_swept": 0,
+            "orphans": 0,
+            "recanceled": 0,
+        }
         watermark = self._fill_watermark()
         for symbol in self.config.symbols:
             rows = await self._rest(ex.fetch_open_orders, symbol)
@@ -669,8 +736,12 @@ class CcxtVenue:
         self.stats["reconciliations"] += 1
         self.last_reconcile = summary
         if self.orphans:
-            log.warning("venue %s: %d orphan order(s) at the venue: %s", self.name, len(self.orphans),
-                        ", ".join(sorted(self.orphans)))
+            log.warning(
+                "venue %s: %d orphan order(s) at the venue: %s",
+                self.name,
+                len(self.orphans),
+                ", ".join(sorted(self.orphans)),
+            )
         log.info("venue %s: reconciled (%s)", self.name, summary)
         return summary
 
@@ -699,8 +770,9 @@ class CcxtVenue:
                         order = await self._rest(ex.fetch_order, vid, symbol)
                         cid = str((order.get("info") or {}).get("clientOrderId"))
                     except Exception as exc:
-                        log.warning("venue %s: trade %s of unknown order %s (%s)", self.name, row.get("id"), vid,
-                                    short(exc))
+                        log.warning(
+                            "venue %s: trade %s of unknown order %s (%s)", self.name, row.get("id"), vid, short(exc)
+                        )
                         continue
                 track = self._track(cid, vid, symbol, "BUY" if row.get("isBuyer") else "SELL")
                 before = len(track.trade_ids)
@@ -728,12 +800,21 @@ class CcxtVenue:
                 if now - child.created_ts < self.config.request_timeout_s:
                     continue
                 if child.status is OrderStatus.UNKNOWN:
-                    self._spawn(self._settle(self._track(child.client_id, child.venue_order_id,
-                                                         child.instrument.symbol, child.side.name), "stuck UNKNOWN"))
+                    self._spawn(
+                        self._settle(
+                            self._track(
+                                child.client_id, child.venue_order_id, child.instrument.symbol, child.side.name
+                            ),
+                            "stuck UNKNOWN",
+                        )
+                    )
                 else:
                     self.stats["recancel_stuck"] += 1
-                    self._spawn(self._query_and_apply(child.client_id, child.instrument.symbol,
-                                                      still_open_reason="cancel not confirmed"))
+                    self._spawn(
+                        self._query_and_apply(
+                            child.client_id, child.instrument.symbol, still_open_reason="cancel not confirmed"
+                        )
+                    )
 
     # ================================================================== streams
     async def _user_loop(self) -> None:
@@ -827,9 +908,19 @@ class CcxtVenue:
         n = self.config.book_levels
         bids = np.asarray(book["bids"][:n], dtype=np.float64).reshape(-1, 2)
         asks = np.asarray(book["asks"][:n], dtype=np.float64).reshape(-1, 2)
-        self._cb.on_book(BookUpdate(time.time(), self.name, symbol, int(book.get("nonce") or 0),
-                                    bids[:, 0].copy(), bids[:, 1].copy(), asks[:, 0].copy(), asks[:, 1].copy(),
-                                    is_snapshot))
+        self._cb.on_book(
+            BookUpdate(
+                time.time(),
+                self.name,
+                symbol,
+                int(book.get("nonce") or 0),
+                bids[:, 0].copy(),
+                bids[:, 1].copy(),
+                asks[:, 0].copy(),
+                asks[:, 1].copy(),
+                is_snapshot,
+            )
+        )
 
     async def _trades_loop(self, symbol: str) -> None:
         delay = self.config.reconnect_min_s
@@ -893,9 +984,13 @@ class CcxtVenue:
         ex.options["timeDifference"] = int(-offset)  # sign with the venue's time (ccxt nonce = now - difference)
         alert = abs(offset) > self.config.recv_window_ms / 2
         if alert:
-            log.warning("venue %s: clock offset %.0f ms exceeds half the signing window (%d ms); "
-                        "signing with the venue's time, but check NTP on this machine",
-                        self.name, offset, self.config.recv_window_ms)
+            log.warning(
+                "venue %s: clock offset %.0f ms exceeds half the signing window (%d ms); "
+                "signing with the venue's time, but check NTP on this machine",
+                self.name,
+                offset,
+                self.config.recv_window_ms,
+            )
         if alert != self.clock_alert:
             self.clock_alert = alert
             self._status(f"clock offset {offset:.0f} ms" + (" exceeds half the recvWindow" if alert else " ok"))
@@ -958,10 +1053,15 @@ class CcxtVenue:
         out = []
         for row in rows:
             info = row.get("info") or {}
-            out.append(VenueOrderReport(str(info.get("clientOrderId")), str(info.get("orderId")),
-                                        _STATUS.get(str(info.get("status")), OrderStatus.NEW),
-                                        Decimal(str(info.get("executedQty", "0"))),
-                                        int(info.get("updateTime") or 0) / 1000))
+            out.append(
+                VenueOrderReport(
+                    str(info.get("clientOrderId")),
+                    str(info.get("orderId")),
+                    _STATUS.get(str(info.get("status")), OrderStatus.NEW),
+                    Decimal(str(info.get("executedQty", "0"))),
+                    int(info.get("updateTime") or 0) / 1000,
+                )
+            )
         return out
 
     async def _fetch_fills(self, symbol: str, since_ts: float) -> list[Fill]:
@@ -1023,15 +1123,17 @@ def make_exchange(config: CcxtVenueConfig, creds: ApiCredentials) -> Any:
         "adjustForTimeDifference": False,  # we measure the offset ourselves (and alert on it)
         **config.options,
     }
-    ex = cls({
-        "apiKey": creds.api_key,
-        "secret": creds.secret,
-        "enableRateLimit": True,
-        "rateLimiterAlgorithm": config.rate_limiter,
-        "rollingWindowSize": 60000,
-        "timeout": int(config.request_timeout_s * 1000),
-        "options": options,
-    })
+    ex = cls(
+        {
+            "apiKey": creds.api_key,
+            "secret": creds.secret,
+            "enableRateLimit": True,
+            "rateLimiterAlgorithm": config.rate_limiter,
+            "rollingWindowSize": 60000,
+            "timeout": int(config.request_timeout_s * 1000),
+            "options": options,
+        }
+    )
     if config.sandbox:
         ex.set_sandbox_mode(True)
     if config.url:

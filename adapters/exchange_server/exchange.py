@@ -212,24 +212,45 @@ class SimulatedExchange:
             if isinstance(item, BookDiff):
                 self.last_seq = item.last_seq + self.seq_offset
                 self.depth_messages += 1
-                bids = [[fmt(Decimal(int(p)) * self.tick), fmt(Decimal(int(q)) * self.lot)]
-                        for s, p, q in zip(item.side, item.price_ticks, item.qty_lots, strict=True) if s > 0]
-                asks = [[fmt(Decimal(int(p)) * self.tick), fmt(Decimal(int(q)) * self.lot)]
-                        for s, p, q in zip(item.side, item.price_ticks, item.qty_lots, strict=True) if s < 0]
-                self.listeners.depth({
-                    "e": "depthUpdate", "E": now_ms, "s": self.symbol,
-                    "U": item.first_seq + self.seq_offset, "u": item.last_seq + self.seq_offset,
-                    "b": bids, "a": asks,
-                })
+                bids = [
+                    [fmt(Decimal(int(p)) * self.tick), fmt(Decimal(int(q)) * self.lot)]
+                    for s, p, q in zip(item.side, item.price_ticks, item.qty_lots, strict=True)
+                    if s > 0
+                ]
+                asks = [
+                    [fmt(Decimal(int(p)) * self.tick), fmt(Decimal(int(q)) * self.lot)]
+                    for s, p, q in zip(item.side, item.price_ticks, item.qty_lots, strict=True)
+                    if s < 0
+                ]
+                self.listeners.depth(
+                    {
+                        "e": "depthUpdate",
+                        "E": now_ms,
+                        "s": self.symbol,
+                        "U": item.first_seq + self.seq_offset,
+                        "u": item.last_seq + self.seq_offset,
+                        "b": bids,
+                        "a": asks,
+                    }
+                )
             elif isinstance(item, Trade):
                 price = self._px(item.price)
                 qty = self._qty(item.qty)
                 self.max_trade_id = max(self.max_trade_id, item.trade_id + self.trade_id_offset)
                 print_id = (item.trade_id + self.trade_id_offset) * TRADE_ID_SPREAD
-                self.listeners.trade({
-                    "e": "trade", "E": now_ms, "s": self.symbol, "t": print_id,
-                    "p": fmt(price), "q": fmt(qty), "T": now_ms, "m": item.aggressor < 0, "M": True,
-                })
+                self.listeners.trade(
+                    {
+                        "e": "trade",
+                        "E": now_ms,
+                        "s": self.symbol,
+                        "t": print_id,
+                        "p": fmt(price),
+                        "q": fmt(qty),
+                        "T": now_ms,
+                        "m": item.aggressor < 0,
+                        "M": True,
+                    }
+                )
 
     # ------------------------------------------------------------------ market data
     def depth(self, limit: int) -> dict[str, Any]:
@@ -251,27 +272,61 @@ class SimulatedExchange:
                 {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             ],
             "exchangeFilters": [],
-            "symbols": [{
-                "symbol": self.symbol, "status": "TRADING", "baseAsset": self.base, "baseAssetPrecision": 8,
-                "quoteAsset": self.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
-                "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-                "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
-                "quoteOrderQtyMarketAllowed": False, "allowTrailingStop": False, "cancelReplaceAllowed": False,
-                "amendAllowed": False, "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
-                "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": fmt(self.tick), "maxPrice": fmt(self.max_price),
-                     "tickSize": fmt(self.tick)},
-                    {"filterType": "LOT_SIZE", "minQty": fmt(self.lot), "maxQty": fmt(self.max_qty),
-                     "stepSize": fmt(self.lot)},
-                    {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": fmt(self.max_qty),
-                     "stepSize": "0.00000000"},
-                    {"filterType": "NOTIONAL", "minNotional": fmt(self.min_notional), "applyMinToMarket": True,
-                     "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
-                ],
-                "permissions": [], "permissionSets": [["SPOT"]],
-                "defaultSelfTradePreventionMode": "NONE", "allowedSelfTradePreventionModes": ["NONE"],
-            }],
+            "symbols": [
+                {
+                    "symbol": self.symbol,
+                    "status": "TRADING",
+                    "baseAsset": self.base,
+                    "baseAssetPrecision": 8,
+                    "quoteAsset": self.quote,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "baseCommissionPrecision": 8,
+                    "quoteCommissionPrecision": 8,
+                    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                    "icebergAllowed": False,
+                    "ocoAllowed": False,
+                    "otoAllowed": False,
+                    "quoteOrderQtyMarketAllowed": False,
+                    "allowTrailingStop": False,
+                    "cancelReplaceAllowed": False,
+                    "amendAllowed": False,
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": fmt(self.tick),
+                            "maxPrice": fmt(self.max_price),
+                            "tickSize": fmt(self.tick),
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "minQty": fmt(self.lot),
+                            "maxQty": fmt(self.max_qty),
+                            "stepSize": fmt(self.lot),
+                        },
+                        {
+                            "filterType": "MARKET_LOT_SIZE",
+                            "minQty": "0.00000000",
+                            "maxQty": fmt(self.max_qty),
+                            "stepSize": "0.00000000",
+                        },
+                        {
+                            "filterType": "NOTIONAL",
+                            "minNotional": fmt(self.min_notional),
+                            "applyMinToMarket": True,
+                            "maxNotional": "9000000.00000000",
+                            "applyMaxToMarket": False,
+                            "avgPriceMins": 5,
+                        },
+                    ],
+                    "permissions": [],
+                    "permissionSets": [["SPOT"]],
+                    "defaultSelfTradePreventionMode": "NONE",
+                    "allowedSelfTradePreventionModes": ["NONE"],
+                }
+            ],
         }
 
     # ------------------------------------------------------------------ orders
@@ -326,9 +381,15 @@ class SimulatedExchange:
             raise E.BinanceError(E.NEW_ORDER_REJECTED, E.MSG_INSUFFICIENT_BALANCE)
         now = self.now_ms()
         order = Order(self.next_order_id, api_key, cid, side, otype, tif, price, qty, now, update_ms=now)
-        events = self.sim.submit(self.vi, order.order_id, 1 if side == "BUY" else -1,
-                                 None if otype == "MARKET" else float(price), float(qty),
-                                 post_only=otype == "LIMIT_MAKER", ioc=tif == "IOC")
+        events = self.sim.submit(
+            self.vi,
+            order.order_id,
+            1 if side == "BUY" else -1,
+            None if otype == "MARKET" else float(price),
+            float(qty),
+            post_only=otype == "LIMIT_MAKER",
+            ioc=tif == "IOC",
+        )
         if events and events[0].kind == "reject":
             raise _reject_error(events[0].reason)
         self.next_order_id += 1
@@ -420,38 +481,85 @@ class SimulatedExchange:
         maker = int(self.maker_rate * 10_000)
         taker = int(self.taker_rate * 10_000)
         return {
-            "makerCommission": maker, "takerCommission": taker, "buyerCommission": 0, "sellerCommission": 0,
-            "commissionRates": {"maker": fmt(self.maker_rate), "taker": fmt(self.taker_rate),
-                                "buyer": "0.00000000", "seller": "0.00000000"},
-            "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
-            "requireSelfTradePrevention": False, "preventSor": False, "updateTime": self.now_ms(),
-            "accountType": "SPOT", "permissions": ["SPOT"], "uid": acct.uid,
-            "balances": [{"asset": a, "free": fmt(acct.free.get(a, Decimal(0))),
-                          "locked": fmt(acct.locked.get(a, Decimal(0)))} for a in assets],
+            "makerCommission": maker,
+            "takerCommission": taker,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {
+                "maker": fmt(self.maker_rate),
+                "taker": fmt(self.taker_rate),
+                "buyer": "0.00000000",
+                "seller": "0.00000000",
+            },
+            "canTrade": True,
+            "canWithdraw": False,
+            "canDeposit": False,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": self.now_ms(),
+            "accountType": "SPOT",
+            "permissions": ["SPOT"],
+            "uid": acct.uid,
+            "balances": [
+                {"asset": a, "free": fmt(acct.free.get(a, Decimal(0))), "locked": fmt(acct.locked.get(a, Decimal(0)))}
+                for a in assets
+            ],
         }
 
     # ------------------------------------------------------------------ rendering
     def order_json(self, o: Order, full: bool = False, trades: list[OwnTrade] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "symbol": self.symbol, "orderId": o.order_id, "orderListId": -1, "clientOrderId": o.client_id,
-            "price": fmt(o.price), "origQty": fmt(o.orig_qty), "executedQty": fmt(o.executed),
-            "cummulativeQuoteQty": fmt(o.cum_quote), "status": o.status, "timeInForce": o.tif or "GTC",
-            "type": o.type, "side": o.side, "stopPrice": "0.00000000", "icebergQty": "0.00000000",
-            "time": o.time_ms, "updateTime": o.update_ms, "isWorking": o.is_open, "workingTime": o.time_ms,
-            "origQuoteOrderQty": "0.00000000", "selfTradePreventionMode": "NONE",
+            "symbol": self.symbol,
+            "orderId": o.order_id,
+            "orderListId": -1,
+            "clientOrderId": o.client_id,
+            "price": fmt(o.price),
+            "origQty": fmt(o.orig_qty),
+            "executedQty": fmt(o.executed),
+            "cummulativeQuoteQty": fmt(o.cum_quote),
+            "status": o.status,
+            "timeInForce": o.tif or "GTC",
+            "type": o.type,
+            "side": o.side,
+            "stopPrice": "0.00000000",
+            "icebergQty": "0.00000000",
+            "time": o.time_ms,
+            "updateTime": o.update_ms,
+            "isWorking": o.is_open,
+            "workingTime": o.time_ms,
+            "origQuoteOrderQty": "0.00000000",
+            "selfTradePreventionMode": "NONE",
         }
         if full:
             out["transactTime"] = o.update_ms
-            out["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty), "commission": fmt(t.commission),
-                             "commissionAsset": t.commission_asset, "tradeId": t.trade_id} for t in trades or []]
+            out["fills"] = [
+                {
+                    "price": fmt(t.price),
+                    "qty": fmt(t.qty),
+                    "commission": fmt(t.commission),
+                    "commissionAsset": t.commission_asset,
+                    "tradeId": t.trade_id,
+                }
+                for t in trades or []
+            ]
         return out
 
     def trade_json(self, t: OwnTrade) -> dict[str, Any]:
         return {
-            "symbol": self.symbol, "id": t.trade_id, "orderId": t.order_id, "orderListId": -1,
-            "price": fmt(t.price), "qty": fmt(t.qty), "quoteQty": fmt(t.price * t.qty),
-            "commission": fmt(t.commission), "commissionAsset": t.commission_asset, "time": t.time_ms,
-            "isBuyer": t.side == "BUY", "isMaker": t.is_maker, "isBestMatch": True,
+            "symbol": self.symbol,
+            "id": t.trade_id,
+            "orderId": t.order_id,
+            "orderListId": -1,
+            "price": fmt(t.price),
+            "qty": fmt(t.qty),
+            "quoteQty": fmt(t.price * t.qty),
+            "commission": fmt(t.commission),
+            "commissionAsset": t.commission_asset,
+            "time": t.time_ms,
+            "isBuyer": t.side == "BUY",
+            "isMaker": t.is_maker,
+            "isBestMatch": True,
         }
 
     # ------------------------------------------------------------------ queries for tests / admin
@@ -461,11 +569,17 @@ class SimulatedExchange:
     def summary(self) -> dict[str, Any]:
         filled = sum((o.executed for o in self.orders.values()), Decimal(0))
         return {
-            "symbol": self.symbol, "venue": self.venue_name, "sim_time_s": self.sim.now_s,
-            "orders": len(self.orders), "open_orders": sum(1 for o in self.orders.values() if o.is_open),
-            "filled_qty": str(filled), "trades": len(self.trades), "last_seq": self.last_seq,
+            "symbol": self.symbol,
+            "venue": self.venue_name,
+            "sim_time_s": self.sim.now_s,
+            "orders": len(self.orders),
+            "open_orders": sum(1 for o in self.orders.values() if o.is_open),
+            "filled_qty": str(filled),
+            "trades": len(self.trades),
+            "last_seq": self.last_seq,
             "duplicate_client_ids": {c: n for c, n in self.cid_attempts.items() if n > 1},
-            "client_ids_sent": len(self.cid_attempts), "depth_messages": self.depth_messages,
+            "client_ids_sent": len(self.cid_attempts),
+            "depth_messages": self.depth_messages,
         }
 
     # ------------------------------------------------------------------ persistence
@@ -475,14 +589,25 @@ class SimulatedExchange:
             return
         state = {
             "symbol": self.symbol,
-            "accounts": {k: {"free": {a: str(v) for a, v in acct.free.items()},
-                             "locked": {a: str(v) for a, v in acct.locked.items()}, "uid": acct.uid}
-                         for k, acct in self.accounts.items()},
-            "orders": [{**asdict(o), **{k: str(getattr(o, k)) for k in
-                        ("price", "orig_qty", "executed", "cum_quote", "reserved_quote")}}
-                       for o in self.orders.values()],
-            "trades": [{**asdict(t), "price": str(t.price), "qty": str(t.qty), "commission": str(t.commission)}
-                       for t in self.trades],
+            "accounts": {
+                k: {
+                    "free": {a: str(v) for a, v in acct.free.items()},
+                    "locked": {a: str(v) for a, v in acct.locked.items()},
+                    "uid": acct.uid,
+                }
+                for k, acct in self.accounts.items()
+            },
+            "orders": [
+                {
+                    **asdict(o),
+                    **{k: str(getattr(o, k)) for k in ("price", "orig_qty", "executed", "cum_quote", "reserved_quote")},
+                }
+                for o in self.orders.values()
+            ],
+            "trades": [
+                {**asdict(t), "price": str(t.price), "qty": str(t.qty), "commission": str(t.commission)}
+                for t in self.trades
+            ],
             "cid_attempts": self.cid_attempts,
             "next_order_id": self.next_order_id,
             "trade_id_offset": self._max_trade_id() // TRADE_ID_SPREAD + 1,
@@ -498,16 +623,22 @@ class SimulatedExchange:
         if state.get("symbol") != self.symbol:
             raise ValueError(f"state file {path} is for {state.get('symbol')}, not {self.symbol}; use another file")
         for key, a in state["accounts"].items():
-            self.accounts[key] = Account(key, "", {k: Decimal(v) for k, v in a["free"].items()},
-                                         {k: Decimal(v) for k, v in a["locked"].items()}, a.get("uid", 1))
+            self.accounts[key] = Account(
+                key,
+                "",
+                {k: Decimal(v) for k, v in a["free"].items()},
+                {k: Decimal(v) for k, v in a["locked"].items()},
+                a.get("uid", 1),
+            )
         dec_fields = ("price", "orig_qty", "executed", "cum_quote", "reserved_quote")
         for raw in state["orders"]:
             o = Order(**{k: (Decimal(v) if k in dec_fields else v) for k, v in raw.items()})
             self.orders[o.order_id] = o
             self.orders_by_cid.setdefault((o.api_key, o.client_id), []).append(o.order_id)
         for raw in state["trades"]:
-            self.trades.append(OwnTrade(**{k: (Decimal(v) if k in ("price", "qty", "commission") else v)
-                                           for k, v in raw.items()}))
+            self.trades.append(
+                OwnTrade(**{k: (Decimal(v) if k in ("price", "qty", "commission") else v) for k, v in raw.items()})
+            )
         self.cid_attempts = dict(state["cid_attempts"])
         self.next_order_id = int(state["next_order_id"])
         self.trade_id_offset = int(state["trade_id_offset"])
@@ -515,8 +646,9 @@ class SimulatedExchange:
         # a fresh market: orders that were resting go back into its book at their price and leaves
         for o in self.orders.values():
             if o.is_open:
-                events = self.sim.submit(self.vi, o.order_id, 1 if o.side == "BUY" else -1, float(o.price),
-                                         float(o.leaves), ioc=False)
+                events = self.sim.submit(
+                    self.vi, o.order_id, 1 if o.side == "BUY" else -1, float(o.price), float(o.leaves), ioc=False
+                )
                 if events and events[0].kind == "reject":
                     log.warning("order %s could not be restored (%s): expired", o.order_id, events[0].reason)
                     self._close(o, "EXPIRED")
@@ -607,8 +739,18 @@ class SimulatedExchange:
         order.cum_quote += notional
         order.update_ms = self.now_ms()
         order.status = "FILLED" if order.executed >= order.orig_qty else "PARTIALLY_FILLED"
-        trade = OwnTrade(self._trade_id(ev.trade_id), order.order_id, order.api_key, order.side, price, qty,
-                         fee, fee_asset, order.update_ms, is_maker)
+        trade = OwnTrade(
+            self._trade_id(ev.trade_id),
+            order.order_id,
+            order.api_key,
+            order.side,
+            price,
+            qty,
+            fee,
+            fee_asset,
+            order.update_ms,
+            is_maker,
+        )
         self.trades.append(trade)
         self.dirty = True
         if order.status == "FILLED":
@@ -632,25 +774,56 @@ class SimulatedExchange:
             order.reserved_quote = Decimal(0)
 
     def _balance_update(self, acct: Account) -> None:
-        self.listeners.user(acct.api_key, {
-            "e": "outboundAccountPosition", "E": self.now_ms(), "u": self.now_ms(),
-            "B": [{"a": a, "f": fmt(acct.free.get(a, Decimal(0))), "l": fmt(acct.locked.get(a, Decimal(0)))}
-                  for a in (self.base, self.quote)],
-        })
+        self.listeners.user(
+            acct.api_key,
+            {
+                "e": "outboundAccountPosition",
+                "E": self.now_ms(),
+                "u": self.now_ms(),
+                "B": [
+                    {"a": a, "f": fmt(acct.free.get(a, Decimal(0))), "l": fmt(acct.locked.get(a, Decimal(0)))}
+                    for a in (self.base, self.quote)
+                ],
+            },
+        )
 
     def _report(self, o: Order, exec_type: str, trade: OwnTrade | None = None, cancel_cid: str = "") -> dict[str, Any]:
         t_ms = o.update_ms
         return {
-            "e": "executionReport", "E": t_ms, "s": self.symbol, "c": cancel_cid or o.client_id, "S": o.side,
-            "o": o.type, "f": o.tif or "GTC", "q": fmt(o.orig_qty), "p": fmt(o.price), "P": "0.00000000",
-            "F": "0.00000000", "g": -1, "C": o.client_id if cancel_cid else "", "x": exec_type, "X": o.status,
-            "r": "NONE", "i": o.order_id, "l": fmt(trade.qty if trade else Decimal(0)),
-            "z": fmt(o.executed), "L": fmt(trade.price if trade else Decimal(0)),
-            "n": fmt(trade.commission if trade else Decimal(0)), "N": trade.commission_asset if trade else None,
-            "T": t_ms, "t": trade.trade_id if trade else -1, "I": o.order_id,
-            "w": o.is_open, "m": trade.is_maker if trade else False, "M": False, "O": o.time_ms,
-            "Z": fmt(o.cum_quote), "Y": fmt(trade.price * trade.qty if trade else Decimal(0)), "Q": "0.00000000",
-            "W": o.time_ms, "V": "NONE",
+            "e": "executionReport",
+            "E": t_ms,
+            "s": self.symbol,
+            "c": cancel_cid or o.client_id,
+            "S": o.side,
+            "o": o.type,
+            "f": o.tif or "GTC",
+            "q": fmt(o.orig_qty),
+            "p": fmt(o.price),
+            "P": "0.00000000",
+            "F": "0.00000000",
+            "g": -1,
+            "C": o.client_id if cancel_cid else "",
+            "x": exec_type,
+            "X": o.status,
+            "r": "NONE",
+            "i": o.order_id,
+            "l": fmt(trade.qty if trade else Decimal(0)),
+            "z": fmt(o.executed),
+            "L": fmt(trade.price if trade else Decimal(0)),
+            "n": fmt(trade.commission if trade else Decimal(0)),
+            "N": trade.commission_asset if trade else None,
+            "T": t_ms,
+            "t": trade.trade_id if trade else -1,
+            "I": o.order_id,
+            "w": o.is_open,
+            "m": trade.is_maker if trade else False,
+            "M": False,
+            "O": o.time_ms,
+            "Z": fmt(o.cum_quote),
+            "Y": fmt(trade.price * trade.qty if trade else Decimal(0)),
+            "Q": "0.00000000",
+            "W": o.time_ms,
+            "V": "NONE",
         }
 
 

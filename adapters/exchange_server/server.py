@@ -93,7 +93,12 @@ class ExchangeServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.exchange = SimulatedExchange(
-            config.scenario, config.venue, config.seed, config.speed, config.accounts, config.balances,
+            config.scenario,
+            config.venue,
+            config.seed,
+            config.speed,
+            config.accounts,
+            config.balances,
             config.state_path,
         )
         self.faults = Faults()
@@ -109,12 +114,27 @@ class ExchangeServer:
         self.banned_until: dict[str, float] = {}
         self.down_until = 0.0
         self.withhold_depth = 0
-        self.stats: dict[str, int] = {k: 0 for k in (
-            "requests", "http_429", "http_418", "http_5xx", "violations", "ws_drops", "depth_skipped",
-            "acks_delayed", "acks_dropped", "orders_dropped", "restarts", "rejected_signature",
-            "rejected_timestamp")}
-        self._next_ws_drop = (self.exchange.sim.now_s + self.faults.ws_drop_every_s
-                              if self.faults.ws_drop_every_s else float("inf"))
+        self.stats: dict[str, int] = {
+            k: 0
+            for k in (
+                "requests",
+                "http_429",
+                "http_418",
+                "http_5xx",
+                "violations",
+                "ws_drops",
+                "depth_skipped",
+                "acks_delayed",
+                "acks_dropped",
+                "orders_dropped",
+                "restarts",
+                "rejected_signature",
+                "rejected_timestamp",
+            )
+        }
+        self._next_ws_drop = (
+            self.exchange.sim.now_s + self.faults.ws_drop_every_s if self.faults.ws_drop_every_s else float("inf")
+        )
         self._subscription_ids = 0
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -348,8 +368,11 @@ class ExchangeServer:
             if f.http_status == 418:
                 self.banned_until[ip] = now + f.retry_after_s
                 raise E.banned(int(self.banned_until[ip] * 1000), f.retry_after_s)
-            raise E.BinanceError(E.DISCONNECTED, "Internal error; unable to process your request. Please try again.",
-                                 status=f.http_status)
+            raise E.BinanceError(
+                E.DISCONNECTED,
+                "Internal error; unable to process your request. Please try again.",
+                status=f.http_status,
+            )
 
     def _spend_weight(self, ip: str, weight: int, now: float) -> int:
         window = self.weights.setdefault(ip, deque())
@@ -418,8 +441,13 @@ class ExchangeServer:
             await asyncio.sleep(f.ack_delay_ms / 1000.0)
         resp_type = p.get("newOrderRespType", "FULL").upper()
         if resp_type == "ACK":
-            return {"symbol": self.exchange.symbol, "orderId": order.order_id, "orderListId": -1,
-                    "clientOrderId": order.client_id, "transactTime": order.time_ms}
+            return {
+                "symbol": self.exchange.symbol,
+                "orderId": order.order_id,
+                "orderListId": -1,
+                "clientOrderId": order.client_id,
+                "transactTime": order.time_ms,
+            }
         return self.exchange.order_json(order, full=True, trades=trades if resp_type == "FULL" else [])
 
     async def _hang_up(self, request: web.Request) -> None:
@@ -501,8 +529,9 @@ class ExchangeServer:
             elif method == "LIST_SUBSCRIPTIONS":
                 conn.send(json.dumps({"result": sorted(conn.streams), "id": rid}))
             else:
-                conn.send(json.dumps({"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"},
-                                      "id": rid}))
+                conn.send(
+                    json.dumps({"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}, "id": rid})
+                )
         await self._close_ws(conn)
         return conn.ws
 
@@ -538,8 +567,9 @@ class ExchangeServer:
             str_params = {k: _ws_value(v) for k, v in params.items()}
             check_timestamp(str_params, now)
             payload = "&".join(f"{k}={v}" for k, v in sorted(str_params.items()) if k != "signature")
-            expected = hmac.new(self.exchange.accounts[key].secret.encode(), payload.encode(),
-                                hashlib.sha256).hexdigest()
+            expected = hmac.new(
+                self.exchange.accounts[key].secret.encode(), payload.encode(), hashlib.sha256
+            ).hexdigest()
             if not hmac.compare_digest(expected, str_params.get("signature", "")):
                 self.stats["rejected_signature"] += 1
                 raise E.BinanceError(E.INVALID_SIGNATURE, "Signature for this request is not valid.")
@@ -578,9 +608,16 @@ class ExchangeServer:
 
     # ------------------------------------------------------------------ admin
     async def _admin_state(self, request: web.Request) -> web.Response:
-        return web.json_response({**self.exchange.summary(), "stats": self.stats, "faults": self.faults.as_dict(),
-                                  "url": self.url, "speed": self.exchange.speed,
-                                  "connections": len(self.conns)})
+        return web.json_response(
+            {
+                **self.exchange.summary(),
+                "stats": self.stats,
+                "faults": self.faults.as_dict(),
+                "url": self.url,
+                "speed": self.exchange.speed,
+                "connections": len(self.conns),
+            }
+        )
 
     async def _admin_orders(self, request: web.Request) -> web.Response:
         prefix = request.query.get("client_prefix", "")
@@ -618,7 +655,6 @@ class ExchangeServer:
         body = await request.json() if request.can_read_body else {}
         self.withhold_depth += int(body.get("n", 1))
         return web.json_response({"withholding": self.withhold_depth})
-
 
     async def _admin_pause(self, request: web.Request) -> web.Response:
         return web.json_response({"paused": True, "last_update_id": self.exchange.pause()})

@@ -1,7 +1,7 @@
 """`python -m adapters.secrets set|delete|list|where`: manage exchange API keys by reference.
 
-    python -m adapters.secrets set binance-testnet --api-key KEY   # secret read from stdin / prompt
-    python -m adapters.secrets list                                 # references only, never secrets
+python -m adapters.secrets set binance-testnet --api-key KEY   # secret read from stdin / prompt
+python -m adapters.secrets list                                 # references only, never secrets
 """
 
 from __future__ import annotations

@@ -183,8 +183,15 @@ class EncryptedFileStore:
     def _write(self, items: dict[str, dict[str, str]]) -> None:
         salt = os.urandom(16)
         token = self._fernet(salt).encrypt(json.dumps(items).encode()).decode()
-        doc = {"version": 1, "kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
-               "salt": base64.b64encode(salt).decode(), "token": token}
+        doc = {
+            "version": 1,
+            "kdf": "scrypt",
+            "n": SCRYPT_N,
+            "r": SCRYPT_R,
+            "p": SCRYPT_P,
+            "salt": base64.b64encode(salt).decode(),
+            "token": token,
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

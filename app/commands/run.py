@@ -149,8 +149,12 @@ async def _main(args: argparse.Namespace) -> int:
         elif not live:
             done = {p.parent_id: p.state.value for p in oms.parents.values()}
             if engine.risk.killed:
-                emit("finished", state="halted", parents=done,
-                     detail="the kill switch is engaged in this journal; a supervisor must reset it before trading")
+                emit(
+                    "finished",
+                    state="halted",
+                    parents=done,
+                    detail="the kill switch is engaged in this journal; a supervisor must reset it before trading",
+                )
                 return 3
             emit("finished", detail="nothing to resume", parents=done)
             return 0
@@ -196,9 +200,12 @@ async def _main(args: argparse.Namespace) -> int:
             resume=args.resume,
             reconcile={v.name: v.last_reconcile for v in venues},
             clock_offset_ms={v.name: round(v.clock_offset_ms, 1) for v in venues},
-            phases_s={"imports": round(t_imported - T_START, 3), "journal_replay": round(t_replayed - t_imported, 3),
-                      "connect_and_reconcile": round(time.time() - t_replayed, 3),
-                      "process_cpu": round(time.process_time(), 3)},
+            phases_s={
+                "imports": round(t_imported - T_START, 3),
+                "journal_replay": round(t_replayed - t_imported, 3),
+                "connect_and_reconcile": round(time.time() - t_replayed, 3),
+                "process_cpu": round(time.process_time(), 3),
+            },
         )
         if engine.risk.killed:
             emit(

@@ -69,8 +69,9 @@ class Rig:
 @asynccontextmanager
 async def rig(server: ExchangeServer, **venue_config: Any) -> AsyncIterator[Rig]:
     engine = Engine(LiveClock(), MemoryJournal())
-    venue = CcxtVenue(CcxtVenueConfig("loop", url=server.url, **venue_config), credentials=CREDS,
-                      view=OmsOrderView(engine.oms))
+    venue = CcxtVenue(
+        CcxtVenueConfig("loop", url=server.url, **venue_config), credentials=CREDS, view=OmsOrderView(engine.oms)
+    )
     r = Rig(server, engine, venue)
     engine.bus.subscribe(OrderUpdate, r.updates.append)
     engine.add_venue(venue)
@@ -110,14 +111,16 @@ def subprocess_env(tmp: Path, **extra: str) -> dict[str, str]:
     if not keys.exists():
         EncryptedFileStore(keys, "test-passphrase").put("loop", CREDS)
     env = dict(os.environ)
-    env.update({
-        "BLOCKHOUSE_SECRETS_BACKEND": "file",
-        "BLOCKHOUSE_SECRETS_FILE": str(keys),
-        "BLOCKHOUSE_SECRETS_PASSPHRASE": "test-passphrase",
-        "BLOCKHOUSE__GENERAL__DATA_DIR": str(tmp / "data"),
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    })
+    env.update(
+        {
+            "BLOCKHOUSE_SECRETS_BACKEND": "file",
+            "BLOCKHOUSE_SECRETS_FILE": str(keys),
+            "BLOCKHOUSE_SECRETS_PASSPHRASE": "test-passphrase",
+            "BLOCKHOUSE__GENERAL__DATA_DIR": str(tmp / "data"),
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+    )
     return env
 
 
@@ -127,9 +130,21 @@ class ServerProcess:
     def __init__(self, tmp: Path, *args: str) -> None:
         with open(tmp / "server.err", "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "main.py"), "serve-exchange", "--port", "0", "--state",
-                 str(tmp / "exchange-state.json"), *args],
-                cwd=ROOT, env=subprocess_env(tmp), stdout=subprocess.PIPE, stderr=err, text=True,
+                [
+                    sys.executable,
+                    str(ROOT / "main.py"),
+                    "serve-exchange",
+                    "--port",
+                    "0",
+                    "--state",
+                    str(tmp / "exchange-state.json"),
+                    *args,
+                ],
+                cwd=ROOT,
+                env=subprocess_env(tmp),
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -141,8 +156,9 @@ class ServerProcess:
     def admin(self, path: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         verb = method or ("POST" if body is not None else "GET")
-        req = urllib.request.Request(self.url + path, data=data, method=verb,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=data, method=verb, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -162,12 +178,20 @@ def start_run(tmp: Path, url: str, *args: str, env_extra: dict[str, str] | None 
     with open(tmp / "run.err", "ab") as err:
         return subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "run", "--venue", f"loop=ccxt:binance@{url}", *args],
-            cwd=ROOT, env=subprocess_env(tmp, **(env_extra or {})), stdout=subprocess.PIPE, stderr=err, text=True,
+            cwd=ROOT,
+            env=subprocess_env(tmp, **(env_extra or {})),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
         )
 
 
-def read_events(proc: subprocess.Popen[str], until_event: str | None = None, timeout_s: float = 60.0,
-                sink: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def read_events(
+    proc: subprocess.Popen[str],
+    until_event: str | None = None,
+    timeout_s: float = 60.0,
+    sink: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """JSON lines from a `run` process, up to (and including) `until_event` or EOF."""
     assert proc.stdout is not None
     events = sink if sink is not None else []

@@ -20,13 +20,19 @@ async def book_run(diffs: int, gap_every: int, speed: float) -> None:
             if audit.applied >= next_gap and r.venue.is_up:
                 injected += 1
                 server.withhold_depth += 1  # the next diff-depth message is never sent: a gap
-                await until(lambda n=injected: audit.gaps == n and audit.resyncs == n + 1 and r.venue.is_up,
-                            timeout_s=20, what=f"gap {injected} detected and resnapshotted")
+                await until(
+                    lambda n=injected: audit.gaps == n and audit.resyncs == n + 1 and r.venue.is_up,
+                    timeout_s=20,
+                    what=f"gap {injected} detected and resnapshotted",
+                )
                 next_gap = audit.applied + gap_every
             await asyncio.sleep(0.01)
         last_id = server.exchange.pause()
-        await until(lambda: r.venue._ex.orderbooks["BTC/USDT"]["nonce"] == last_id, timeout_s=10,
-                    what="our book caught up with the paused exchange")
+        await until(
+            lambda: r.venue._ex.orderbooks["BTC/USDT"]["nonce"] == last_id,
+            timeout_s=10,
+            what="our book caught up with the paused exchange",
+        )
         theirs = server.exchange.depth(200)
         assert theirs["lastUpdateId"] == last_id
         ours = r.venue._ex.orderbooks["BTC/USDT"]
@@ -41,8 +47,10 @@ async def book_run(diffs: int, gap_every: int, speed: float) -> None:
         assert audit.resyncs == audit.gaps + 1  # the first snapshot plus one per gap
         assert audit.continuity_breaks == 0
         assert audit.applied >= diffs
-        print(f"book sync: {audit.applied} diffs applied, {audit.gaps} gaps injected and detected, "
-              f"{audit.resyncs} snapshots, {audit.continuity_breaks} diffs across a gap")
+        print(
+            f"book sync: {audit.applied} diffs applied, {audit.gaps} gaps injected and detected, "
+            f"{audit.resyncs} snapshots, {audit.continuity_breaks} diffs across a gap"
+        )
 
 
 def test_book_equals_exchange_after_1500_diffs_with_gaps() -> None:

@@ -35,17 +35,41 @@ def journal_state(path: Path, parent_id: str) -> tuple[ParentState, Decimal, Dec
 
 def crash_and_resume(tmp_path: Path, seed: int, kills: int) -> dict[str, object]:
     rng = random.Random(seed)
-    server = ServerProcess(tmp_path, "--seed", str(seed), "--fault", "ack_delay_ms=400", "--fault",
-                           "ack_delay_prob=0.2")
+    server = ServerProcess(
+        tmp_path, "--seed", str(seed), "--fault", "ack_delay_ms=400", "--fault", "ack_delay_prob=0.2"
+    )
     journal = tmp_path / "journal.sqlite"
     pid = f"CR{seed}"
-    common = ["--journal", str(journal), "--interval", "0.5", "--passive-refresh", "3", "--ack-timeout", "1",
-              "--progress-every", "0.5"]
+    common = [
+        "--journal",
+        str(journal),
+        "--interval",
+        "0.5",
+        "--passive-refresh",
+        "3",
+        "--ack-timeout",
+        "1",
+        "--progress-every",
+        "0.5",
+    ]
     ready_after_restart: list[float] = []
     first_order_after_restart: list[float] = []
     killed = 0
-    proc = start_run(tmp_path, server.url, "--side", "sell", "--qty", str(QTY), "--horizon", "45s",
-                     "--parent-id", pid, "--seed", str(seed), *common)
+    proc = start_run(
+        tmp_path,
+        server.url,
+        "--side",
+        "sell",
+        "--qty",
+        str(QTY),
+        "--horizon",
+        "45s",
+        "--parent-id",
+        pid,
+        "--seed",
+        str(seed),
+        *common,
+    )
     try:
         while True:
             events = read_events(proc, "ready", timeout_s=60)
@@ -84,10 +108,18 @@ def crash_and_resume(tmp_path: Path, seed: int, kills: int) -> dict[str, object]
         still_open = [o["clientOrderId"] for o in orders if o["status"] in ("NEW", "PARTIALLY_FILLED")]
         summary = server.admin("/admin/state")
         return {
-            "seed": seed, "kills": killed, "orders": len(orders), "duplicates": dup,
-            "server_duplicates": summary["duplicate_client_ids"], "venue_filled": venue_filled,
-            "journal_filled": filled, "state": state, "working": working, "open_at_venue": still_open,
-            "ready_s": ready_after_restart, "first_order_s": first_order_after_restart,
+            "seed": seed,
+            "kills": killed,
+            "orders": len(orders),
+            "duplicates": dup,
+            "server_duplicates": summary["duplicate_client_ids"],
+            "venue_filled": venue_filled,
+            "journal_filled": filled,
+            "state": state,
+            "working": working,
+            "open_at_venue": still_open,
+            "ready_s": ready_after_restart,
+            "first_order_s": first_order_after_restart,
         }
     finally:
         if proc.poll() is None:
@@ -99,12 +131,15 @@ def crash_and_resume(tmp_path: Path, seed: int, kills: int) -> dict[str, object]
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sigkill_at_random_moments_then_resume(tmp_path: Path, seed: int) -> None:
     r = crash_and_resume(tmp_path, seed, KILLS_PER_SEED)
-    print(f"crash seed {seed}: {r['kills']} kills, {r['orders']} orders, venue filled {r['venue_filled']}, "
-          f"journal filled {r['journal_filled']}, state {r['state'].value}, restart→ready median "
-          f"{statistics.median(r['ready_s']):.2f} s max {max(r['ready_s']):.2f} s")
+    print(
+        f"crash seed {seed}: {r['kills']} kills, {r['orders']} orders, venue filled {r['venue_filled']}, "
+        f"journal filled {r['journal_filled']}, state {r['state'].value}, restart→ready median "
+        f"{statistics.median(r['ready_s']):.2f} s max {max(r['ready_s']):.2f} s"
+    )
     assert r["kills"] == KILLS_PER_SEED
     assert r["duplicates"] == [] and r["server_duplicates"] == {}
     assert r["venue_filled"] == r["journal_filled"]
     assert r["open_at_venue"] == []
     assert (r["state"] is ParentState.DONE and r["journal_filled"] == QTY) or one_lot_short(
-        QTY, r["journal_filled"], r["working"])
+        QTY, r["journal_filled"], r["working"]
+    )

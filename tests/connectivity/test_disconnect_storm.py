@@ -28,15 +28,19 @@ def test_disconnect_storm_no_stale_decision_no_lost_fill() -> None:
 
             def audited_submit(order):  # type: ignore[no-untyped-def]
                 book = engine.books.get("loop")
-                decisions.append((venue._books_synced["BTC/USDT"], book is not None and len(book.bid_px) > 0,
-                                  time.time() - book.ts if book is not None else float("inf")))
+                decisions.append(
+                    (
+                        venue._books_synced["BTC/USDT"],
+                        book is not None and len(book.bid_px) > 0,
+                        time.time() - book.ts if book is not None else float("inf"),
+                    )
+                )
                 submit(order)
 
             venue.submit = audited_submit  # type: ignore[method-assign]
             wall_s = VENUE_MINUTES * 60 / SPEED
             service = ExecutionService(engine, SeedTree(11), ExecutionConfig(interval_s=0.5, passive_refresh_s=2.0))
-            service.stage(ParentOrder("ST", BTC, Side.SELL, Decimal(8), wall_s, algo="twap", venues=("loop",)),
-                          TRADER)
+            service.stage(ParentOrder("ST", BTC, Side.SELL, Decimal(8), wall_s, algo="twap", venues=("loop",)), TRADER)
             service.start("ST", TRADER)
             t_end = time.monotonic() + wall_s
             await until(lambda: time.monotonic() > t_end, timeout_s=wall_s + 5, what="storm over")
@@ -46,12 +50,17 @@ def test_disconnect_storm_no_stale_decision_no_lost_fill() -> None:
             await venue.reconcile("final check")
             ours = [o for o in server.exchange.orders.values() if o.client_id.startswith("ST-")]
             venue_filled = sum((o.executed for o in ours), Decimal(0))
-            trade_ids = {str(t.trade_id) for t in server.exchange.trades
-                         if t.api_key == KEY and t.order_id in {o.order_id for o in ours}}
+            trade_ids = {
+                str(t.trade_id)
+                for t in server.exchange.trades
+                if t.api_key == KEY and t.order_id in {o.order_id for o in ours}
+            }
             journal_trade_ids = {tid for (v, tid) in oms.fill_keys if v == "loop"}
-            print(f"storm: {server.stats['ws_drops']} drops, {venue.stats['user_stream_drops']} user-stream losses, "
-                  f"{venue.stats['reconciliations']} reconciliations, {venue.book_audit['BTC/USDT'].resyncs} book "
-                  f"snapshots, {len(decisions)} orders sent, {len(trade_ids)} fills, filled {venue_filled}")
+            print(
+                f"storm: {server.stats['ws_drops']} drops, {venue.stats['user_stream_drops']} user-stream losses, "
+                f"{venue.stats['reconciliations']} reconciliations, {venue.book_audit['BTC/USDT'].resyncs} book "
+                f"snapshots, {len(decisions)} orders sent, {len(trade_ids)} fills, filled {venue_filled}"
+            )
             assert server.stats["ws_drops"] >= VENUE_MINUTES * 60 / 30 - 2
             assert venue.stats["reconciliations"] >= server.stats["ws_drops"]
             assert decisions and all(synced and non_empty and age < 1.0 for synced, non_empty, age in decisions)

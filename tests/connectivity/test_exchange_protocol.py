@@ -17,9 +17,16 @@ from adapters.exchange_server.server import ExchangeServer
 from tests.connectivity.helpers import KEY, SECRET, arun, loopback
 
 
-async def call(session: aiohttp.ClientSession, server: ExchangeServer, method: str, path: str,
-               params: dict[str, Any] | None = None, signed: bool = True, secret: str = SECRET,
-               ts_ms: int | None = None) -> tuple[int, Any, dict[str, str]]:
+async def call(
+    session: aiohttp.ClientSession,
+    server: ExchangeServer,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    signed: bool = True,
+    secret: str = SECRET,
+    ts_ms: int | None = None,
+) -> tuple[int, Any, dict[str, str]]:
     params = dict(params or {})
     headers = {"X-MBX-APIKEY": KEY}
     if signed:
@@ -46,8 +53,9 @@ def test_public_endpoints_and_filters() -> None:
             assert {"PRICE_FILTER", "LOT_SIZE", "NOTIONAL"} <= set(filters)
             assert Decimal(filters["PRICE_FILTER"]["tickSize"]) == Decimal(1)
             assert Decimal(filters["LOT_SIZE"]["stepSize"]) == Decimal("0.0001")
-            status, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5},
-                                          signed=False)
+            status, depth, _ = await call(
+                s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5}, signed=False
+            )
             assert status == 200 and len(depth["bids"]) == 5 and depth["lastUpdateId"] > 0
             assert float(depth["bids"][0][0]) < float(depth["asks"][0][0])
 
@@ -65,8 +73,9 @@ def test_signing_and_recv_window_are_checked_on_the_wall_clock_even_when_acceler
             assert (status, body["code"]) == (400, -1021)
             status, body, _ = await call(s, server, "GET", "/api/v3/account", ts_ms=int(time.time() * 1000) + 3000)
             assert (status, body["code"]) == (400, -1021)
-            status, body, _ = await call(s, server, "GET", "/api/v3/account",
-                                         {"recvWindow": 10_000}, ts_ms=int(time.time() * 1000) - 6000)
+            status, body, _ = await call(
+                s, server, "GET", "/api/v3/account", {"recvWindow": 10_000}, ts_ms=int(time.time() * 1000) - 6000
+            )
             assert status == 200
 
     arun(scenario())
@@ -86,19 +95,20 @@ def test_order_errors_use_binance_codes() -> None:
             for params, code, text in bad:
                 status, body, _ = await call(s, server, "POST", "/api/v3/order", params)
                 assert status == 400 and body["code"] == code and text in body["msg"], body
-            _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5},
-                                     signed=False)
+            _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5}, signed=False)
             away = int(float(depth["asks"][0][0])) + 200  # resting, well inside the price band
             ok = {**base, "quantity": "0.1", "price": str(away), "newClientOrderId": "T-1"}
             status, body, _ = await call(s, server, "POST", "/api/v3/order", ok)
             assert status == 200 and body["status"] == "NEW" and body["clientOrderId"] == "T-1"
             status, body, _ = await call(s, server, "POST", "/api/v3/order", ok)
             assert (status, body["code"], body["msg"]) == (400, -2010, "Duplicate order sent.")
-            status, body, _ = await call(s, server, "GET", "/api/v3/order", {"symbol": "BTCUSDT",
-                                                                            "origClientOrderId": "nope"})
+            status, body, _ = await call(
+                s, server, "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}
+            )
             assert (status, body["code"]) == (400, -2013)
-            status, body, _ = await call(s, server, "DELETE", "/api/v3/order", {"symbol": "BTCUSDT",
-                                                                               "origClientOrderId": "nope"})
+            status, body, _ = await call(
+                s, server, "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}
+            )
             assert (status, body["code"]) == (400, -2011)
             await call(s, server, "POST", "/api/v3/order", {**ok, "newClientOrderId": "T-2", "price": str(away + 1)})
             status, body, _ = await call(s, server, "GET", "/api/v3/openOrders", {"symbol": "BTCUSDT"})
@@ -118,11 +128,17 @@ def test_order_errors_use_binance_codes() -> None:
 def test_marketable_order_fills_and_shows_in_my_trades() -> None:
     async def scenario() -> None:
         async with loopback() as server, aiohttp.ClientSession() as s:
-            _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5},
-                                     signed=False)
+            _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5}, signed=False)
             bid = depth["bids"][0][0]
-            params = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "IOC",
-                      "quantity": "0.2", "price": bid, "newClientOrderId": "IOC-1"}
+            params = {
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "type": "LIMIT",
+                "timeInForce": "IOC",
+                "quantity": "0.2",
+                "price": bid,
+                "newClientOrderId": "IOC-1",
+            }
             status, body, _ = await call(s, server, "POST", "/api/v3/order", params)
             assert status == 200 and body["fills"], body
             executed = Decimal(body["executedQty"])
@@ -137,8 +153,10 @@ def test_marketable_order_fills_and_shows_in_my_trades() -> None:
 
 def test_listen_key_and_429_then_418_for_a_client_that_ignores_retry_after() -> None:
     async def scenario() -> None:
-        async with loopback(faults={"weight_per_min": "30", "ban_after_violations": "3",
-                                    "violation_grace_ms": "0"}) as server, aiohttp.ClientSession() as s:
+        async with (
+            loopback(faults={"weight_per_min": "30", "ban_after_violations": "3", "violation_grace_ms": "0"}) as server,
+            aiohttp.ClientSession() as s,
+        ):
             status, body, _ = await call(s, server, "POST", "/api/v3/userDataStream", signed=False)
             assert status == 200 and len(body["listenKey"]) >= 30
             statuses = []
@@ -158,8 +176,10 @@ def test_user_data_stream_by_listen_key_and_by_ws_api_signature() -> None:
         async with loopback() as server, aiohttp.ClientSession() as s:
             _, body, _ = await call(s, server, "POST", "/api/v3/userDataStream", signed=False)
             ws_url = server.url.replace("http", "ws")
-            async with s.ws_connect(f"{ws_url}/ws/{body['listenKey']}") as user, s.ws_connect(
-                    f"{ws_url}/ws-api/v3") as api:
+            async with (
+                s.ws_connect(f"{ws_url}/ws/{body['listenKey']}") as user,
+                s.ws_connect(f"{ws_url}/ws-api/v3") as api,
+            ):
                 ts = int(time.time() * 1000)
                 payload = f"apiKey={KEY}&timestamp={ts}"
                 bad = {"apiKey": KEY, "timestamp": ts, "signature": "0" * 64}
@@ -167,16 +187,34 @@ def test_user_data_stream_by_listen_key_and_by_ws_api_signature() -> None:
                 answer = await api.receive_json(timeout=5)
                 assert answer["status"] == 400 and answer["error"]["code"] == -1022
                 sig = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
-                await api.send_json({"id": "2", "method": "userDataStream.subscribe.signature",
-                                     "params": {"apiKey": KEY, "timestamp": ts, "signature": sig}})
+                await api.send_json(
+                    {
+                        "id": "2",
+                        "method": "userDataStream.subscribe.signature",
+                        "params": {"apiKey": KEY, "timestamp": ts, "signature": sig},
+                    }
+                )
                 answer = await api.receive_json(timeout=5)
                 assert answer["status"] == 200 and answer["result"]["subscriptionId"] >= 0
-                _, depth, _ = await call(s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5},
-                                         signed=False)
+                _, depth, _ = await call(
+                    s, server, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5}, signed=False
+                )
                 price = str(int(float(depth["asks"][0][0])) + 200)
-                await call(s, server, "POST", "/api/v3/order", {
-                    "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
-                    "price": price, "newClientOrderId": "U-1"})
+                await call(
+                    s,
+                    server,
+                    "POST",
+                    "/api/v3/order",
+                    {
+                        "symbol": "BTCUSDT",
+                        "side": "SELL",
+                        "type": "LIMIT",
+                        "timeInForce": "GTC",
+                        "quantity": "0.01",
+                        "price": price,
+                        "newClientOrderId": "U-1",
+                    },
+                )
                 for ws, unwrap in ((user, lambda m: m), (api, lambda m: m["event"])):
                     while True:
                         event = unwrap(await ws.receive_json(timeout=5))

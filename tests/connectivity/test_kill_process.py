@@ -23,20 +23,52 @@ def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tm
     journal = tmp_path / "journal.sqlite"
     run = None
     try:
-        run = start_run(tmp_path, server.url, "--side", "sell", "--qty", "40", "--horizon", "20m", "--interval", "0.5",
-                        "--passive-refresh", "600", "--journal", str(journal), "--parent-id", "KL")
+        run = start_run(
+            tmp_path,
+            server.url,
+            "--side",
+            "sell",
+            "--qty",
+            "40",
+            "--horizon",
+            "20m",
+            "--interval",
+            "0.5",
+            "--passive-refresh",
+            "600",
+            "--journal",
+            str(journal),
+            "--parent-id",
+            "KL",
+        )
         events = read_events(run, "ready", timeout_s=60)
         deadline = time.monotonic() + 30
         while sum(o["status"] in ("NEW", "PARTIALLY_FILLED") for o in server.orders("KL-")) < 3:
             assert time.monotonic() < deadline, "the parent never had 3 resting children"
             time.sleep(0.2)
         UserStore(tmp_path / "data" / "users.sqlite").add("sam", Role.SUPERVISOR, "correct horse battery")
-        env = subprocess_env(tmp_path, BLOCKHOUSE__JOURNAL__URL=f"sqlite:///{journal}",
-                             BLOCKHOUSE_TEST_VENUES=f"loop=ccxt:binance@{server.url}")
+        env = subprocess_env(
+            tmp_path,
+            BLOCKHOUSE__JOURNAL__URL=f"sqlite:///{journal}",
+            BLOCKHOUSE_TEST_VENUES=f"loop=ccxt:binance@{server.url}",
+        )
         kill = subprocess.run(
-            [sys.executable, str(ROOT / "tests" / "connectivity" / "kill_shim.py"), "kill", "--user", "sam",
-             "--password-stdin", "--set", "market.mode=live"],
-            input="correct horse battery\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
+            [
+                sys.executable,
+                str(ROOT / "tests" / "connectivity" / "kill_shim.py"),
+                "kill",
+                "--user",
+                "sam",
+                "--password-stdin",
+                "--set",
+                "market.mode=live",
+            ],
+            input="correct horse battery\n",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
         )
         assert kill.returncode == 0, kill.stderr[-3000:]
         report = json.loads(kill.stdout)
@@ -55,7 +87,8 @@ def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tm
         finished = again[-1]
         assert finished["event"] == "finished" and finished.get("state") in ("halted", "stopped_by_risk"), again
         assert len(server.orders("KL-")) == sent and not [
-            o for o in server.orders() if o["status"] in ("NEW", "PARTIALLY_FILLED")]
+            o for o in server.orders() if o["status"] in ("NEW", "PARTIALLY_FILLED")
+        ]
     finally:
         if run is not None and run.poll() is None:
             run.kill()

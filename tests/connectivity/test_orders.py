@@ -28,7 +28,11 @@ def test_instrument_metadata_is_exact() -> None:
         async with loopback() as server, rig(server) as r:
             inst = r.venue.instrument("BTC/USDT")
             assert (inst.tick_size, inst.lot_size, inst.min_qty, inst.min_notional_quote) == (
-                Decimal("1"), Decimal("0.0001"), Decimal("0.0001"), Decimal("5"))
+                Decimal("1"),
+                Decimal("0.0001"),
+                Decimal("0.0001"),
+                Decimal("5"),
+            )
             assert (inst.maker_fee_bps, inst.taker_fee_bps) == (1.0, 4.0)
             assert r.venue.balances()["BTC"].available == Decimal(1000)
             assert abs(r.venue.clock_offset_ms) < 1000 and not r.venue.clock_alert
@@ -53,8 +57,11 @@ def test_resting_order_partially_filled_then_canceled() -> None:
             venue_order = server_order(r, child.client_id)
             assert venue_order.status == "CANCELED" and venue_order.executed == child.filled
             statuses = r.statuses(child.client_id)
-            assert statuses[0] == "new" and "partially_filled" in statuses and statuses[-2:] == [
-                "pending_cancel", "canceled"]
+            assert (
+                statuses[0] == "new"
+                and "partially_filled" in statuses
+                and statuses[-2:] == ["pending_cancel", "canceled"]
+            )
             fills = [f for f in r.venue._fills if f.client_id == child.client_id]
             assert sum(f.quantity for f in fills) == child.filled
             assert len({f.venue_trade_id for f in fills}) == len(fills) == len(child.fill_ids)
@@ -77,8 +84,7 @@ def test_ioc_remainder_expires_and_rejects_map_to_our_reasons() -> None:
             await until(lambda: all(not c.status.is_open for c in (ioc, off_tick, too_big, tiny)), what="answers")
             assert ioc.status is OrderStatus.EXPIRED and ioc.filled == server_order(r, ioc.client_id).executed > 0
             assert (off_tick.status, off_tick.reject_reason) == (OrderStatus.REJECTED, RejectReason.BAD_TICK)
-            assert (too_big.status, too_big.reject_reason) == (OrderStatus.REJECTED,
-                                                               RejectReason.INSUFFICIENT_BALANCE)
+            assert (too_big.status, too_big.reject_reason) == (OrderStatus.REJECTED, RejectReason.INSUFFICIENT_BALANCE)
             assert (tiny.status, tiny.reject_reason) == (OrderStatus.REJECTED, RejectReason.MIN_NOTIONAL)
 
     arun(scenario())

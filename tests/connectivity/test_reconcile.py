@@ -29,13 +29,23 @@ def take_out(server: ExchangeServer, price: Decimal) -> None:
     """Another account buys everything offered up to `price` (our resting sell included)."""
     depth = server.exchange.depth(1000)
     qty = sum(Decimal(q) for p, q in depth["asks"] if Decimal(p) <= price)
-    server.exchange.place_order("other", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
-                                          "timeInForce": "IOC", "quantity": str(qty), "price": str(price)})
+    server.exchange.place_order(
+        "other",
+        {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "IOC",
+            "quantity": str(qty),
+            "price": str(price),
+        },
+    )
 
 
 def journal_fills(journal: MemoryJournal, cid: str) -> list[str]:
-    return [r.payload["venue_trade_id"] for r in journal.records
-            if r.kind == "venue.fill" and r.payload["client_id"] == cid]
+    return [
+        r.payload["venue_trade_id"] for r in journal.records if r.kind == "venue.fill" and r.payload["client_id"] == cid
+    ]
 
 
 def test_fill_missed_during_a_venue_restart_is_applied_exactly_once() -> None:
@@ -47,8 +57,9 @@ def test_fill_missed_during_a_venue_restart_is_applied_exactly_once() -> None:
             restart = asyncio.ensure_future(server.restart(down_s=1.5))
             await until(lambda: not r.venue.is_up, what="venue sees the outage")
             take_out(server, child.price)  # fills while nobody is listening
-            blind = r.engine.oms.new_child("MF", "loop", Side.SELL, Decimal("0.01"), child.price + 500,
-                                           TimeInForce.GTC, r.engine.clock.now())
+            blind = r.engine.oms.new_child(
+                "MF", "loop", Side.SELL, Decimal("0.01"), child.price + 500, TimeInForce.GTC, r.engine.clock.now()
+            )
             r.venue.submit(blind)  # sent into the outage: connection refused → UNKNOWN
             await restart
             await until(lambda: child.status is OrderStatus.FILLED, timeout_s=20, what="missed fill applied")
@@ -76,9 +87,18 @@ def test_orphan_is_reported_and_cancelable() -> None:
             alerts: list[Alert] = []
             r.engine.bus.subscribe(Alert, alerts.append)
             ask = Decimal(str(r.engine.books["loop"].ask_px[0]))
-            server.exchange.place_order(KEY, {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT",
-                                              "timeInForce": "GTC", "quantity": "0.01", "price": str(ask + 300),
-                                              "newClientOrderId": "MANUAL-1"})
+            server.exchange.place_order(
+                KEY,
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "SELL",
+                    "type": "LIMIT",
+                    "timeInForce": "GTC",
+                    "quantity": "0.01",
+                    "price": str(ask + 300),
+                    "newClientOrderId": "MANUAL-1",
+                },
+            )
             await until(lambda: "MANUAL-1" in r.venue.orphans, what="orphan seen")
             assert any(a.kind == "orphan_order" and "MANUAL-1" in a.detail for a in alerts)
             orphan = r.venue.orphans["MANUAL-1"]
@@ -94,24 +114,26 @@ def test_restarted_engine_reconciles_with_the_exchange() -> None:
         async with loopback() as server:
             journal = MemoryJournal()
             engine = Engine(LiveClock(), journal)
-            venue = CcxtVenue(CcxtVenueConfig("loop", url=server.url), credentials=CREDS,
-                              view=OmsOrderView(engine.oms))
+            venue = CcxtVenue(CcxtVenueConfig("loop", url=server.url), credentials=CREDS, view=OmsOrderView(engine.oms))
             engine.add_venue(venue)
             await venue.wait_ready(30)
             stage(engine, "RS")
             ask = Decimal(str(engine.books["loop"].ask_px[0]))
-            resting = engine.oms.new_child("RS", "loop", Side.SELL, Decimal("0.02"), ask, TimeInForce.GTC,
-                                           engine.clock.now())
+            resting = engine.oms.new_child(
+                "RS", "loop", Side.SELL, Decimal("0.02"), ask, TimeInForce.GTC, engine.clock.now()
+            )
             venue.submit(resting)
             await until(lambda: resting.status is OrderStatus.NEW, what="resting")
-            far = engine.oms.new_child("RS", "loop", Side.SELL, Decimal("0.02"), ask + 400, TimeInForce.GTC,
-                                       engine.clock.now())
+            far = engine.oms.new_child(
+                "RS", "loop", Side.SELL, Decimal("0.02"), ask + 400, TimeInForce.GTC, engine.clock.now()
+            )
             venue.submit(far)
             await until(lambda: far.status is OrderStatus.NEW, what="far resting")
             engine.oms.request_cancels([far], engine.oms.children[far.client_id] and __actor(), engine.clock.now())
             # crash: the cancel intent is journaled but never sent; an intent for a new child too
-            unsent = engine.oms.new_child("RS", "loop", Side.SELL, Decimal("0.01"), ask + 500, TimeInForce.GTC,
-                                          engine.clock.now())
+            unsent = engine.oms.new_child(
+                "RS", "loop", Side.SELL, Decimal("0.01"), ask + 500, TimeInForce.GTC, engine.clock.now()
+            )
             await venue.close()
             take_out(server, resting.price)  # fills while we are down
             engine2 = Engine(LiveClock(), journal)  # the restart: state from the journal only
@@ -119,8 +141,9 @@ def test_restarted_engine_reconciles_with_the_exchange() -> None:
             assert oms2.children[resting.client_id].status is OrderStatus.NEW
             assert oms2.children[far.client_id].status is OrderStatus.PENDING_CANCEL
             assert oms2.children[unsent.client_id].status is OrderStatus.PENDING_NEW
-            venue2 = CcxtVenue(CcxtVenueConfig("loop", url=server.url, unknown_grace_s=0.3), credentials=CREDS,
-                               view=OmsOrderView(oms2))
+            venue2 = CcxtVenue(
+                CcxtVenueConfig("loop", url=server.url, unknown_grace_s=0.3), credentials=CREDS, view=OmsOrderView(oms2)
+            )
             engine2.add_venue(venue2)
             try:
                 await venue2.wait_ready(30)
@@ -129,8 +152,9 @@ def test_restarted_engine_reconciles_with_the_exchange() -> None:
                 await until(lambda: c[far.client_id].status is OrderStatus.CANCELED, what="cancel re-sent")
                 await until(lambda: c[unsent.client_id].status is OrderStatus.REJECTED, what="never sent → rejected")
                 assert venue2.last_reconcile["fills_swept"] >= 1 and venue2.last_reconcile["recanceled"] == 1
-                venue_filled = sum((o.executed for o in server.exchange.orders.values()
-                                    if o.client_id.startswith("RS-")), Decimal(0))
+                venue_filled = sum(
+                    (o.executed for o in server.exchange.orders.values() if o.client_id.startswith("RS-")), Decimal(0)
+                )
                 assert venue_filled == oms2.filled_qty("RS") == Decimal("0.02")
                 assert not server.exchange.open_orders(KEY, {"symbol": "BTCUSDT"})
             finally:

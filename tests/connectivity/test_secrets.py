@@ -35,8 +35,9 @@ def test_credentials_never_print_their_secret() -> None:
     assert "s3cr3t" not in repr(creds) and "s3cr3t" not in str(creds) and "AKEY123456" not in repr(creds)
 
 
-def test_no_keyring_falls_back_to_the_encrypted_file_with_a_clear_message(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_keyring_falls_back_to_the_encrypted_file_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(secrets_store, "keyring_usable", lambda: False)
     monkeypatch.delenv("BLOCKHOUSE_SECRETS_BACKEND", raising=False)
     monkeypatch.delenv("BLOCKHOUSE_SECRETS_PASSPHRASE", raising=False)
