@@ -341,8 +341,8 @@ class Bridge(QObject):
             timer.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        for dialog in list(self._dialogs.values()):
-            dialog.close()
+        for quote_id in list(self._dialogs):
+            self._close_dialog(quote_id)
 
     # ---- events in (synchronous on the bus: fold, never paint) --------------------------------------
 
@@ -479,6 +479,7 @@ class Bridge(QObject):
             received_ts=ev.ts, expires_ts=ev.expires_ts,
         )
         dialog = RfqQuoteDialog(view, now=self.clock.now, parent=self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.accepted_quote.connect(self.accept_quote)
         dialog.rejected_quote.connect(self.reject_quote)
         dialog.expired.connect(lambda qid: self._release_hold(qid))
@@ -518,7 +519,7 @@ class Bridge(QObject):
                 dialog.set_outcome(text, color)
             if ev.state in _RFQ_DONE:
                 self._release_hold(quote_id)
-                QTimer.singleShot(DIALOG_LINGER_MS, dialog.close)
+                QTimer.singleShot(DIALOG_LINGER_MS, self, lambda qid=quote_id: self._close_dialog(qid))
         elif ev.state in _RFQ_DONE:
             self._release_hold(quote_id)
 
@@ -540,8 +541,11 @@ class Bridge(QObject):
         return ok
 
     def reject_quote(self, quote_id: str) -> None:
+        if self.actor is None:
+            self._dialog_error(self._dialogs.get(quote_id), "Log in to answer quotes.")
+            return
         try:
-            self.rfq.reject(quote_id, self.actor or Actor("view-only", Role.TRADER), "rejected by trader")
+            self.rfq.reject(quote_id, self.actor, "rejected by trader")
         except (ValueError, KeyError) as exc:
             self._dialog_error(self._dialogs.get(quote_id), str(exc))
         self._release_hold(quote_id)
@@ -570,8 +574,8 @@ class Bridge(QObject):
             rfq_id = self.rfq.by_quote.get(quote_id)
             rfq = self.rfq.rfqs.get(rfq_id) if rfq_id else None
             if rfq is None or rfq.state.value != "quoted" or dialog.is_expired:
-                dialog.close()
                 self._forget_dialog(quote_id)
+                dialog.close()
 
     def _place_dialog(self, dialog: RfqQuoteDialog) -> None:
         """Quote dialogs go over the parent-orders blotter (never over the ladders, the chart or the
@@ -586,6 +590,11 @@ class Bridge(QObject):
         x = max(0, right - dialog.width() - taken * 36)
         y = top + taken * 30
         dialog.move(origin.x() + x, origin.y() + y)
+
+    def _close_dialog(self, quote_id: str) -> None:
+        dialog = self._dialogs.get(quote_id)
+        if dialog is not None:
+            dialog.close()  # deletes itself (WA_DeleteOnClose); `finished` forgets it
 
     def _forget_dialog(self, quote_id: str) -> None:
         self._dialogs.pop(quote_id, None)
@@ -1286,8 +1295,9 @@ def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:
         reach_ticks = float(np.max(np.abs(view.working_px - 0.5 * (bid + ask)))) / view.tick_size
         need = max(need, 2.0 * reach_ticks / max(1.0, rows * WORKING_SHARE))
     wanted = next((g for g in NICE_GROUPS if g >= need), NICE_GROUPS[-1])
-    if wanted < current and need > wanted * 0.6:
-        return current  # hysteresis: shrink only when clearly narrower
+    if wanted < current:  # hysteresis: shrink only to a grouping that fits with room to spare
+        roomy = next((g for g in NICE_GROUPS if g >= need / 0.6), NICE_GROUPS[-1])
+        return min(current, roomy)
     return wanted
 
 

@@ -62,9 +62,11 @@ def run_gui(
     scenario: str | None = None,
     at_s: float = 0.0,
     kill_at_s: float | None = None,
+    show_panel: str | None = None,
 ) -> int:
     """Open the terminal; with `screenshot`, run the demo to `at_s` (pressing the kill switch at
-    `kill_at_s` if given), save the window and exit."""
+    `kill_at_s` if given), bring `show_panel` (a dock name, e.g. "pretrade") to the front, save the
+    window and exit."""
     import qasync
 
     if screenshot is not None:
@@ -89,6 +91,9 @@ def run_gui(
         async def shoot() -> None:
             try:
                 await run_demo(terminal, at_s, kill_at_s)
+                if show_panel:
+                    window.show_panel(show_panel)
+                    await asyncio.sleep(0.2)
                 save_screenshot(window, screenshot, terminal.bridge.dialogs.values() if terminal.bridge else ())
             except Exception:
                 log.exception("screenshot failed")

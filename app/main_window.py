@@ -19,7 +19,17 @@ from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QMainWindow, QTabBar, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QTabBar,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import __version__
 from core.events import LoopLag, TradingState
@@ -191,7 +201,14 @@ class MainWindow(QMainWindow):
         banner_bar.setFloatable(False)
         banner_bar.setStyleSheet("QToolBar#haltedBar { border: 0; padding: 0; spacing: 0; }")
         self.banner = HaltedBanner()
-        banner_bar.addWidget(self.banner)
+        # a toolbar controls its widgets' visibility through their actions: the banner lives in an
+        # always-visible holder so HaltedBanner can show and hide itself
+        holder = QWidget()
+        holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        banner_bar.addWidget(holder)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, banner_bar)
         banner_bar.setVisible(False)
         self.banner_bar = banner_bar
@@ -226,8 +243,6 @@ class MainWindow(QMainWindow):
         self.banner_bar.setVisible(state is not TradingState.ACTIVE)
         suffix = "" if state is TradingState.ACTIVE else f" — {state.value.upper()}"
         self.setWindowTitle(f"Blockhouse {__version__}{suffix}")
-        halted = state is TradingState.HALTED
-        self.setStyleSheet(f"QMainWindow#mainWindow {{ border: 4px solid {theme.DANGER}; }}" if halted else "")
 
     # ---- menus and status bar ----------------------------------------------------------------
 

@@ -20,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -41,6 +42,7 @@ from widgets.tables import Column, RowTableModel
 FloatArray = npt.NDArray[np.float64]
 Index = QModelIndex | QPersistentModelIndex
 _HIST_BINS = 60
+_SIDE_BY_SIDE_PX = 640  # narrower than this, the two plots stack
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,24 +77,24 @@ class HorizonRowView:
 
 
 VENUE_COLUMNS = (
-    Column("Venue", lambda r: r.venue + ("  (deepest)" if r.deepest else "")),
-    Column("Mid", lambda r: r.mid, "price"),
-    Column("Spread bps", lambda r: r.spread_bps, "price", decimals=2),
-    Column("Depth ±1%", lambda r: r.depth_1pct, "qty", decimals=1,
-           tooltip="Base units within 1 % of mid, side we take"),
-    Column("Instant bps", lambda r: r.instant_cost_bps, "price", decimals=1,
-           tooltip="Whole block on this venue alone, fee in"),
-    Column("Levels", lambda r: r.levels, "text"),
+    Column("Venue", lambda r: r.venue + (" ★" if r.deepest else ""),
+           cell_tooltip=lambda r: f"{r.venue}: mid {r.mid:,.2f}, {r.levels} levels walked"
+           + (" — the deepest venue" if r.deepest else "")),
+    Column("Spread", lambda r: r.spread_bps, "price", decimals=2, tooltip="bps"),
+    Column("Depth", lambda r: r.depth_1pct, "qty", decimals=1,
+           tooltip="Base units within 1 % of mid, on the side we take"),
+    Column("Instant", lambda r: r.instant_cost_bps, "price", decimals=1,
+           tooltip="bps: the whole block on this venue alone, taker fee included"),
     Column("Unfilled", lambda r: r.unfilled, "qty", decimals=1, color=lambda r: theme.ASK if r.unfilled > 0 else None,
            tooltip="What the visible book could not fill"),
-    Column("Taker fee", lambda r: r.taker_fee_bps, "price", decimals=1),
+    Column("Fee", lambda r: r.taker_fee_bps, "price", decimals=1, tooltip="Taker fee, bps"),
 )
 HORIZON_COLUMNS = (
     Column("Horizon", lambda r: r.horizon_s, "duration"),
-    Column("Expected bps", lambda r: r.expected_cost_bps, "price", decimals=1),
-    Column("Std bps", lambda r: r.cost_std_bps, "price", decimals=1),
+    Column("Expected", lambda r: r.expected_cost_bps, "price", decimals=1, tooltip="Expected cost, bps"),
+    Column("Std", lambda r: r.cost_std_bps, "price", decimals=1, tooltip="Cost standard deviation, bps"),
     Column("Objective", lambda r: r.objective_bps, "price", decimals=1, tooltip="Expected + λ·variance, bps"),
-    Column("Participation", lambda r: 100.0 * r.participation, "pct", decimals=1),
+    Column("Part.", lambda r: 100.0 * r.participation, "pct", decimals=1, tooltip="Share of market volume"),
 )
 
 
@@ -119,8 +121,8 @@ class PreTradePanel(QWidget):
         for i, (key, title) in enumerate((
             ("instant_deepest", "Instant, deepest venue"),
             ("instant_consolidated", "Instant, consolidated"),
-            ("expected", "Expected (AC schedule)"),
-            ("percentiles", "P5 / P50 / P95"),
+            ("expected", "Expected, AC schedule"),
+            ("percentiles", "P5 / P50 / P95, bps"),
             ("recommended", "Recommended horizon"),
             ("participation", "Participation"),
         )):
@@ -130,8 +132,9 @@ class PreTradePanel(QWidget):
             value.setObjectName(f"pretrade_{key}")
             value.setStyleSheet("font-weight: 700; font-size: 11pt;")
             self.figures[key] = value
-            grid.addWidget(caption, (i // 3) * 2, i % 3)
-            grid.addWidget(value, (i // 3) * 2 + 1, i % 3)
+            value.setWordWrap(True)
+            grid.addWidget(caption, (i // 2) * 2, i % 2)
+            grid.addWidget(value, (i // 2) * 2 + 1, i % 2)
 
         self.histogram = pg.PlotWidget()
         self.histogram.setObjectName("pretradeHistogram")
@@ -143,6 +146,7 @@ class PreTradePanel(QWidget):
         ):
             plot.setBackground(theme.BG)
             plot.setMinimumHeight(190)
+            plot.setMaximumHeight(250)  # stacked in a narrow dock, the tables stay within reach
             item = plot.getPlotItem()
             item.setTitle(title, color=theme.MUTED, size="9pt")
             item.setLabel("bottom", xlabel, color=theme.MUTED)
@@ -152,14 +156,15 @@ class PreTradePanel(QWidget):
                 item.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
             item.setMenuEnabled(False)
         self.hist_legend = self.histogram.getPlotItem().addLegend(
-            offset=(-6, 4), brush=pg.mkBrush(20, 23, 28, 215), pen=pg.mkPen(theme.BORDER), labelTextColor=theme.TEXT
+            offset=(-6, 4), brush=pg.mkBrush(20, 23, 28, 215), pen=pg.mkPen(theme.BORDER), labelTextColor=theme.TEXT,
+            colCount=2,
         )
         self.frontier.getPlotItem().addLegend(
             offset=(-6, 4), brush=pg.mkBrush(20, 23, 28, 215), pen=pg.mkPen(theme.BORDER), labelTextColor=theme.TEXT
         )
-        plots = QHBoxLayout()
-        plots.addWidget(self.histogram, 1)
-        plots.addWidget(self.frontier, 1)
+        self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.plots.addWidget(self.histogram, 1)
+        self.plots.addWidget(self.frontier, 1)
 
         self.venue_model = RowTableModel(VENUE_COLUMNS)
         self.horizon_model = _HighlightModel(HORIZON_COLUMNS)
@@ -189,7 +194,7 @@ class PreTradePanel(QWidget):
         column.setSpacing(6)
         column.addWidget(self.headline)
         column.addLayout(grid)
-        column.addLayout(plots)
+        column.addLayout(self.plots)
         column.addWidget(_section("Liquidity by venue"))
         column.addWidget(self.venue_table)
         column.addWidget(_section("Horizons (recommended highlighted)"))
@@ -203,6 +208,14 @@ class PreTradePanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Side by side when there is room, stacked in a narrow dock (never clipped)."""
+        wide = event.size().width() >= _SIDE_BY_SIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.plots.direction() != direction:
+            self.plots.setDirection(direction)
+        super().resizeEvent(event)
+
     # ---- feeding ----------------------------------------------------------------------------------
 
     def set_report(self, report: Mapping[str, Any], samples_bps: Sequence[float] | FloatArray | None = None,
@@ -215,8 +228,8 @@ class PreTradePanel(QWidget):
         base = symbol.split("/")[0] if "/" in symbol else ""
         qty, mid = _f(r.get("quantity")), _f(r.get("mid"))
         self.headline.setText(
-            f"<b>{parent_id}</b>  {side} {qty:,.4g} {base} over {_duration(_f(r.get('horizon_s')))}"
-            f"  ·  mid {mid:,.2f}  ·  notional ${_f(r.get('notional')) / 1e6:,.1f}M  ·  urgency {r.get('urgency', '')}"
+            f"<b>{parent_id}</b>  {side} {qty:,.4g} {base} over {_duration(_f(r.get('horizon_s')))} "
+            f"· mid {mid:,.2f} · notional ${_f(r.get('notional')) / 1e6:,.1f}M · urgency {r.get('urgency', '')}"
         )
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setStyleSheet(f"color: {theme.TEXT}; font-size: 11pt;")
@@ -229,7 +242,7 @@ class PreTradePanel(QWidget):
         self.figures["instant_consolidated"].setText(consolidated)
         self.figures["expected"].setText(f"{_bps(r.get('expected_cost_bps'))} ± {_f(r.get('cost_std_bps')):.1f}")
         self.figures["percentiles"].setText(
-            f"{_f(r.get('cost_p05_bps')):.1f} / {_f(r.get('cost_p50_bps')):.1f} / {_f(r.get('cost_p95_bps')):.1f} bps")
+            f"{_f(r.get('cost_p05_bps')):.1f} / {_f(r.get('cost_p50_bps')):.1f} / {_f(r.get('cost_p95_bps')):.1f}")
         recommended = _f(r.get("recommended_horizon_s"))
         self.figures["recommended"].setText(_duration(recommended))
         self.figures["recommended"].setStyleSheet(f"font-weight: 800; font-size: 11pt; color: {theme.GREEN};")
@@ -262,7 +275,6 @@ class PreTradePanel(QWidget):
             for h in rows
         )
         for table in (self.venue_table, self.horizon_table):
-            table.resizeColumnsToContents()
             _fit_height(table)
         self._draw_histogram(samples_bps)
         self._draw_frontier()
@@ -305,6 +317,8 @@ class PreTradePanel(QWidget):
                                  name=f"{label} {value:.1f} bps")
                 line.setData([value, value], [0, _hist_top(plot)])
         plot.enableAutoRange()
+        if samples is not None and len(samples):
+            plot.setYRange(0, _hist_top(plot) * 1.6, padding=0)  # headroom: the legend sits above the bars
 
     def _draw_frontier(self) -> None:
         plot = self.frontier.getPlotItem()
@@ -358,8 +372,9 @@ def _table(model: RowTableModel, name: str) -> QTableView:
     table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setWordWrap(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    table.horizontalHeader().setStretchLastSection(True)
+    # the columns share the dock's width: no horizontal scrolling in a narrow dock
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.horizontalHeader().setMinimumSectionSize(40)
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return table
@@ -368,7 +383,10 @@ def _table(model: RowTableModel, name: str) -> QTableView:
 def _fit_height(table: QTableView) -> None:
     """Show every row: the panel scrolls, the tables do not."""
     rows = table.model().rowCount()
-    height = table.horizontalHeader().height() + rows * table.verticalHeader().defaultSectionSize() + 4
+    header = max(table.horizontalHeader().height(), table.horizontalHeader().sizeHint().height())
+    height = header + rows * table.verticalHeader().defaultSectionSize() + 4
+    if table.horizontalHeader().length() > table.viewport().width():
+        height += table.horizontalScrollBar().sizeHint().height()  # a scrollbar must not hide the last row
     table.setFixedHeight(max(height, 40))
 
 

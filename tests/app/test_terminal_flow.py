@@ -180,7 +180,8 @@ def test_a_whole_trade_on_screen(qtbot, terminal: Terminal) -> None:  # type: ig
     advance(terminal, 3.0, qtbot)  # cancel acks and the sweep
     assert not engine.oms.open_children()
     assert window.trading_state_label.text() == "HALTED"
-    assert window.banner.isVisible() and window.banner.state is TradingState.HALTED
+    assert window.banner_bar.isVisible() and window.banner.isVisible() and window.banner.height() > 40
+    assert window.banner.width() > 0.9 * window.width() and window.banner.state is TradingState.HALTED
     assert window.banner.text.startswith("HALTED — kill switch by carol")
     assert "HALTED" in window.windowTitle()
     assert not ticket.stage_button.isEnabled()

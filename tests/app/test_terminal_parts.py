@@ -101,6 +101,7 @@ def test_ladder_groups_ticks_when_the_spread_or_our_orders_do_not_fit() -> None:
     # back to one tick per row only when clearly narrower (no flicker at the threshold)
     assert ticks_per_row_for(_view(60_000, 60_008), rows=24, current=2) == 2
     assert ticks_per_row_for(_view(60_000, 60_002), rows=24, current=2) == 1
+    assert ticks_per_row_for(_view(60_000, 60_045), rows=24, current=50) == 20  # the flush is over
     assert ticks_per_row_for(_view(math.nan, 60_001), rows=24, current=5) == 5
 
 
