@@ -95,7 +95,7 @@ class StuffingConfig:
 
     short_s: int = 5  # the burst window: mean message rate over the last this many seconds
     baseline_s: int = 1800  # rolling baseline of one-second message counts (median, MAD)
-    warmup_s: int = 120  # no score before this much baseline
+    warmup_s: int = 600  # no score before this much baseline
     ratio_full: float = 1.6  # relative rate ratio giving score 1 (score = (rel - 1) / (ratio_full - 1))
     z_min: float = 3.0  # robust z-score of the short-window rate needed for any score
     relearn_after_s: float = 1800.0  # the baseline stops learning during an alert, for at most this long
@@ -518,18 +518,26 @@ class QuoteStuffingDetector:
 
     def on_book(self, book: BookUpdate) -> bool:
         """Count the messages this book covers; True when a one-second bucket completed."""
-        completed = False
-        sec = math.floor(book.ts)
+        completed = self.roll(math.floor(book.ts))
+        self.count(book)
+        return completed
+
+    def roll(self, sec: int) -> bool:
+        """Close the one-second buckets before `sec`; True if any closed."""
         if self._bucket is None:
             self._bucket = sec
-        elif sec > self._bucket:
-            self._close_buckets(sec)
-            completed = True
+            return False
+        if sec <= self._bucket:
+            return False
+        self._close_buckets(sec)
+        return True
+
+    def count(self, book: BookUpdate) -> None:
+        """Add the messages `book` covers (the advance of the sequence id) to the current bucket."""
         if self._last_seq is not None and not book.is_snapshot and book.seq >= self._last_seq:
             self._count += book.seq - self._last_seq
         self._last_seq = book.seq
         self.last_ts = book.ts
-        return completed
 
     def _close_buckets(self, sec: int) -> None:
         assert self._bucket is not None
@@ -556,20 +564,36 @@ class QuoteStuffingDetector:
             self._short_hist.append(self._smed * m)
 
     def update_score(self, market_ratio: float = 1.0) -> float:
-        """Recompute the score (after a completed bucket); `market_ratio` = other venues' median ratio."""
-        cfg = self.cfg
-        n = len(self._hist)
-        s = cfg.short_s
-        if n < max(cfg.warmup_s, 2 * s) or len(self._short_hist) < s + 2 or len(self._recent) < s:
-            return self.score
+        """Recompute the score (after a completed bucket); `market_ratio` = the market-wide activity ratio."""
+        self.measure()
+        return self.finish(market_ratio)
+
+    @property
+    def ready(self) -> bool:
+        s = self.cfg.short_s
+        return (len(self._hist) >= max(self.cfg.warmup_s, 2 * s) and len(self._short_hist) >= s + 2
+                and len(self._recent) >= s)
+
+    def measure(self) -> float:
+        """Short-window rate against the baseline: sets `ratio` and `z`; returns the ratio (nan before warm-up)."""
+        if not self.ready:
+            return math.nan
         med = float(np.median(self._hist.values()))
         shorts = self._short_hist.values()
         smed = float(np.median(shorts))
         smad = 1.4826 * float(np.median(np.abs(shorts - smed)))
         rate = float(self._recent.values().mean())
-        self.rate_per_s, self.baseline_per_s, self._smed, self._market = rate, med, smed, market_ratio
+        self.rate_per_s, self.baseline_per_s, self._smed = rate, med, smed
         self.ratio = rate / med if med > 0 else (math.inf if rate > 0 else 1.0)
         self.z = (rate - smed) / max(smad, 1.0)
+        return self.ratio
+
+    def finish(self, market_ratio: float = 1.0) -> float:
+        """Score from the last `measure` and the market-wide activity ratio (1 = none known)."""
+        cfg = self.cfg
+        if not self.ready:
+            return self.score
+        self._market = market_ratio
         self.rel = self.ratio / max(market_ratio, 1.0)
         raw = (self.rel - 1.0) / (cfg.ratio_full - 1.0)
         self.score = min(1.0, max(0.0, raw)) if self.z >= cfg.z_min else 0.0
@@ -710,6 +734,7 @@ class Surveillance:
         self.stuffing: dict[str, QuoteStuffingDetector] = {}
         self.adverse = AdverseSelection(self.cfg.markout)
         self.dips = DipMonitor(on_scored=self._dip_scored)
+        self._sec = -1
         self._last_dip: dict[str, Dip] = {}
         self._ticks = tick_sizes or {}
         self._publish = publish or (bus.publish if bus is not None else (lambda _a: None))
@@ -736,10 +761,15 @@ class Surveillance:
         spoof = self.spoofing[book.venue]
         transition = spoof.on_book(book)
         self._announce(transition, spoof.alerts, book.ts, spoof.score, spoof.detail)
-        stuff = self.stuffing[book.venue]
-        if stuff.on_book(book):
-            stuff.update_score(self._market_ratio(book.venue))
-            self._announce(stuff.transition(), stuff.alerts, book.ts, stuff.score, stuff.detail)
+        sec = math.floor(book.ts)
+        if sec > self._sec:  # a second closed: score every venue on the same second, against the same market
+            self._sec = sec
+            rolled = [d for d in self.stuffing.values() if d.roll(sec)]
+            ratios = {d.venue: d.measure() for d in rolled}
+            for d in rolled:
+                d.finish(self._market_ratio(d.venue, ratios))
+                self._announce(d.transition(), d.alerts, book.ts, d.score, d.detail)
+        self.stuffing[book.venue].count(book)
         self.adverse.on_mid(book.venue, book.ts, book.mid)
         self.dips.on_book(book)
 
@@ -764,13 +794,12 @@ class Surveillance:
         f = event.fill
         self.adverse.on_fill(f.venue, event.ts, int(f.side.sign), float(f.quantity))
 
-    def _market_ratio(self, venue: str) -> float:
-        """Market-wide activity ratio: the median over all venues (self included) when there are three
-        or more — one stuffed venue cannot move it — else the other venue's ratio."""
+    def _market_ratio(self, venue: str, ratios: dict[str, float]) -> float:
+        """Market-wide activity ratio this second: the median over all venues (self included) when there
+        are three or more — one stuffed venue cannot move it — else the other venue's ratio."""
         if not self.cfg.cross_venue_stuffing:
             return 1.0
-        now = self.stuffing[venue].last_ts
-        live = {v: d.ratio for v, d in self.stuffing.items() if math.isfinite(d.ratio) and d.last_ts >= now - 5.0}
+        live = {v: r for v, r in ratios.items() if math.isfinite(r)}
         if len(live) >= 3:
             return float(np.median(list(live.values())))
         others = [r for v, r in live.items() if v != venue]
