@@ -19,6 +19,7 @@ import getpass
 import logging
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -106,6 +107,9 @@ def run_gui(
         login = LoginDialog(settings, sim=terminal.market is not None, parent=window)
         login.logged_in.connect(terminal.set_actor)
         QTimer.singleShot(0, login.open)
+    # Ctrl+C in the launching shell quits cleanly (the Qt loop would otherwise swallow it; our
+    # timers run Python code every 50 ms, so the handler gets its turn)
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
     log.info("terminal started")
     with loop:
         loop.run_forever()

@@ -229,8 +229,9 @@ class MainWindow(QMainWindow):
         """Supervisors get the kill switch in the session bar; traders get nothing there."""
         while self.kill_slot.count():
             item = self.kill_slot.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().setParent(None)
+            old = item.widget() if item is not None else None
+            if old is not None:
+                old.setParent(None)
         if widget is not None:
             self.kill_slot.addWidget(widget)
             widget.show()

@@ -543,8 +543,8 @@ def parse_horizon(text: str, now: float) -> float | str:
     match = _DURATION_RE.fullmatch(t)
     if not match or not any(match.groups()):
         return f"{text!r} is not a horizon: write 4h, 90m, 1h30m or an end time like 14:30."
-    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    seconds = d * 86_400 + h * 3600 + m * 60 + s
+    days, hours, mins, secs = (float(g) if g else 0.0 for g in match.groups())
+    seconds = days * 86_400 + hours * 3600 + mins * 60 + secs
     return seconds if seconds > 0 else "Horizon must be positive."
 
 
