@@ -283,6 +283,11 @@ A_SOLD = 14  # flush: lots sold so far (bought back in the recovery phase)
 A_MODE = 15  # flush: 0 selling, 1 dip buyers buying back
 NA_COLS = 16
 MAXAGENTS = 32
+# Model switches (compile-time). ANCHOR_BEYOND_ONLY: a trade moves the quotes' anchor only by the
+# part of its mid move beyond the anchor (a trade that merely brings a stale mid back to the
+# anchor after news leaves no displacement). LATENT_SIDE_CENTERS / LATENT_OFFSET: experimental
+# variant where the side facing away from a displacement re-forms around the displaced price
+# (off: both latent sides hang around the reference; see docs/simulator.md, "Known limits").
 ANCHOR_BEYOND_ONLY = True
 # cancels are a thinned Poisson process: candidates at THIN_BOUND x the placement rate, each
 # accepted with probability (live orders / mean life) / bound (>= 1 when the book is over-full)

@@ -26,6 +26,8 @@ def walk_cost_bps(sim: MarketSim, venue: int, qty: float) -> tuple[float, float]
     """(cost in bps from mid of selling `qty` at once into the bids, bid depth within 1 % of mid)."""
     _, bp, bq, ap, _ = sim.snapshot(venue, 8192)
     mid = 0.5 * (bp[0] + ap[0])
+    if qty <= 0.0:
+        return 0.0, float(bq[bp >= 0.99 * mid].sum())
     cum = np.cumsum(bq)
     k = int(np.searchsorted(cum, qty))
     if k >= len(cum):
