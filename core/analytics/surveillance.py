@@ -54,6 +54,7 @@ ASK = -1
 SOURCE = "surveillance"
 TYPICAL_EVERY = 10  # learn the typical level size on every 10th book (a slow EWMA; saves the medians)
 TICK_LEARN_BOOKS = 200  # the tick size is the smallest level gap seen in the first books
+MIN_CHANGES_FOR_CHURN = 20  # fewer visible changes in the burst window say nothing about identical sizes
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,8 +97,10 @@ class StuffingConfig:
     short_s: int = 5  # the burst window: mean message rate over the last this many seconds
     baseline_s: int = 1800  # rolling baseline of one-second message counts (median, MAD)
     warmup_s: int = 600  # no score before this much baseline
-    ratio_full: float = 1.6  # relative rate ratio giving score 1 (score = (rel - 1) / (ratio_full - 1))
+    ratio_full: float = 1.5  # relative rate ratio giving rate evidence 1 (= (rel - 1) / (ratio_full - 1))
     z_min: float = 3.0  # robust z-score of the short-window rate needed for any score
+    churn_lo: float = 0.03  # identical-size churn share above the venue's median that starts to count ...
+    churn_hi: float = 0.12  # ... and that counts fully (score = min(rate evidence, churn evidence))
     relearn_after_s: float = 1800.0  # the baseline stops learning during an alert, for at most this long
     alert_on: float = 0.5
     alert_off: float = 0.2
@@ -502,6 +505,13 @@ class QuoteStuffingDetector:
         self._bucket: int | None = None
         self._count = 0.0
         self._recent = _Ring(self.cfg.short_s)  # the last one-second message counts (the burst window)
+        self._prev_book: BookUpdate | None = None
+        self._dq: list[FloatArray] = []  # |size changes| of visible levels in the current second
+        self._recent_dq: deque[FloatArray] = deque(maxlen=self.cfg.short_s)
+        self._churn_hist = _Ring(self.cfg.baseline_s)  # baseline identical-size shares
+        self.churn = 0.0  # share of visible level changes with the window's most common |size change|
+        self.churn_baseline = math.nan
+        self.changed_levels_per_s = math.nan
         self._hist = _Ring(self.cfg.baseline_s)  # baseline one-second counts (not learned during an alert)
         self._short_hist = _Ring(self.cfg.baseline_s)  # baseline short-window mean rates
         self.ratio = 1.0  # short-window rate / baseline median
@@ -533,17 +543,27 @@ class QuoteStuffingDetector:
         return True
 
     def count(self, book: BookUpdate) -> None:
-        """Add the messages `book` covers (the advance of the sequence id) to the current bucket."""
+        """Add the messages `book` covers (the advance of the sequence id) to the current bucket, and the
+        visible levels it changed against the previous state."""
         if self._last_seq is not None and not book.is_snapshot and book.seq >= self._last_seq:
             self._count += book.seq - self._last_seq
+        prev = self._prev_book
+        if prev is not None and not book.is_snapshot:
+            self._dq.append(_size_changes(-prev.bid_px, prev.bid_qty, -book.bid_px, book.bid_qty))
+            self._dq.append(_size_changes(prev.ask_px, prev.ask_qty, book.ask_px, book.ask_qty))
+        self._prev_book = book
         self._last_seq = book.seq
         self.last_ts = book.ts
 
     def _close_buckets(self, sec: int) -> None:
         assert self._bucket is not None
         gap = min(sec - self._bucket, self.cfg.baseline_s)
+        self._recent_dq.append(np.concatenate(self._dq) if self._dq else np.empty(0))
+        self._dq = []
+        self.churn = _mode_share(self._recent_dq)
         self._push(self._count)
         for _ in range(gap - 1):  # seconds without a message
+            self._recent_dq.append(np.empty(0))
             self._push(0.0)
         self._bucket = sec
         self._count = 0.0
@@ -555,6 +575,7 @@ class QuoteStuffingDetector:
         stale_alert = cur is not None and self.last_ts - cur.open_ts >= self.cfg.relearn_after_s
         if (cur is None and self.score < self.cfg.alert_off) or stale_alert or not math.isfinite(self._smed):
             self._hist.append(n)
+            self._churn_hist.append(self.churn)
             if len(self._recent) >= self.cfg.short_s:
                 self._short_hist.append(float(self._recent.values().mean()))
         else:
@@ -595,8 +616,11 @@ class QuoteStuffingDetector:
             return self.score
         self._market = market_ratio
         self.rel = self.ratio / max(market_ratio, 1.0)
-        raw = (self.rel - 1.0) / (cfg.ratio_full - 1.0)
-        self.score = min(1.0, max(0.0, raw)) if self.z >= cfg.z_min else 0.0
+        rate = min(1.0, max(0.0, (self.rel - 1.0) / (cfg.ratio_full - 1.0))) if self.z >= cfg.z_min else 0.0
+        self.churn_baseline = float(np.median(self._churn_hist.values()))
+        excess = self.churn - self.churn_baseline
+        churn = min(1.0, max(0.0, (excess - cfg.churn_lo) / (cfg.churn_hi - cfg.churn_lo)))
+        self.score = min(rate, churn)
         return self.score
 
     def transition(self) -> str:
@@ -605,7 +629,38 @@ class QuoteStuffingDetector:
     def detail(self) -> str:
         return (f"quote stuffing score {self.score:.2f}: {self.rate_per_s:.0f} msg/s vs baseline "
                 f"{self.baseline_per_s:.0f} (x{self.ratio:.2f}, x{self.rel:.2f} vs other venues, "
-                f"robust z {self.z:.1f})")
+                f"robust z {self.z:.1f}); {self.churn:.0%} of visible changes of one identical size "
+                f"(baseline {self.churn_baseline:.0%})")
+
+
+def _size_changes(ppx: FloatArray, pq: FloatArray, px: FloatArray, q: FloatArray) -> FloatArray:
+    """|Size change| of every level that changed between two states of one side, over the price
+    range both states show (prices ascending: pass negated bid prices)."""
+    if not len(ppx) or not len(px):
+        return np.empty(0)
+    lo, hi = max(ppx[0], px[0]), min(ppx[-1], px[-1])
+    a = (ppx >= lo) & (ppx <= hi)
+    b = (px >= lo) & (px <= hi)
+    u = np.union1d(ppx[a], px[b])
+    before = np.zeros(len(u))
+    after = np.zeros(len(u))
+    before[np.searchsorted(u, ppx[a])] = pq[a]
+    after[np.searchsorted(u, px[b])] = q[b]
+    d = np.abs(after - before)
+    out: FloatArray = d[d > 1e-12]
+    return out
+
+
+def _mode_share(parts: Iterable[FloatArray]) -> float:
+    """Share of the changes whose |size change| is the most common value (to 1e-9): identical orders."""
+    arrays = [p for p in parts if len(p)]
+    if not arrays:
+        return 0.0
+    allv = np.round(np.concatenate(arrays), 9)
+    if len(allv) < MIN_CHANGES_FOR_CHURN:
+        return 0.0
+    _, counts = np.unique(allv, return_counts=True)
+    return float(counts.max()) / len(allv)
 
 
 class _Ring:

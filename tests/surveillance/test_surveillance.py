@@ -152,17 +152,38 @@ def test_newly_visible_levels_are_not_adds() -> None:
     assert det._tracked == {}
 
 
+class ChurnBook:
+    """A venue whose visible levels churn: honest quotes of lognormal size come and go; a stuffer adds
+    `stuff` identical 0.001 orders at random levels that last one update each."""
+
+    def __init__(self, venue: str, rng: np.random.Generator) -> None:
+        self.venue, self.rng = venue, rng
+        self.bid_q = rng.lognormal(-3.0, 1.0, 40)
+        self.ask_q = rng.lognormal(-3.0, 1.0, 40)
+        self.seq = 0
+
+    def update(self, ts: float, honest: float, stuff: int = 0) -> BookUpdate:
+        n = int(self.rng.poisson(honest))
+        self.seq += 3 * n + 2 * stuff
+        for q in (self.bid_q, self.ask_q):
+            k = self.rng.integers(0, 40, n // 2 + 1)
+            q[k] = self.rng.lognormal(-3.0, 1.0, len(k))
+        bq, aq = self.bid_q.copy(), self.ask_q.copy()
+        for _ in range(stuff):
+            side = bq if self.rng.random() < 0.5 else aq
+            side[int(self.rng.integers(2, 20))] += 0.001
+        return BookUpdate(ts, self.venue, "BTC/USDT", self.seq, 1000.0 - np.arange(40.0), bq,
+                          1004.0 + np.arange(40.0), aq)
+
+
 def test_quote_stuffing_burst_is_flagged_against_the_venues_own_baseline() -> None:
     det = QuoteStuffingDetector("gamma", StuffingConfig(baseline_s=600, warmup_s=60))
-    rng = np.random.default_rng(2)
-    seq = 0
+    book = ChurnBook("gamma", np.random.default_rng(2))
     t = T0
     opened = math.nan
     for k in range(int(400 / DT)):
         burst = 300.0 <= t - T0 < 330.0
-        seq += int(rng.poisson(30)) + (150 if burst else 0)
-        if det.on_book(BookUpdate(t, "gamma", "BTC/USDT", seq, np.array([1.0]), np.array([1.0]), np.array([2.0]),
-                                  np.array([1.0]))):
+        if det.on_book(book.update(t, 10.0, 30 if burst else 0)):
             det.update_score()
             if det.transition() == "open":
                 opened = t - T0
@@ -171,24 +192,39 @@ def test_quote_stuffing_burst_is_flagged_against_the_venues_own_baseline() -> No
         t += DT
     assert 300.0 <= opened <= 310.0
     assert len(det.alerts.episodes) == 1
+    assert det.churn_baseline < 0.1
+
+
+def test_a_message_burst_of_honest_looking_quotes_is_not_stuffing() -> None:
+    """Twice the messages, but the visible changes keep their usual variety of sizes."""
+    det = QuoteStuffingDetector("gamma", StuffingConfig(baseline_s=600, warmup_s=60))
+    book = ChurnBook("gamma", np.random.default_rng(4))
+    t = T0
+    peak_ratio = 0.0
+    for _ in range(int(400 / DT)):
+        burst = 300.0 <= t - T0 < 330.0
+        if det.on_book(book.update(t, 25.0 if burst else 10.0)):
+            det.update_score()
+            det.transition()
+            peak_ratio = max(peak_ratio, det.ratio)
+        t += DT
+    assert peak_ratio > 2.0  # the burst was seen ...
+    assert det.alerts.episodes == []  # ... but not flagged
 
 
 def test_market_wide_activity_step_is_not_stuffing_but_a_one_venue_burst_is() -> None:
     alerts: list[Alert] = []
-    cfg_surv = Surveillance(publish=alerts.append)
+    surv = Surveillance(publish=alerts.append)
     rng = np.random.default_rng(3)
-    seqs = {"alpha": 0, "beta": 0, "gamma": 0}
-    base = {"alpha": 90, "beta": 45, "gamma": 30}
+    books = {v: ChurnBook(v, rng) for v in ("alpha", "beta", "gamma")}
+    base = {"alpha": 30.0, "beta": 15.0, "gamma": 10.0}
     t = T0
     for _ in range(int(1500 / DT)):
         el = t - T0
-        for v in seqs:
-            lam = base[v] * (1.6 if el >= 1000 else 1.0)  # a volatility regime: every venue busier at once
-            if v == "beta" and 1300 <= el < 1360:
-                lam += 80  # stuffing on beta only
-            seqs[v] += int(rng.poisson(lam))
-            cfg_surv.on_book(BookUpdate(t, v, "BTC/USDT", seqs[v], np.array([100.0]), np.array([1.0]),
-                                        np.array([101.0]), np.array([1.0])))
+        for v, book in books.items():
+            honest = base[v] * (1.6 if el >= 1000 else 1.0)  # a volatility regime: every venue busier at once
+            stuff = 25 if v == "beta" and 1300 <= el < 1360 else 0  # stuffing on beta only
+            surv.on_book(book.update(t, honest, stuff))
         t += DT
     stuffing = [a for a in alerts if a.kind == "quote_stuffing"]
     assert [a.venue for a in stuffing] == ["beta"]
