@@ -18,18 +18,16 @@ Qt process events between chunks.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from adapters.sim.desks import SimDesk
 from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
-from adapters.sim.scenario import DeskConfig, EventInstance, Scenario, load_scenario
+from adapters.sim.scenario import Scenario, load_scenario
 from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, market_history
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.instant_cost import VenueBook
@@ -37,7 +35,7 @@ from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pret
 from core.clock import SimClock
 from core.engine import Engine
 from core.execution.service import ExecutionConfig, ExecutionService
-from core.ports import Journal, OtcExecution, Quote
+from core.ports import Journal
 from core.rfq.service import RfqService
 from core.seeds import SeedTree
 from core.types import Side
@@ -63,7 +61,7 @@ class EmbeddedMarket:
     engine: Engine
     execution: ExecutionService
     rfq: RfqService
-    desks: dict[str, ScenarioDesk]
+    desks: dict[str, SimDesk]
     history: dict[str, float]
     symbol: str
     venue_names: tuple[str, ...]
@@ -126,106 +124,12 @@ def build_embedded_market(scenario_name: str, seed: int, journal: Journal | None
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
     execution = ExecutionService(engine, seeds, ExecutionConfig())
-    axes = market.eval_log.windows("axe")
-    desks = {
-        cfg.name: ScenarioDesk(cfg, k, clock, exchange, axes, seeds.generator(f"desk/{cfg.name}"))
-        for k, cfg in enumerate(scenario.desks)
-    }
+    desks = {cfg.name: SimDesk(exchange, cfg, k, seeds.generator(f"desk/{cfg.name}"))
+             for k, cfg in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, dict(desks), seeds)
     names = tuple(v.name for v in exchange.venues)
     return EmbeddedMarket(scenario, seed, seeds, market, clock, exchange, engine, execution, rfq, desks,
                           market_history(scenario), scenario.scenario.symbol, names)
-
-
-# ---- OTC desks ------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ScenarioDesk:
-    """An OTC desk quoting from the scenario's `[[desks]]` parameters (a `LiquidityProvider`).
-
-    Interim: adapters/sim has the desks' parameters but no quoting desk yet, so the terminal
-    quotes here, from public prices only: price = mid ∓ (base spread + size and quote-life
-    terms − skew); firm or last look (reject with `last_look_reject_prob` after `last_look_ms`);
-    an axed desk inside its scenario window quotes through the exchanges' touch by the axe's
-    improvement, for up to the axe's size, firm for the axe's life. Pre-hedging is not modelled.
-    """
-
-    config: DeskConfig
-    index: int
-    clock: SimClock
-    exchange: SimExchange
-    axes: list[EventInstance]
-    rng: np.random.Generator
-    name: str = ""
-    answered: int = 0
-    axe_left: float = 0.0
-    _axe: EventInstance | None = None
-    accepts: list[tuple[str, Decimal]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.name = self.config.name
-        mine = [e for e in self.axes if int(e.params.get("desk", -1)) == self.index]
-        self._axe = mine[0] if mine else None
-        self.axe_left = float(self._axe.params["qty"]) if self._axe is not None else 0.0
-
-    def axed_now(self) -> bool:
-        axe = self._axe
-        t = self.clock.now() - self.exchange.start_ts
-        return axe is not None and axe.start_s <= t < axe.end_s and self.axe_left > 0
-
-    def request_quote(
-        self, rfq_id: str, symbol: str, side: Side, quantity: Decimal, on_quote: Callable[[Quote], None]
-    ) -> None:
-        delay = float(self.rng.uniform(0.3, 1.5))
-        self.clock.call_later(delay, lambda: self._answer(rfq_id, side, quantity, on_quote))
-
-    def _answer(self, rfq_id: str, side: Side, quantity: Decimal, on_quote: Callable[[Quote], None]) -> None:
-        cfg, market = self.config, self.exchange.market
-        bids, asks = zip(*(market.best(k) for k in range(len(self.exchange.venues))), strict=True)
-        best_bid, best_ask = max(bids), min(asks)
-        if not (math.isfinite(best_bid) and math.isfinite(best_ask)):
-            return  # no market: no quote
-        mid = 0.5 * (best_bid + best_ask)
-        now = self.clock.now()
-        qty = min(float(quantity), cfg.max_qty)
-        if self.axed_now():
-            assert self._axe is not None
-            qty = min(qty, self.axe_left)
-            improve = float(self._axe.params.get("improvement_bps", 10.0)) * 1e-4
-            touch = best_bid if side is Side.SELL else best_ask
-            price = touch * (1 - side.sign * improve)  # through the touch, in our favour
-            ttl = max(5.0, min(cfg.axe.expiry_s, self._axe.end_s + self.exchange.start_ts - now))
-        else:
-            ttl = float(self.rng.uniform(*cfg.expiry_s))
-            spread_bps = (cfg.base_spread_bps + cfg.size_spread_bps_per_sqrt_100 * math.sqrt(qty / 100.0)
-                          + cfg.ttl_spread_bps_per_10s * ttl / 10.0 + side.sign * cfg.skew_bps)
-            price = mid * (1 + side.sign * max(spread_bps, 0.0) * 1e-4)
-        if qty <= 0:
-            return
-        self.answered += 1
-        step = Decimal("0.01")
-        on_quote(Quote(
-            f"{self.name}-{self.answered:04d}", rfq_id, self.name, side,
-            Decimal(repr(round(qty, 4))), Decimal(repr(price)).quantize(step),
-            now, now + ttl, last_look=not cfg.firm,
-        ))
-
-    def accept(self, quote: Quote, quantity: Decimal, on_result: Callable[[OtcExecution], None]) -> None:
-        cfg = self.config
-        self.accepts.append((quote.quote_id, quantity))
-        delay = cfg.last_look_ms / 1000.0 if not cfg.firm else 0.2
-
-        def answer() -> None:
-            now = self.clock.now()
-            if not cfg.firm and self.rng.random() < cfg.last_look_reject_prob:
-                on_result(OtcExecution(quote.quote_id, Decimal(0), quote.price, "", now, "last look: price moved"))
-                return
-            if self.axed_now():
-                self.axe_left = max(0.0, self.axe_left - float(quantity))
-            on_result(OtcExecution(quote.quote_id, quantity, quote.price, f"{self.name}-t{len(self.accepts)}", now))
-
-        self.clock.call_later(delay, answer)
 
 
 # ---- pacing --------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class SimDesk:
         self.prehedged_qty = 0.0
         self.filled_qty = 0.0
         self._listeners: list[Callable[[str], None]] = []
+        self.axe_filled = 0.0  # what the axe has absorbed so far
         for ev in exchange.market.eval_log.windows("axe"):
             if int(ev.params.get("desk", -1)) == index:
                 exchange.clock.call_at(exchange.to_ts(ev.start_s), self._announce_axe)
@@ -106,12 +107,13 @@ class SimDesk:
             axe = self._axe(t_s)
             ttl = float(self.rng.uniform(*cfg.expiry_s))
             qty = min(float(quantity), cfg.max_qty)
-            if axe is not None:
-                qty = max(qty, axe["qty"])
+            if axe is not None and axe["qty"] - self.axe_filled > 0:
+                qty = max(qty, axe["qty"] - self.axe_filled)  # an axe offers more than was asked
                 touch = self._touch(side)
                 price = touch * (1 - side.sign * axe["improvement_bps"] * 1e-4)
                 ttl = max(axe["end_s"] - t_s, 1.0)
             else:
+                axe = None
                 # positive skew: the desk wants to buy, so sellers get a better price and buyers a worse one
                 skew = cfg.skew_bps if side is Side.SELL else -cfg.skew_bps
                 dist = (
@@ -166,6 +168,8 @@ class SimDesk:
                     return
             qty = min(quantity, quote.quantity)
             self.filled_qty += float(qty)
+            if self._axe(self.exchange.market.now_s) is not None:
+                self.axe_filled += float(qty)
             self._n += 1
             on_result(OtcExecution(quote.quote_id, qty, quote.price, f"otc:{self.name}-{self._n}", now))
 

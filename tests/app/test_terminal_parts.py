@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -103,39 +102,3 @@ def test_ladder_groups_ticks_when_the_spread_or_our_orders_do_not_fit() -> None:
     assert ticks_per_row_for(_view(60_000, 60_002), rows=24, current=2) == 1
     assert ticks_per_row_for(_view(60_000, 60_045), rows=24, current=50) == 20  # the flush is over
     assert ticks_per_row_for(_view(math.nan, 60_001), rows=24, current=5) == 5
-
-
-def test_interim_desk_quotes_and_fills_from_scenario_parameters() -> None:
-    from adapters.sim.scenario import DeskConfig, EventInstance
-    from app.terminal_sim import ScenarioDesk
-    from core.types import Side
-
-    class _Market:
-        def best(self, k: int) -> tuple[float, float]:
-            return (59_990.0, 60_010.0)
-
-    class _Exchange:
-        start_ts = T0
-        venues = (object(),)
-        market = _Market()
-
-    clock = SimClock(T0)
-    axe = EventInstance("axe", "axed desk lattice", -1, 100.0, 700.0, "any",
-                        {"qty": 300.0, "improvement_bps": 10.0, "desk": 0.0})
-    desk = ScenarioDesk(DeskConfig(name="lattice"), 0, clock, _Exchange(), [axe],  # type: ignore[arg-type]
-                        np.random.default_rng(1))
-    quotes = []
-    desk.request_quote("R1", "BTC/USDT", Side.SELL, Decimal("50"), quotes.append)
-    clock.run_until(T0 + 5)
-    plain = quotes[-1]
-    assert plain.price < Decimal("60000") and not plain.last_look  # a seller gets below mid
-    clock.run_until(T0 + 150)
-    desk.request_quote("R2", "BTC/USDT", Side.SELL, Decimal("500"), quotes.append)
-    clock.run_until(T0 + 155)
-    axed = quotes[-1]
-    assert axed.quantity == Decimal("300") and axed.price > Decimal("59990")  # through the touch
-    assert axed.expires_ts - axed.received_ts > 100
-    results = []
-    desk.accept(axed, axed.quantity, results.append)
-    clock.run_until(T0 + 160)
-    assert results[0].filled == Decimal("300") and desk.axe_left == 0.0
