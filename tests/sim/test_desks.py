@@ -35,7 +35,7 @@ def test_plain_quotes_widen_with_size_and_sellers_get_less_than_mid() -> None:
     desk.request_quote("R2", "BTC/USDT", Side.SELL, Decimal("400"), quotes.append)
     desk.request_quote("R3", "BTC/USDT", Side.BUY, Decimal("10"), quotes.append)
     clock.run_until(T0 + 6)
-    mid = desk._mid()  # noqa: SLF001 (the desk's own reference)
+    mid = desk._mid()
     small, big, buy = sorted(quotes, key=lambda q: q.rfq_id)
     assert small.price < Decimal(str(mid)) < buy.price
     assert big.price < small.price  # bigger size, wider price
@@ -91,9 +91,9 @@ def test_a_prehedging_desk_moves_the_mid_against_the_requester() -> None:
     for prehedge in (0.0, 0.5):
         clock, ex = world(seed=9)
         desk = SimDesk(ex, DeskConfig(name="m", prehedge_fraction=prehedge), 0, np.random.default_rng(5))
-        before = desk._mid()  # noqa: SLF001
+        before = desk._mid()
         desk.request_quote("R1", "BTC/USDT", Side.SELL, Decimal("300"), lambda q: None)
         clock.run_until(clock.now() + 40)
-        moves.append((desk._mid() - before) / before * 1e4)  # noqa: SLF001
+        moves.append((desk._mid() - before) / before * 1e4)
     # same seed, same market: the only difference is the desk selling 150 BTC ahead of our quote
     assert moves[1] < moves[0] - 3.0
