@@ -47,7 +47,25 @@ def is_indeterminate(exc: BaseException) -> bool:
     if isinstance(exc, TimeoutError | ConnectionError | OSError):
         return True
     err = binance_error(exc)
-    return err is not None and err[0] in (-1000, -1001, -1006, -1007)
+    if err is not None:
+        return err[0] in (-1000, -1001, -1006, -1007)
+    # no answer from the exchange we can read (e.g. a broken response body): it may have executed
+    return not isinstance(exc, _DEFINITE)
+
+
+# ccxt errors that only come from an exchange's readable answer: the request was refused
+_DEFINITE = (
+    ccxt.InsufficientFunds,
+    ccxt.InvalidOrder,
+    ccxt.OrderNotFound,
+    ccxt.BadRequest,
+    ccxt.BadSymbol,
+    ccxt.AuthenticationError,
+    ccxt.PermissionDenied,
+    ccxt.ArgumentsRequired,
+    ccxt.NotSupported,
+    ccxt.OperationRejected,
+)
 
 
 def reject_reason(exc: BaseException) -> str:

@@ -205,6 +205,17 @@ class CcxtVenue:
     def balances(self) -> dict[str, Balance]:
         return dict(self._balances)
 
+    def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
+        """The local book to `levels` deep (at most `snapshot_limit`: deeper levels are not kept in
+        sync); fresh from the exchange's REST depth when called outside the loop. An empty book
+        while the local one is resynchronising."""
+        if not _loop_running():
+            return self._run_blocking(self._fetch_depth(symbol, levels))
+        book = self._ex.orderbooks.get(symbol) if self._ex is not None else None
+        if book is None or not self._books_synced.get(symbol, False):
+            return BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True)
+        return self._book_update(symbol, book, min(levels, self.config.snapshot_limit), True)
+
     # ================================================================== lifecycle
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Until markets are loaded, the user stream is subscribed and reconciled, books are synced."""
@@ -534,7 +545,7 @@ class CcxtVenue:
         symbol = self._markets_by_id.get(str(info.get("s")), str(info.get("s")))
         track = self._track(cid, vid, symbol, info.get("S"))
         status = _STATUS.get(str(info.get("X")))
-        ts = int(info.get("T") or info.get("E")) / 1000
+        ts = int(info.get("T") or info.get("E") or time.time() * 1000) / 1000
         self._ack(track, status, ts)
         for t in [*trade_infos, info]:
             if t.get("x") == "TRADE" and str(t.get("i")) == vid:
@@ -903,24 +914,28 @@ class CcxtVenue:
             self._status(why)
 
     def _publish_book(self, symbol: str, book: Any, is_snapshot: bool) -> None:
-        if self._cb is None:
-            return
-        n = self.config.book_levels
-        bids = np.asarray(book["bids"][:n], dtype=np.float64).reshape(-1, 2)
-        asks = np.asarray(book["asks"][:n], dtype=np.float64).reshape(-1, 2)
-        self._cb.on_book(
-            BookUpdate(
-                time.time(),
-                self.name,
-                symbol,
-                int(book.get("nonce") or 0),
-                bids[:, 0].copy(),
-                bids[:, 1].copy(),
-                asks[:, 0].copy(),
-                asks[:, 1].copy(),
-                is_snapshot,
-            )
+        if self._cb is not None:
+            self._cb.on_book(self._book_update(symbol, book, self.config.book_levels, is_snapshot))
+
+    def _book_update(self, symbol: str, book: Any, levels: int, is_snapshot: bool) -> BookUpdate:
+        bids = np.asarray(book["bids"][:levels], dtype=np.float64).reshape(-1, 2)
+        asks = np.asarray(book["asks"][:levels], dtype=np.float64).reshape(-1, 2)
+        return BookUpdate(
+            time.time(),
+            self.name,
+            symbol,
+            int(book.get("nonce") or 0),
+            bids[:, 0].copy(),
+            bids[:, 1].copy(),
+            asks[:, 0].copy(),
+            asks[:, 1].copy(),
+            is_snapshot,
         )
+
+    async def _fetch_depth(self, symbol: str, levels: int) -> BookUpdate:
+        ex = await self._exchange_ready()
+        book = await self._rest(ex.fetch_order_book, symbol, min(levels, 5000))
+        return self._book_update(symbol, book, levels, True)
 
     async def _trades_loop(self, symbol: str) -> None:
         delay = self.config.reconnect_min_s
@@ -1128,6 +1143,7 @@ def make_exchange(config: CcxtVenueConfig, creds: ApiCredentials) -> Any:
             "apiKey": creds.api_key,
             "secret": creds.secret,
             "enableRateLimit": True,
+            "enableLastResponseHeaders": True,  # Retry-After of a 429/418
             "rateLimiterAlgorithm": config.rate_limiter,
             "rollingWindowSize": 60000,
             "timeout": int(config.request_timeout_s * 1000),

@@ -632,12 +632,12 @@ class SimulatedExchange:
             )
         dec_fields = ("price", "orig_qty", "executed", "cum_quote", "reserved_quote")
         for raw in state["orders"]:
-            o = Order(**{k: (Decimal(v) if k in dec_fields else v) for k, v in raw.items()})
+            o = Order(**{k: (Decimal(v) if k in dec_fields else v) for k, v in raw.items()})  # type: ignore[arg-type]
             self.orders[o.order_id] = o
             self.orders_by_cid.setdefault((o.api_key, o.client_id), []).append(o.order_id)
         for raw in state["trades"]:
             self.trades.append(
-                OwnTrade(**{k: (Decimal(v) if k in ("price", "qty", "commission") else v) for k, v in raw.items()})
+                OwnTrade(**{k: (Decimal(v) if k in ("price", "qty", "commission") else v) for k, v in raw.items()})  # type: ignore[arg-type]
             )
         self.cid_attempts = dict(state["cid_attempts"])
         self.next_order_id = int(state["next_order_id"])

@@ -163,7 +163,7 @@ class ExchangeServer:
         self._site = web.TCPSite(self._runner, self.config.host, self.port, reuse_address=True)
         await self._site.start()
         if self.port == 0:
-            server = self._site._server  # the only way to learn the port aiohttp chose
+            server: Any = self._site._server  # the only way to learn the port aiohttp chose
             assert server is not None and server.sockets
             self.port = int(server.sockets[0].getsockname()[1])
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+
 from core.actors import SYSTEM
 from core.orders import OrderStatus, TimeInForce
 from core.ports import RejectReason
@@ -36,6 +38,9 @@ def test_instrument_metadata_is_exact() -> None:
             assert (inst.maker_fee_bps, inst.taker_fee_bps) == (1.0, 4.0)
             assert r.venue.balances()["BTC"].available == Decimal(1000)
             assert abs(r.venue.clock_offset_ms) < 1000 and not r.venue.clock_alert
+            deep = r.venue.depth_snapshot("BTC/USDT", 300)
+            assert len(deep.bid_px) == len(deep.ask_px) == 300 and deep.bid_px[0] < deep.ask_px[0]
+            assert (np.diff(deep.bid_px) < 0).all() and (np.diff(deep.ask_px) > 0).all()
 
     arun(scenario())
 
