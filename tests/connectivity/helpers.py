@@ -97,13 +97,6 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: st
         await asyncio.sleep(0.02)
 
 
-def one_lot_short(quantity: Decimal, filled: Decimal, working: Decimal, lot: Decimal = Decimal("0.0001")) -> bool:
-    """The known core rounding issue (reported): ExecutionService computes the remainder in floats,
-    2.0 - 1.9999 = 9.99999e-05 floors to 0 lots, so a parent can sit one lot short forever.
-    Tests accept exactly that state as complete until core computes remainders in Decimal."""
-    return quantity - filled == lot and working == 0
-
-
 # ---------------------------------------------------------------- subprocesses
 def subprocess_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for `python main.py …`: keys in an encrypted file (no keyring in CI)."""
