@@ -131,7 +131,7 @@ def test_a_whole_trade_on_screen(qtbot, terminal: Terminal) -> None:  # type: ig
     qtbot.mouseClick(override.rfq_button, Qt.MouseButton.LeftButton)
     asked = {rfq_id for rfq_id in market.rfq.rfqs if rfq_id not in before}
     assert len(asked) >= 2 and "Asked" in override.result.text()
-    advance(terminal, 2.0, qtbot)
+    advance(terminal, 3.5, qtbot)  # the simulated desks answer within 0.5–3 s
     dialogs = {qid: d for qid, d in bridge.dialogs.items() if d.quote.rfq_id in asked}
     assert len(dialogs) >= 2 and all(d.isVisible() and not d.isModal() for d in dialogs.values())
     by_desk = {d.quote.desk: (qid, d) for qid, d in dialogs.items()}
