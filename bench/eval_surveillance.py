@@ -162,7 +162,7 @@ def run_dips(scenario: Scenario, seed: int) -> dict[str, Any]:
                 match = e
                 break
         dips.append({"venue": d.venue, "onset_s": onset_s, "detect_s": d.detect_ts - EPOCH_T0,
-                     "direction": d.direction, "features": [d.features[f] for f in FEATURES],
+                     "direction": d.direction, "features": dict(d.features),
                      "kind": match.kind if match else None, "event_start_s": match.start_s if match else None,
                      "event_dip": match.params["dip"] if match else None})
     return {"seed": seed, "hours": scenario.scenario.duration_s / 3600.0, "dips": dips,
@@ -171,16 +171,41 @@ def run_dips(scenario: Scenario, seed: int) -> dict[str, Any]:
             "wall_s": time.perf_counter() - wall0}
 
 
+# feature order of runs saved before features were stored by name
+_LEGACY_FEATURES = ("drop_bps", "retained", "others_follow", "dislocation", "log_volume_spike", "log_refill",
+                    "log_spread_ratio", "aggressor_share")
+
+
 def _dip_table(runs: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+    """(model features, label 1 = flush, realized size in bps) of the dips matched to an event."""
     x, y, size = [], [], []
     for r in runs:
         for d in r["dips"]:
             if d["kind"] is None:
                 continue
-            x.append(d["features"])
+            f = d["features"] if isinstance(d["features"], dict) else dict(zip(_LEGACY_FEATURES, d["features"],
+                                                                               strict=True))
+            x.append([f.get(k, math.nan) for k in FEATURES])
             y.append(1 if d["kind"] == "flush" else 0)
-            size.append(d["event_dip"])
+            size.append(f["drop_bps"])
     return np.array(x, dtype=float).reshape(-1, len(FEATURES)), np.array(y), np.array(size)
+
+
+def matched_pairs(size: Any, y: Any, caliper: float = 0.1) -> Any:
+    """Indices of a size-matched subsample: each flush paired with the unused informed move of the
+    nearest realized size within ±caliper (relative), greedily from the smallest flush. Deterministic."""
+    pos = [int(i) for i in np.argsort(size, kind="mergesort") if y[i] == 1]
+    free = sorted((float(size[i]), int(i)) for i in np.flatnonzero(y == 0))
+    keep: list[int] = []
+    for i in pos:
+        best, best_k = math.inf, -1
+        for k, (s, _) in enumerate(free):
+            d = abs(s - size[i])
+            if d < best:
+                best, best_k = d, k
+        if best_k >= 0 and best <= caliper * size[i]:
+            keep += [i, free.pop(best_k)[1]]
+    return np.array(sorted(keep), dtype=int)
 
 
 def auc(score: Any, y: Any) -> float:
@@ -203,21 +228,34 @@ def auc(score: Any, y: Any) -> float:
     return float((r_pos - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg)))
 
 
-def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, Any]:
-    x, y, size = _dip_table(runs)
-    clf = DipClassifier(DEFAULT_MODEL)
-    p = clf.predict_proba(x) if len(x) else np.array([])
-    rng = np.random.default_rng(20240601)
+def _boot_auc(p: Any, y: Any, n_boot: int, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         i = rng.integers(0, len(y), len(y))
         a = auc(p[i], y[i])
         if math.isfinite(a):
             boots.append(a)
+    return boots
+
+
+def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, Any]:
+    x, y, size = _dip_table(runs)
+    clf = DipClassifier(DEFAULT_MODEL)
+    p = clf.predict_proba(x) if len(x) else np.array([])
+    boots = _boot_auc(p, y, n_boot, 20240601)
+    m = matched_pairs(size, y)
+    boots_m = _boot_auc(p[m], y[m], n_boot, 20240602)
     n_events = {k: sum(1 for r in runs for e in r["events"] if e["kind"] == k) for k in ("flush", "informed")}
     n_detected = {k: int(sum(1 for r in runs for d in r["dips"] if d["kind"] == k)) for k in ("flush", "informed")}
-    drop = x[:, FEATURES.index("drop_bps")] if len(x) else np.array([])
+    drop = size
     return {
+        "matched": {"flush": int(y[m].sum()), "informed": int((1 - y[m]).sum()), "auc": auc(p[m], y[m]),
+                    "auc_ci95": [float(np.percentile(boots_m, 2.5)), float(np.percentile(boots_m, 97.5))],
+                    "brier": float(np.mean((p[m] - y[m]) ** 2)),
+                    "drop_bps_p10_50_90_flush": np.percentile(size[m][y[m] == 1], [10, 50, 90]).round(1).tolist(),
+                    "drop_bps_p10_50_90_informed": np.percentile(size[m][y[m] == 0], [10, 50, 90]).round(1).tolist(),
+                    "auc_drop_size_only": auc(size[m], y[m])},
         "model": DEFAULT_MODEL.trained_on,
         "events": n_events, "scored": n_detected,
         "unmatched_dips": int(sum(1 for r in runs for d in r["dips"] if d["kind"] is None)),
@@ -225,8 +263,6 @@ def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, A
         "brier": float(np.mean((p - y) ** 2)) if len(y) else math.nan,
         "brier_base_rate": float(np.mean((y.mean() - y) ** 2)) if len(y) else math.nan,
         "auc_drop_size_only": auc(drop, y),
-        "event_dip_pct_flush": np.percentile(size[y == 1] * 100, [10, 50, 90]).round(3).tolist(),
-        "event_dip_pct_informed": np.percentile(size[y == 0] * 100, [10, 50, 90]).round(3).tolist(),
         "realized_drop_bps_flush": np.percentile(drop[y == 1], [10, 50, 90]).round(1).tolist(),
         "realized_drop_bps_informed": np.percentile(drop[y == 0], [10, 50, 90]).round(1).tolist(),
         "hours": sum(r["hours"] for r in runs), "seeds": [r["seed"] for r in runs],
@@ -268,7 +304,8 @@ def run_detectors(scenario: Scenario, seed: int, config: SurveillanceConfig | No
     names = [v.name for v in m.venues]
     next_trace = 0.0
     n_min = math.ceil(scenario.scenario.duration_s / 60.0) + 1
-    minute_max = np.zeros((len(names), 4, n_min))  # spoof score, spoof evidence, stuffing rel, stuffing z
+    # per minute: spoof score, spoof evidence, stuffing rel, stuffing z, churn share, stuffing score
+    minute_max = np.zeros((len(names), 6, n_min))
     for t, msgs in feed(m, scenario.scenario.duration_s):
         for msg in msgs:
             if isinstance(msg, BookUpdate):
@@ -283,9 +320,11 @@ def run_detectors(scenario: Scenario, seed: int, config: SurveillanceConfig | No
                 mm = minute_max[k, :, mi]
                 mm[0] = max(mm[0], sp.score)
                 mm[1] = max(mm[1], sp.evidence(1), sp.evidence(-1))
-                if st.score > 0 or st.z > 0:
+                if st.ready:
                     mm[2] = max(mm[2], st.rel)
                     mm[3] = max(mm[3], st.z)
+                    mm[4] = max(mm[4], st.churn)
+                    mm[5] = max(mm[5], st.score)
         if trace_every_s and t >= next_trace:
             next_trace = t + trace_every_s
             row = [t]
@@ -428,15 +467,21 @@ def report() -> str:
     dips = _load("dips")
     if dips:
         ev = evaluate_dips(dips)
+        mt = ev["matched"]
         lines += [f"Dip classifier (transient = flush vs informed move), scored 60 s after the detected onset — "
                   f"held-out seeds {_seed_range(ev['seeds'])} ({ev['hours']:g} h); model: {ev['model']}:", "",
-                  "| events flush / informed | scored flush / informed | AUC (95 % bootstrap CI) | Brier "
-                  "(base rate) | AUC of drop size alone | event dip % p10/p50/p90 flush; informed |",
-                  "|---:|---:|---:|---:|---:|---|",
-                  f"| {ev['events']['flush']} / {ev['events']['informed']} | {ev['scored']['flush']} / "
-                  f"{ev['scored']['informed']} | {ev['auc']:.3f} ({ev['auc_ci95'][0]:.3f}–{ev['auc_ci95'][1]:.3f}) | "
-                  f"{ev['brier']:.3f} ({ev['brier_base_rate']:.3f}) | {ev['auc_drop_size_only']:.3f} | "
-                  f"{ev['event_dip_pct_flush']}; {ev['event_dip_pct_informed']} |", ""]
+                  "| sample | flush / informed | AUC (95 % bootstrap CI) | Brier | AUC of the move's size alone "
+                  "| realized size bps p10/p50/p90 flush; informed |", "|---|---:|---:|---:|---:|---|",
+                  f"| all scored events | {ev['scored']['flush']} / {ev['scored']['informed']} | {ev['auc']:.3f} "
+                  f"({ev['auc_ci95'][0]:.3f}–{ev['auc_ci95'][1]:.3f}) | {ev['brier']:.3f} (base rate "
+                  f"{ev['brier_base_rate']:.3f}) | {ev['auc_drop_size_only']:.3f} | {ev['realized_drop_bps_flush']}; "
+                  f"{ev['realized_drop_bps_informed']} |",
+                  f"| size-matched pairs (±10 %) | {mt['flush']} / {mt['informed']} | {mt['auc']:.3f} "
+                  f"({mt['auc_ci95'][0]:.3f}–{mt['auc_ci95'][1]:.3f}) | {mt['brier']:.3f} | "
+                  f"{mt['auc_drop_size_only']:.3f} | {mt['drop_bps_p10_50_90_flush']}; "
+                  f"{mt['drop_bps_p10_50_90_informed']} |", "",
+                  f"Events injected: {ev['events']['flush']} flushes, {ev['events']['informed']} informed moves; "
+                  f"dips detected on other venues or without an event (not scored): {ev['unmatched_dips']}.", ""]
     return "\n".join(lines)
 
 

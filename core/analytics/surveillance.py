@@ -70,6 +70,7 @@ class SpoofingConfig:
     large_mult: float = 12.0  # an add is "large" when it exceeds this x the typical near-touch level size
     large_min_qty: float = 0.0  # ... and this absolute floor (0 = none)
     typical_half_life_s: float = 600.0  # half-life of the typical near-touch level size (log-EWMA of medians)
+    warmup_s: float = 120.0  # the typical size is learned this long before large adds are tracked
     gone_frac: float = 0.75  # a tracked order has left once its level lost this share of (its size + what was there)
     traded_frac: float = 0.25  # it left by trading when trades at its price covered this share of its size
     fleeting_s: float = 10.0  # a pull after less than this is fleeting (full weight); older pulls weigh fleeting_s/life
@@ -225,6 +226,8 @@ class SpoofingDetector:
         self._tracked: dict[tuple[int, float], _Tracked] = {}
         self._log_typical: float = math.nan
         self._typical_ts = math.nan
+        self._typical_n = 0
+        self._first_ts = math.nan
         self._evidence = {BID: 0.0, ASK: 0.0}
         self._evidence_ts = math.nan
         self._flow: deque[tuple[float, float, float]] = deque()  # (ts, signed, gross traded qty): confirmation
@@ -277,8 +280,8 @@ class SpoofingDetector:
     @property
     def large_threshold_qty(self) -> float:
         typical = self.typical_level_qty
-        if not math.isfinite(typical):
-            return math.inf
+        if not math.isfinite(typical) or not self.last_ts - self._first_ts >= self.cfg.warmup_s:
+            return math.inf  # still learning what a typical level holds
         return max(self.cfg.large_mult * typical, self.cfg.large_min_qty)
 
     def evidence(self, side: int) -> float:
@@ -315,6 +318,8 @@ class SpoofingDetector:
         cfg = self.cfg
         ts = book.ts
         prev = self._prev
+        if not math.isfinite(self._first_ts):
+            self._first_ts = ts
         self._learn_tick(book)
         if self._prev is not None and book.is_snapshot:
             self._tracked.clear()  # after a resnapshot the continuity of levels is unknown
@@ -453,10 +458,12 @@ class SpoofingDetector:
         if not len(allq):
             return
         x = math.log(max(float(np.median(allq)), 1e-12))
+        self._typical_n += 1
         if not math.isfinite(self._log_typical):
             self._log_typical, self._typical_ts = x, ts
             return
         a = 1.0 - 0.5 ** (max(ts - self._typical_ts, 0.0) / self.cfg.typical_half_life_s)
+        a = max(a, 1.0 / self._typical_n)  # a plain mean until the EWMA has seen enough
         self._log_typical += a * (x - self._log_typical)
         self._typical_ts = ts
 

@@ -67,7 +67,7 @@ def warm(det: SpoofingDetector, book: Book, seconds: float, t: float) -> float:
 def test_large_orders_pulled_as_the_price_approaches_are_flagged() -> None:
     book = Book()
     det = SpoofingDetector("alpha")
-    t = warm(det, book, 30.0, T0)
+    t = warm(det, book, 130.0, T0)
     assert det.score == 0.0
     opened_at = math.nan
     start = t
@@ -101,7 +101,7 @@ def test_large_orders_pulled_as_the_price_approaches_are_flagged() -> None:
 def test_an_honest_large_maker_that_gets_filled_is_not_flagged() -> None:
     book = Book()
     det = SpoofingDetector("alpha")
-    t = warm(det, book, 30.0, T0)
+    t = warm(det, book, 130.0, T0)
     for _ in range(40):  # a large bid at the touch, hit by sellers within a second, re-posted
         px = book.best_bid
         book.extra[(1, px)] = 8.0
@@ -122,7 +122,7 @@ def test_occasional_large_cancels_alone_do_not_read_as_spoofing() -> None:
     """Makers cancel large orders too; a few isolated pulls on either side stay below the alert."""
     book = Book()
     det = SpoofingDetector("alpha")
-    t = warm(det, book, 30.0, T0)
+    t = warm(det, book, 130.0, T0)
     rng = np.random.default_rng(1)
     peak = 0.0
     for _ in range(60):  # one large order every 20 s, random side and distance, canceled after ~3 s
@@ -144,7 +144,7 @@ def test_newly_visible_levels_are_not_adds() -> None:
     """When the window scrolls, deep levels entering the top 40 are not fresh large orders."""
     book = Book()
     det = SpoofingDetector("alpha", tick_size=1.0)
-    t = warm(det, book, 10.0, T0)
+    t = warm(det, book, 130.0, T0)
     book.extra[(1, book.best_bid - 45)] = 50.0  # beyond the published depth
     t = warm(det, book, 1.0, t)
     book.best_bid -= 10  # the window moves down: that level is now visible (but far from the touch)
@@ -254,7 +254,7 @@ def test_facade_on_the_bus_publishes_spoofing_alerts_and_toxicity() -> None:
     surv = Surveillance(bus)
     book = Book(venue="beta")
     t = T0
-    for _ in range(300):
+    for _ in range(1300):
         bus.publish(book.update(t))
         t += DT
     assert surv.toxicity("beta") == 0.0
