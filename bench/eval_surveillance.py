@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -42,6 +43,12 @@ from adapters.sim.exchange import BOOK_DEPTH, _top_levels
 from adapters.sim.market import MarketSim, Trade
 from adapters.sim.scenario import EventConfig, Scenario, load_scenario
 from core.analytics.dip_classifier import DEFAULT_MODEL, FEATURES, DipClassifier, DipMonitor
+from core.analytics.liquidity_forecast import (
+    DEFAULT_LIQUIDITY_MODEL,
+    LiquidityConfig,
+    LiquidityForecaster,
+    fit_liquidity,
+)
 from core.analytics.surveillance import AlertEpisode, Surveillance, SurveillanceConfig
 from core.events import Alert, BookUpdate, Trades
 
@@ -174,6 +181,105 @@ def run_dips(scenario: Scenario, seed: int) -> dict[str, Any]:
 # feature order of runs saved before features were stored by name
 _LEGACY_FEATURES = ("drop_bps", "retained", "others_follow", "dislocation", "log_volume_spike", "log_refill",
                     "log_spread_ratio", "aggressor_share")
+
+
+def run_liquidity(scenario: Scenario, seed: int, every_s: int = 30) -> dict[str, Any]:
+    """Liquidity-forecast samples: every `every_s` per venue, the features and what happened next."""
+    wall0 = time.perf_counter()
+    m = MarketSim(scenario, seed, record_path=False)
+    cfg = LiquidityConfig()
+    fc = LiquidityForecaster(cfg)
+    names = [v.name for v in m.venues]
+    n = int(scenario.scenario.duration_s) + 2
+    vol = np.zeros((len(names), n))
+    depth = np.full((len(names), n), np.nan)
+    samples: list[tuple[int, int, list[float], float, float, float]] = []
+    for t, msgs in feed(m, scenario.scenario.duration_s):
+        sec = int(t - 1e-9)
+        for msg in msgs:
+            k = names.index(msg.venue)
+            if isinstance(msg, BookUpdate):
+                fc.on_book(msg)
+                if len(msg.bid_px) and len(msg.ask_px):
+                    band = cfg.depth_band_bps * 1e-4 * msg.mid
+                    bb, ba = float(msg.bid_px[0]), float(msg.ask_px[0])
+                    depth[k, sec] = float(msg.bid_qty[msg.bid_px >= bb - band].sum()
+                                          + msg.ask_qty[msg.ask_px <= ba + band].sum())
+            else:
+                fc.on_trades(msg)
+                vol[k, sec] += float(msg.qty.sum())
+        if abs(t - round(t)) < 1e-6 and round(t) % every_s == 0:
+            for k, v in enumerate(names):
+                if fc.ready(v):
+                    rate, dslow, typical = fc.baseline(v)
+                    samples.append((k, round(t), fc.features(v).tolist(), rate, dslow, typical))
+    h = cfg.horizon_s
+    rows = []
+    for k, t0, f, rate, dslow, typical in samples:
+        if t0 + h >= n - 1:
+            continue
+        v_h = float(vol[k, t0:t0 + h].sum())
+        d_h = depth[k, t0 + h - 5:t0 + h]
+        d_h = float(np.nanmean(d_h)) if np.isfinite(d_h).any() else math.nan
+        rows.append({"venue": k, "t": t0, "f": f, "v_h": v_h, "naive": rate * h, "d_h": d_h, "d_slow": dslow,
+                     "typical": typical})
+    return {"seed": seed, "hours": scenario.scenario.duration_s / 3600.0, "samples": rows,
+            "wall_s": time.perf_counter() - wall0}
+
+
+def _liquidity_table(runs: list[dict[str, Any]]) -> tuple[Any, Any, Any, Any, Any]:
+    cfg = LiquidityConfig()
+    x, yv, yd, burst, naive = [], [], [], [], []
+    for r in runs:
+        for s in r["samples"]:
+            x.append(s["f"])
+            yv.append(math.log((s["v_h"] + 1e-9) / (s["naive"] + 1e-9)))
+            yd.append(math.log((s["d_h"] + 1e-9) / (s["d_slow"] + 1e-9)) if s["d_h"] == s["d_h"] else math.nan)
+            burst.append(1.0 if s["v_h"] >= cfg.burst_mult * s["typical"] else 0.0)
+            naive.append(s["naive"])
+    return np.array(x), np.array(yv), np.array(yd), np.array(burst), np.array(naive)
+
+
+def fit_liquidity_model(runs: list[dict[str, Any]]) -> str:
+    seeds = [r["seed"] for r in runs]
+    if min(seeds) < 1_000_000:
+        raise SystemExit("fit-liquidity trains on seeds >= 1,000,000 only")
+    x, yv, yd, burst, _ = _liquidity_table(runs)
+    model = fit_liquidity(x, yv, yd, burst, trained_on=(
+        f"seeds {min(seeds)}-{max(seeds)} ({len(seeds)} x {runs[0]['hours']:g} h), {len(x)} samples, "
+        f"{int(burst.sum())} bursts"))
+
+    def tup(v: tuple[float, ...]) -> str:
+        return "(" + ", ".join(f"{a:.6g}" for a in v) + ")"
+
+    return (f"DEFAULT_LIQUIDITY_MODEL = LiquidityModel(\n    volume={tup(model.volume)},\n"
+            f"    depth={tup(model.depth)},\n    burst={tup(model.burst)},\n    trained_on={model.trained_on!r},\n)")
+
+
+def evaluate_liquidity(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    x, yv, yd, burst, _ = _liquidity_table(runs)
+    mdl = DEFAULT_LIQUIDITY_MODEL
+    a = np.hstack([np.ones((len(x), 1)), x])
+    pv = a @ np.array(mdl.volume)
+    pdp = a @ np.array(mdl.depth)
+    p = 1.0 / (1.0 + np.exp(-(a @ np.array(mdl.burst))))
+    ok = np.isfinite(yd)
+    bins = np.linspace(0, 1, 11)
+    calib = []
+    for lo, hi in itertools.pairwise(bins):
+        sel = (p >= lo) & (p < hi if hi < 1 else p <= hi)
+        if sel.sum() >= 20:
+            calib.append([round(float(p[sel].mean()), 3), round(float(burst[sel].mean()), 3), int(sel.sum())])
+    base = float(burst.mean())
+    return {
+        "model": mdl.trained_on, "samples": len(x), "bursts": int(burst.sum()), "hours": sum(r["hours"] for r in runs),
+        "seeds": [r["seed"] for r in runs],
+        "volume_log_mae": float(np.mean(np.abs(yv - pv))), "volume_log_mae_naive": float(np.mean(np.abs(yv))),
+        "depth_log_mae": float(np.mean(np.abs(yd[ok] - pdp[ok]))),
+        "depth_log_mae_naive": float(np.mean(np.abs(yd[ok]))),
+        "burst_auc": auc(p, burst), "burst_brier": float(np.mean((p - burst) ** 2)),
+        "burst_brier_base_rate": float(np.mean((base - burst) ** 2)), "calibration": calib,
+    }
 
 
 def _dip_table(runs: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
@@ -505,6 +611,8 @@ def _detect_job(args: tuple[str, int, float]) -> dict[str, Any]:
     mode, seed, hours = args
     if mode == "dips":
         return run_dips(dip_scenario(seed, hours), seed)
+    if mode == "liquidity":
+        return run_liquidity(dip_scenario(seed, hours), seed)
     if mode == "block":  # the shipped story: a flush ~1 h in, a 30-50 min spoofing campaign in the last hour
         return run_detectors(load_scenario("btc-block-4h"), seed)
     if mode == "detect":
@@ -534,15 +642,15 @@ def _run_jobs(mode: str, seeds: list[int], hours: float, jobs: int) -> list[dict
 
 def _save(mode: str, r: dict[str, Any]) -> None:
     (OUT / f"{mode}_{r['seed']}.json").write_text(json.dumps(r))
-    n = len(r["episodes"]) if "episodes" in r else len(r["dips"])
-    print(f"{mode} seed {r['seed']}: {n} {'alert episodes' if 'episodes' in r else 'dips'}, {r['wall_s']:.0f} s",
-          file=sys.stderr, flush=True)
+    what = next(k for k in ("episodes", "dips", "samples") if k in r)
+    print(f"{mode} seed {r['seed']}: {len(r[what])} {what}, {r['wall_s']:.0f} s", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eval_surveillance", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["detect", "calm", "block", "dips", "fit-dips", "report"])
+    p.add_argument("mode", choices=["detect", "calm", "block", "dips", "fit-dips", "liquidity", "fit-liquidity",
+                                    "report"])
     p.add_argument("--seeds", default="1-4")
     p.add_argument("--hours", type=float, default=4.0)
     p.add_argument("--jobs", type=int, default=1)
@@ -565,6 +673,13 @@ def main(argv: list[str] | None = None) -> int:
             if training:
                 print("note: these are training seeds; held-out numbers need seeds < 1,000,000", file=sys.stderr)
             print(json.dumps(evaluate_dips(runs), indent=1))
+        return 0
+    if a.mode in ("liquidity", "fit-liquidity"):
+        runs = _run_jobs("liquidity", seeds, a.hours, a.jobs)
+        if a.mode == "fit-liquidity":
+            print(fit_liquidity_model(runs))
+        else:
+            print(json.dumps(evaluate_liquidity(runs), indent=1))
         return 0
     print(report())
     return 0
