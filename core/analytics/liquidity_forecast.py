@@ -64,13 +64,12 @@ class LiquidityModel:
     trained_on: str = ""
 
 
-# Fitted by `python -m bench.eval_surveillance fit-liquidity` on training seeds only; untrained =
-# the naive forecast (the slow rate and the slow mean depth; P(burst) = 0.05).
+# Fitted by `python -m bench.eval_surveillance fit-liquidity` on training seeds only (>= 1,000,000).
 DEFAULT_LIQUIDITY_MODEL = LiquidityModel(
-    volume=(0.0,) * (len(FEATURES) + 1),
-    depth=(0.0,) * (len(FEATURES) + 1),
-    burst=(math.log(0.05 / 0.95),) + (0.0,) * len(FEATURES),
-    trained_on="untrained",
+    volume=(0.246113, 0.0809955, -0.921448, -0.053346, -0.00398926, -0.0423026, -0.00394523),
+    depth=(-0.138549, -0.0199578, -0.186147, -0.162996, 0.0955061, 0.00706527, -0.00108108),
+    burst=(-1.73618, 0.218397, 0.20874, -0.386975, -0.0389926, 0.0460176, -0.0136685),
+    trained_on='seeds 1000001-1000012 (12 x 4 h), 15876 samples, 2312 bursts',
 )
 
 
