@@ -588,6 +588,21 @@ def report() -> str:
                   f"{mt['drop_bps_p10_50_90_informed']} |", "",
                   f"Events injected: {ev['events']['flush']} flushes, {ev['events']['informed']} informed moves; "
                   f"dips detected on other venues or without an event (not scored): {ev['unmatched_dips']}.", ""]
+    liq = _load("liquidity")
+    if liq:
+        ev = evaluate_liquidity(liq)
+        cal = "; ".join(f"{p:.2f}→{o:.2f} (n={n})" for p, o, n in ev["calibration"])
+        lines += [f"Liquidity forecaster, 5-min horizon, held-out seeds {_seed_range(ev['seeds'])} ({ev['hours']:g} h, "
+                  f"{ev['samples']} venue-samples every 30 s, {ev['bursts']} bursts ≥ 3× typical volume); model: "
+                  f"{ev['model']}:", "",
+                  "| head | model | naive benchmark |", "|---|---:|---:|",
+                  f"| volume, mean abs log error | {ev['volume_log_mae']:.3f} | {ev['volume_log_mae_naive']:.3f} "
+                  "(slow rate × 5 min) |",
+                  f"| near-touch depth at +5 min, mean abs log error | {ev['depth_log_mae']:.3f} | "
+                  f"{ev['depth_log_mae_naive']:.3f} (slow mean) |",
+                  f"| P(burst): AUC / Brier | {ev['burst_auc']:.3f} / {ev['burst_brier']:.4f} | 0.5 / "
+                  f"{ev['burst_brier_base_rate']:.4f} (base rate) |", "",
+                  f"Calibration of P(burst) (mean predicted → observed frequency per decile bin): {cal}.", ""]
     return "\n".join(lines)
 
 
