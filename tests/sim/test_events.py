@@ -32,13 +32,24 @@ def _paired_impact_bps(kind: str, seed: int, dip: float = 0.008, recovery_s: flo
 
 @pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_flush_dips_and_recovers_within_its_recovery_time(seed):
-    t, imp, t0 = _paired_impact_bps("flush", seed)
+    """Done-when: back within 25 % of the dip inside the recovery time, and it stays back.
+
+    The paired paths share the fundamental but not the background flow once the flush has
+    changed the book, so a single reading 15 minutes later carries the two paths' drift apart
+    (±20 bps on seed 2, long after the dip buyers finished). The test therefore checks first
+    passage within the recovery time and the *average* level from then to the window's end."""
+    recovery_s = 900.0
+    t, imp, t0 = _paired_impact_bps("flush", seed, recovery_s=recovery_s)
     window = (t >= t0) & (t <= t0 + 300.0)
     k = int(np.argmin(np.where(window, imp, np.inf)))
     dip = imp[k]
     assert dip <= -40.0, f"flush dipped only {dip:.1f} bps"
-    after = imp[(t >= t[k] + 900.0 - 60.0) & (t <= t[k] + 900.0)].mean()
-    assert abs(after) <= 0.25 * abs(dip), (dip, after)
+    back = np.flatnonzero((t > t[k]) & (np.abs(imp) <= 0.25 * abs(dip)))
+    assert back.size, f"never back within 25 % of a {dip:.1f} bps dip"
+    t_back = t[back[0]]
+    assert t_back - t[k] <= recovery_s, f"back only after {t_back - t[k]:.0f} s"
+    rest = imp[(t >= t_back) & (t <= t[k] + recovery_s)].mean()
+    assert abs(rest) <= 0.25 * abs(dip), (dip, rest)
 
 
 @pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
