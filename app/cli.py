@@ -2,6 +2,11 @@
 
 Each sub-command lives in `app/commands/<name>.py` and exposes `register(subparsers)`, which
 adds its parser and sets `handler=run`. A sub-command returns its exit code: 0 ok, 2 bad input.
+
+Start-up cost: some command modules import the simulator, numba and pandas at import time, so
+only the module of the command named on the command line is imported (a restart of `run` after a
+crash must trade again within 3 s). `python main.py --help`, an unknown command and the window
+(no command) import them all, so the help lists every command and a typo is told the choices.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from app.settings import SettingsError, load_settings
 
@@ -18,12 +24,27 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with `argv`, only the command named there is registered."""
     parser = argparse.ArgumentParser(
         prog="python main.py",
         description="Blockhouse — execution terminal for block trades in digital assets. "
         "With no command, opens the terminal on the embedded simulated market.",
     )
+    _global_options(parser)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in _commands_to_register(argv):
+        try:
+            module = importlib.import_module(f"app.commands.{name.replace('-', '_')}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("app.commands"):
+                continue  # that command has not been built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--settings", type=Path, help="settings TOML file (default: the user config directory)")
     parser.add_argument(
         "--set",
@@ -42,20 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --screenshot: simulated seconds to run before the shot",
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"app.commands.{name.replace('-', '_')}")
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("app.commands"):
-                continue  # that command has not been built yet
-            raise
-        module.register(subparsers)
     return parser
 
 
+def _commands_to_register(argv: list[str] | None) -> tuple[str, ...]:
+    """The command named in `argv` alone when there is one; every command otherwise (help, a typo)."""
+    if argv is None:
+        return COMMANDS
+    try:  # the global options consume their values, so the first word left is the command
+        _, rest = _global_options(_QuietParser(add_help=False)).parse_known_args(argv)
+    except ValueError:
+        return COMMANDS  # the real parser reports the mistake
+    first = next((word for word in rest if not word.startswith("-")), None)
+    if first is None and not {"-h", "--help"} & set(rest):
+        return ()  # the window: no command to parse
+    return (first,) if first in COMMANDS else COMMANDS
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is not None:
