@@ -35,6 +35,7 @@ from core.events import Alert, OverrideApplied, Severity
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
 from core.parent import ParentOrder, ParentState, Urgency
+from core.rfq.model import DisclosurePolicy
 from core.rfq.service import RfqService
 from core.risk.breakers import BreakerActions, Breakers, ParentForecast
 from core.seeds import SeedTree
@@ -65,6 +66,11 @@ class SimRequest:
     limit_price: float | None = None
     kill_at_s: float | None = None
     mc_paths: int = 20_000
+    stop_at_s: float | None = None  # end the run at this time after the start, whatever the parent's state
+    # leakage probe: at the start, ask this many desks (in ranking order) for probe_fraction of
+    # the block in risk-transfer mode; needs rfq="manual-reject" (every quote is rejected)
+    probe_desks: int = 0
+    probe_fraction: float = 1.0
 
 
 @dataclass(slots=True)
@@ -180,6 +186,7 @@ def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
 
 def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     wall0 = time.perf_counter()
+    disclosure = _disclosure(req, len(load_scenario(req.scenario, req.sets).desks))
     desk = prepare(req, journal_path)
     scenario, seeds, market, clock, exchange, engine = (
         desk.scenario,
@@ -193,7 +200,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
     desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
-    rfq = RfqService(engine, execution, desks, seeds)  # type: ignore[arg-type]
+    rfq = RfqService(engine, execution, desks, seeds, disclosure)  # type: ignore[arg-type]
     breakers = build_breakers(engine, execution)
     parent = ParentOrder(
         "SIM1",
@@ -220,6 +227,14 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         pretrade.distribution.mean_bps, pretrade.distribution.std_bps, horizon, start_ts
     )
     rfq.watch(parent.parent_id)
+    if req.probe_desks:
+        rfq.request(
+            parent.parent_id,
+            TRADER,
+            risk_transfer=True,
+            desks=rfq.ranked_desks(parent.parent_id)[: req.probe_desks],
+            quantity=req.probe_fraction * float(qty),
+        )
     for t_s, fld, value in sorted(req.overrides):
         clock.call_at(start_ts + t_s, _override_action(execution, parent.parent_id, fld, value))
     kill: dict[str, Any] | None = None
@@ -227,7 +242,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         kill = {}
         clock.call_at(start_ts + req.kill_at_s, lambda: kill.update(_press_kill(engine, exchange)))
     live = engine.oms.parents[parent.parent_id]
-    deadline = start_ts + horizon + 3_600.0
+    deadline = start_ts + (horizon + 3_600.0 if req.stop_at_s is None else req.stop_at_s)
     while clock.now() < deadline and not (live.state.is_terminal and not engine.oms.open_children()):
         clock.run_until(min(clock.now() + 60.0, deadline))
     exchange.stop()
@@ -251,6 +266,20 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     )
     result["wall_s"] = round(time.perf_counter() - wall0, 3)
     return SimRun(scenario, market, clock, engine, execution, exchange, parent.parent_id, start_ts, pretrade, result)
+
+
+def _disclosure(req: SimRequest, n_desks: int) -> DisclosurePolicy:
+    """The default disclosure policy, widened for a leakage probe (checked here: a bad probe
+    must fail before a simulated minute is spent)."""
+    if not req.probe_desks:
+        return DisclosurePolicy()
+    if req.rfq != "manual-reject":
+        raise ValueError("a leakage probe needs --rfq manual-reject (every quote is rejected)")
+    if not 1 <= req.probe_desks <= n_desks:
+        raise ValueError(f"probe desks must be between 1 and the scenario's {n_desks} desks, got {req.probe_desks}")
+    if not 0.0 < req.probe_fraction <= 1.0:
+        raise ValueError(f"probe fraction must be in (0, 1], got {req.probe_fraction}")
+    return DisclosurePolicy(risk_transfer_max_desks=req.probe_desks)
 
 
 def build_breakers(engine: Engine, execution: ExecutionService) -> Breakers:

@@ -1,7 +1,9 @@
 """`python main.py compare`: several arms on the same seeds (common random numbers), paired.
 
 Arms: `NAME=ALGO[:key=value,…]` with keys venues (A+B or deepest), rfq, urgency, qty, horizon,
-risk_aversion, and set.<dotted.scenario.key>. `--algos twap,ac` is shorthand for arms named
+risk_aversion, probe_desks and probe_fraction (a leakage probe at the start: that many desks asked
+for that fraction of the block, every quote rejected; needs rfq=manual-reject), and
+set.<dotted.scenario.key>. `--algos twap,ac` is shorthand for arms named
 after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw and adjusted); for each arm
 against the first: the paired difference with its 95 % CI, n, the paired sd and the seeds 80 %
 power would need at the observed difference. Seeds run in parallel processes.
@@ -64,12 +66,16 @@ def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
             req.risk_aversion = float(value)
         elif key == "side":
             req.side = value
+        elif key == "probe_desks":
+            req.probe_desks = int(value)
+        elif key == "probe_fraction":
+            req.probe_fraction = float(value)
         elif key.startswith("set."):
             req.sets[key[4:]] = value
         else:
             raise ValueError(
                 f"arm {name}: unknown option {key!r} (venues, rfq, urgency, qty, horizon, "
-                "risk_aversion, side, set.<key>)"
+                "risk_aversion, side, probe_desks, probe_fraction, set.<key>)"
             )
     return name, req
 

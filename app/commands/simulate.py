@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
 from app.commands.common import add_json_argument, parse_duration, parse_sets, write_json
 from app.simulation import SimRequest, run_simulation
@@ -36,6 +37,12 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--venues", help="comma-separated venue names (default: all)")
     p.add_argument("--rfq", default="auto", choices=("off", "manual-reject", "auto"))
+    p.add_argument(
+        "--probe",
+        metavar="DESKS[:FRACTION]",
+        help="leakage probe: at the start ask DESKS desks for FRACTION (default 1) of the block, reject every "
+        "quote (needs --rfq manual-reject)",
+    )
     p.add_argument("--urgency", default="medium", choices=("low", "medium", "high"))
     p.add_argument("--risk-aversion", type=float, help="λ in 1/$ (overrides --urgency)")
     p.add_argument("--limit", type=float, help="limit price")
@@ -73,7 +80,17 @@ def request_from_args(args: argparse.Namespace) -> SimRequest:
         risk_aversion=args.risk_aversion,
         limit_price=args.limit,
         kill_at_s=getattr(args, "kill_at", None),
+        **parse_probe(args.probe),
     )
+
+
+def parse_probe(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    m = re.fullmatch(r"\s*(\d+)\s*(?::\s*([0-9.]+)\s*)?", text)
+    if not m:
+        raise ValueError(f"--probe {text!r}: write DESKS[:FRACTION], e.g. 5:1.0 (five desks, the whole block)")
+    return {"probe_desks": int(m.group(1)), "probe_fraction": float(m.group(2) or 1.0)}
 
 
 def run(args: argparse.Namespace) -> int:

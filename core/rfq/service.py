@@ -3,7 +3,8 @@ accept or reject before expiry (by the trader or the policy), last look, no over
 
 Decision modes per parent (`ParentOrder.rfq_mode`): "manual" (the trader decides; an
 unanswered quote expires), "auto" (accept when better than exchange by ≥ k bps and within the
-limit price), "manual-reject" (every quote is rejected — used to measure leakage), "off".
+limit price), "manual-reject" (every quote is rejected and nothing is asked on the service's own initiative —
+no periodic requests, no answer to axe indications: the mode that measures leakage), "off".
 
 Accepting: the quote's quantity is reserved and exchange children are canceled down so that
 filled + working + reserved ≤ the parent's quantity; only then is the accept sent, and never
@@ -78,7 +79,9 @@ class RfqService:
     def _on_indication(self, desk: str) -> None:
         """A desk signals appetite (an axe): ask it now for every running parent that allows it."""
         for parent_id, parent in self.engine.oms.parents.items():
-            if parent.state is not ParentState.RUNNING or parent.rfq_mode == "off" or self.engine.risk.killed:
+            if parent.state is not ParentState.RUNNING or parent.rfq_mode in ("off", "manual-reject"):
+                continue
+            if self.engine.risk.killed:
                 continue
             if parent.desks and desk not in parent.desks:
                 continue
@@ -94,7 +97,7 @@ class RfqService:
     def watch(self, parent_id: str) -> None:
         """Ask desks periodically while the parent runs (modes other than 'off')."""
         parent = self.engine.oms.parents[parent_id]
-        if parent.rfq_mode == "off" or not self.desks:
+        if parent.rfq_mode in ("off", "manual-reject") or not self.desks:
             return
         self.engine.clock.call_later(self.config.first_request_after_s, lambda: self._periodic(parent_id))
 
@@ -127,7 +130,10 @@ class RfqService:
         desks: list[str] | None = None,
         quantity: float | None = None,
     ) -> list[Rfq]:
-        """Send RFQs for part of the remaining block (or all of it in risk-transfer mode)."""
+        """Send RFQs for part of the remaining block (or all of it in risk-transfer mode).
+
+        Risk transfer asks at most `risk_transfer_max_desks` named desks for the whole remaining
+        size, or for an explicit `quantity` (an explicit, journaled disclosure beyond the policy)."""
         oms, now = self.engine.oms, self.engine.clock.now()
         parent = oms.parents[parent_id]
         if self.engine.risk.killed:
@@ -143,7 +149,7 @@ class RfqService:
             chosen = desks or self.ranked_desks(parent_id)[: self.policy.risk_transfer_max_desks]
             if len(chosen) > self.policy.risk_transfer_max_desks:
                 raise ValueError(f"risk transfer asks at most {self.policy.risk_transfer_max_desks} named desks")
-            size = remaining
+            size = remaining if quantity is None else min(quantity, remaining)
             oms.record("rfq.risk_transfer", {"parent_id": parent_id, "desks": chosen, "quantity": size}, actor, now)
         else:
             chosen = (desks or self.ranked_desks(parent_id))[: self.policy.max_desks]
@@ -236,13 +242,13 @@ class RfqService:
         )
         self._timers[rfq.rfq_id] = self.engine.clock.call_at(quote.expires_ts, lambda: self._expire(rfq.rfq_id))
         mode = self.engine.oms.parents[rfq.parent_id].rfq_mode
-        if mode == "auto" or (rfq.risk_transfer and mode != "manual"):
+        if mode == "manual-reject":  # before the risk-transfer rule: this mode never accepts
+            self.reject(quote.quote_id, SYSTEM, "policy: reject every quote")
+        elif mode == "auto" or (rfq.risk_transfer and mode != "manual"):
             if evaluation.recommendation == "accept" and self._within_limit(rfq, quote):
                 self.accept(quote.quote_id, SYSTEM)
             else:
                 self.reject(quote.quote_id, SYSTEM, evaluation.reason)
-        elif mode == "manual-reject":
-            self.reject(quote.quote_id, SYSTEM, "policy: reject every quote")
 
     def evaluate(self, rfq: Rfq, quote: Quote) -> QuoteEvaluation:
         oms = self.engine.oms

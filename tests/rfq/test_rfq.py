@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.store.journal import MemoryJournal
 from core.actors import Actor, Role
 from core.clock import SimClock
 from core.engine import Engine
@@ -183,3 +184,32 @@ def test_filled_never_exceeds_the_parent_over_random_interleavings(
     for r in rfq.rfqs.values():
         if not r.risk_transfer:
             assert float(r.requested_qty) <= 0.45 * 30 + 1e-9
+
+
+def test_manual_reject_rejects_even_a_good_risk_transfer_quote() -> None:
+    """The leakage-measuring mode never accepts: a risk-transfer quote better than the exchange
+    was accepted before the mode was checked first (bug found building the leakage probe)."""
+    clock, engine, execution, rfq, desks = rig(mode="manual-reject", improve_bps=50.0,
+                                               policy=DisclosurePolicy(risk_transfer_max_desks=5))
+    sent = rfq.request("P1", TRADER, risk_transfer=True, desks=["D0", "D1", "D2", "D3", "D4"], quantity=60.0)
+    assert [float(r.requested_qty) for r in sent] == [60.0] * 5
+    clock.run_until(clock.now() + 2)
+    assert {r.state for r in rfq.rfqs.values()} == {RfqState.REJECTED}
+    assert engine.oms.otc_qty("P1") == 0 and not any(d.accepts for d in desks.values())
+
+
+def test_manual_reject_asks_nothing_on_its_own_initiative() -> None:
+    clock, engine, execution, rfq, desks = rig(mode="manual-reject")
+    rfq.watch("P1")
+    rfq._on_indication("D4")  # an axe indication would trigger a request in manual or auto mode
+    clock.run_until(clock.now() + 600)
+    assert rfq.rfqs == {}
+
+
+def test_an_explicit_risk_transfer_quantity_is_capped_at_the_remaining_and_journaled() -> None:
+    clock, engine, execution, rfq, desks = rig(policy=DisclosurePolicy(risk_transfer_max_desks=3))
+    engine.oms.journal = MemoryJournal()
+    (r,) = rfq.request("P1", SUPER, risk_transfer=True, desks=["D2"], quantity=500.0)
+    assert r.requested_qty == Decimal(100) and r.risk_transfer
+    records = [rec for rec in engine.oms.journal.replay() if rec.kind == "rfq.risk_transfer"]
+    assert len(records) == 1 and "sam" in records[0].actor and records[0].payload["quantity"] == 100.0
