@@ -21,6 +21,13 @@ DEFAULTS_FILE = RESOURCES / "settings.default.toml"
 APP_NAME = "Blockhouse"
 ENV_PREFIX = "BLOCKHOUSE__"
 
+# Lists and tables: the type of every element (list) or value (table).
+ITEM_TYPES: dict[str, type] = {
+    "venues.exchanges": str,
+    "venues.symbols": str,
+    "venues.keys": str,
+}
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "general.log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "market.mode": ("sim", "live"),
@@ -88,13 +95,13 @@ def load_settings(
     for name, raw in (env if env is not None else os.environ).items():
         if name.startswith(ENV_PREFIX):
             dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
-            _set(settings, defaults, dotted, _parse_text(raw), f"environment {name}")
+            _set(settings, defaults, dotted, _parse_text(raw), f"environment {name}", from_text=True)
 
     for item in overrides or []:
         dotted, sep, raw = item.partition("=")
         if not sep:
             raise SettingsError(f"--set {item!r}: write it as section.key=value")
-        _set(settings, defaults, dotted.strip(), _parse_text(raw.strip()), f"--set {item}")
+        _set(settings, defaults, dotted.strip(), _parse_text(raw.strip()), f"--set {item}", from_text=True)
     return settings
 
 
@@ -106,18 +113,27 @@ def _parse_text(raw: str) -> Any:
         return raw
 
 
-def _set(settings: Settings, defaults: dict[str, Any], dotted: str, value: Any, origin: str) -> None:
+def _set(
+    settings: Settings, defaults: dict[str, Any], dotted: str, value: Any, origin: str, from_text: bool = False
+) -> None:
     section, _, key = dotted.partition(".")
     if section not in defaults or key not in defaults[section]:
         known = ", ".join(f"{s}.{k}" for s, keys in defaults.items() for k in keys)
         raise SettingsError(f"{origin}: unknown settings key {dotted!r}; known keys: {known}")
     expected = defaults[section][key]
+    if from_text and isinstance(expected, list) and isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]  # --set venues.symbols=BTC/USDT,ETH/USDT
     if isinstance(expected, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not type(expected):
         raise SettingsError(
             f"{origin}: {dotted} must be a {type(expected).__name__} (like {expected!r}), got {value!r}"
         )
+    item_type = ITEM_TYPES.get(dotted)
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
+    if item_type is not None and not all(type(item) is item_type for item in items):
+        what = "element" if isinstance(value, list) else "value"
+        raise SettingsError(f"{origin}: every {what} of {dotted} must be a {item_type.__name__}, got {value!r}")
     choices = CHOICES.get(dotted)
     if choices and value not in choices:
         raise SettingsError(f"{origin}: {dotted} must be one of {', '.join(choices)}, got {value!r}")

@@ -1,14 +1,136 @@
-"""Build the exchange venues configured in settings (live mode)."""
+"""Build the exchange venues configured in settings (`market.mode = "live"`).
+
+    [market]
+    mode = "live"
+
+    [venues]
+    exchanges = ["bt=ccxt:binance@testnet"]   # NAME=ccxt:EXCHANGE[@testnet|@URL]
+    symbols = ["BTC/USDT"]                    # traded; the kill switch sweeps all of them
+
+    [venues.keys]
+    bt = "binance-testnet"                    # keyring reference (default: the venue name)
+
+`python main.py kill` cancels on every one of them; `python main.py run` uses them when no
+`--venue` is given. Settings hold key *references* only: the key and its secret live in
+`adapters.secrets` (OS keyring, or the encrypted file where there is none).
+"""
 
 from __future__ import annotations
 
-from app.settings import Settings
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.settings import Settings, SettingsError, default_config_path
 from core.ports import Venue
+from core.types import Instrument
+
+# a reference names an entry in the keyring; it is not the key
+_KEY_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+# what exchanges issue as API keys: long runs of letters and digits (Binance: 64), or UUIDs (OKX, Coinbase)
+_LOOKS_LIKE_A_KEY = re.compile(
+    r"^(?=.*\d)(?=.*[A-Za-z])(?:[A-Za-z0-9+/=]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$"
+)
 
 
-def build_live_venues(settings: Settings) -> tuple[dict[str, Venue], list[str]]:
+@dataclass(frozen=True, slots=True)
+class LiveVenueSettings:
+    """The validated `[venues]` settings: specs as `adapters.ccxt.parse_venue_spec` reads them."""
+
+    specs: tuple[str, ...]
+    symbols: tuple[str, ...]
+    key_refs: dict[str, str] = field(default_factory=dict)
+
+
+def build_live_venues(
+    settings: Settings,
+    *,
+    specs: list[str] | None = None,
+    key_refs: dict[str, str] | None = None,
+    symbols: tuple[str, ...] | None = None,
+    store: Any = None,
+    view: Any = None,
+    **config: Any,
+) -> tuple[dict[str, Venue], list[str]]:
     """Venues and symbols for live trading. In sim mode there are none (the embedded market
-    lives inside the terminal's process)."""
-    if settings.get("market.mode") == "sim":
+    lives inside the terminal's process) unless `specs` are given (`run --venue …`).
+
+    `specs`, `key_refs`, `symbols` override the settings (the command line wins); `store` is the
+    secret store (default: the OS keyring, else the encrypted file); `view`
+    and `config` are passed to every `CcxtVenue` (see `adapters.ccxt.build_ccxt_venues`)."""
+    if specs is None and settings.get("market.mode") == "sim":
         return {}, []
-    raise ValueError("market.mode=live needs [venues] configured (see docs/connectivity.md); none are set")
+    live = live_venue_settings(settings, specs=specs)
+    refs = {**live.key_refs, **(key_refs or {})}
+    symbols = symbols or live.symbols
+    from adapters.ccxt import build_ccxt_venues  # ccxt loads every exchange it knows: only when needed
+    from adapters.secrets.store import default_store
+
+    # the same store as `python -m adapters.secrets` (keyring, else BLOCKHOUSE_SECRETS_FILE or the platform's file)
+    venues = build_ccxt_venues(live.specs, symbols, refs, store or default_store(), view=view, **config)
+    return dict(venues), list(symbols)
+
+
+def live_venue_settings(settings: Settings, specs: list[str] | None = None) -> LiveVenueSettings:
+    """`[venues]` checked; a `SettingsError` names the key, where it was set and what to change."""
+    from adapters.ccxt.config import parse_venue_spec  # no ccxt import (see adapters/ccxt/__init__)
+
+    where = str(settings.path or default_config_path())
+    origin = settings.source.get("venues.exchanges", "default")
+    if specs is None:
+        specs = list(settings.get("venues.exchanges"))
+        if not specs:
+            raise SettingsError(
+                f'market.mode = "live" needs at least one exchange venue: add venues.exchanges = '
+                f'["NAME=ccxt:EXCHANGE@testnet"] (e.g. "bt=ccxt:binance@testnet") to [venues] in {where}, '
+                "or give --set venues.exchanges=NAME=ccxt:EXCHANGE@testnet (see docs/connectivity.md)"
+            )
+    else:
+        origin = "--venue"
+    names: list[str] = []
+    for spec in specs:
+        try:
+            cfg = parse_venue_spec(spec)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{origin}: {exc}" if origin == "--venue" else f"{origin}: venues.exchanges: {exc}"
+            ) from None
+        if cfg.url and "@" in cfg.url:
+            raise SettingsError(
+                f"{origin}: venue {cfg.name}: the URL must not carry credentials; store the API key with "
+                f"`python -m adapters.secrets set {cfg.name} --api-key KEY` and name it in [venues.keys]"
+            )
+        if cfg.name in names:
+            raise SettingsError(f"{origin}: venue {cfg.name} is configured twice; give each venue its own NAME")
+        names.append(cfg.name)
+
+    symbol_origin = settings.source.get("venues.symbols", "default")
+    symbols: list[str] = []
+    for text in settings.get("venues.symbols"):
+        try:
+            symbols.append(Instrument.parse(text).symbol)
+        except ValueError as exc:
+            raise SettingsError(f"{symbol_origin}: venues.symbols: {exc}") from None
+    if not symbols:
+        raise SettingsError(f'{symbol_origin}: venues.symbols is empty; list what you trade, e.g. ["BTC/USDT"]')
+
+    key_origin = settings.source.get("venues.keys", "default")
+    refs: dict[str, str] = dict(settings.get("venues.keys"))
+    for name, ref in refs.items():
+        if _LOOKS_LIKE_A_KEY.match(ref):
+            raise SettingsError(
+                f"{key_origin}: venues.keys.{name} looks like an API key itself, not a reference; settings hold "
+                f"references only: store the key with `python -m adapters.secrets set {name} --api-key KEY` "
+                f'and write {name} = "{name}" here (then rotate that key: it has been in a settings file)'
+            )
+        if not _KEY_REF.match(ref):
+            raise SettingsError(
+                f"{key_origin}: venues.keys.{name} = {ref!r} is not a keyring reference; use letters, digits "
+                "and - _ . (e.g. binance-testnet)"
+            )
+        if origin != "--venue" and name not in names:
+            raise SettingsError(
+                f"{key_origin}: venues.keys names venue {name!r}, which is not in venues.exchanges "
+                f"({', '.join(names)}); fix the name or remove the entry"
+            )
+    return LiveVenueSettings(tuple(specs), tuple(symbols), refs)
