@@ -7,7 +7,10 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -46,6 +49,26 @@ def parse_sets(items: list[str]) -> dict[str, str]:
             raise ValueError(f"--set {item!r}: write it as dotted.key=value (e.g. venues.0.taker_fee_bps=5)")
         out[key.strip()] = value.strip()
     return out
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--set` after the command too (`python main.py kill --set market.mode=live`)."""
+    parser.add_argument(
+        "--set",
+        dest="command_overrides",  # not "overrides": that would replace the --set given before the command
+        action="append",
+        default=argparse.SUPPRESS,  # a nested command's parser must not reset its parent's list
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting (also accepted before the command, with --settings FILE)",
+    )
+
+
+def command_settings(args: argparse.Namespace) -> Settings:
+    """Settings from `--settings FILE` and every `--set`, before and after the command name."""
+    from app.settings import load_settings
+
+    overrides = [*getattr(args, "overrides", []), *getattr(args, "command_overrides", [])]
+    return load_settings(getattr(args, "settings", None), overrides=overrides)
 
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:

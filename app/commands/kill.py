@@ -2,6 +2,10 @@
 
 Cancels every order on every configured venue (cancel-all, then one by one) and writes HALTED to
 the journal, so the terminal comes up halted after a restart. Supervisor login required.
+
+The venues are those of the settings (`market.mode = "live"`, `[venues]`; see app/venues.py and
+docs/connectivity.md) and the journal is `journal.url` — the same settings the terminal and
+`python main.py run` use, e.g. `python main.py --settings desk.toml kill --user sam`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import time
 
 from adapters.store.journal import SqlJournal
 from app.auth import add_login_arguments, login
-from app.settings import load_settings
+from app.commands.common import add_settings_arguments, command_settings
 from core.actors import require_supervisor
 from core.risk.standalone_kill import standalone_kill
 
@@ -21,20 +25,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("kill", help="supervisor kill switch: cancel everything everywhere, HALT")
     add_login_arguments(parser)
     parser.add_argument("--reason", default="standalone kill")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    add_settings_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(overrides=args.overrides)
+    settings = command_settings(args)
     actor = login(settings, args)
     require_supervisor(actor, "the kill switch")
-    journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
     from app.venues import build_live_venues
 
-    venues, symbols = build_live_venues(settings)
-    report = standalone_kill(venues, symbols, journal, actor, time.time, reason=args.reason)
-    journal.close()
+    venues, symbols = build_live_venues(settings)  # a configuration mistake is reported before anything is sent
+    journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
+    try:
+        report = standalone_kill(venues, symbols, journal, actor, time.time, reason=args.reason)
+    finally:
+        journal.close()
     print(
         json.dumps(
             {

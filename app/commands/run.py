@@ -1,6 +1,10 @@
 """`python main.py run --venue NAME=ccxt:EXCHANGE[@testnet|@URL] … --side sell --qty Q --algo A --horizon H
 --journal PATH [--resume]`: run one parent order through real exchanges (ccxt), headless.
 
+Without ``--venue`` the venues are the settings' (``market.mode = "live"``, ``[venues]``; see
+app/venues.py); without ``--journal`` the journal is ``journal.url`` — the one ``python main.py
+kill`` halts with the same settings.
+
 Every command and venue event is journaled first (SQLite WAL, fsync per commit). After a crash,
 ``--resume`` rebuilds the OMS from the journal, connects, reconciles with each venue (open orders,
 orders whose fate is unknown, fills missed while down, balances) and continues the same schedule:
@@ -12,8 +16,8 @@ Output: JSON lines on stdout — ``{"event": "ready", ...}`` once venues are up 
 ``{"event": "first_order", ...}`` when trading starts again, ``{"event": "progress", ...}`` every
 ``--progress-every`` seconds and ``{"event": "finished", ...}`` with the result. Exit codes: 0 the
 parent is done, 2 bad input, 3 halted (kill switch), 4 venues did not come up.
-Keys: each venue's API key is looked up in adapters.secrets by reference (``--key NAME=REF``,
-default the venue name); see docs/connectivity.md.
+Keys: each venue's API key is looked up in adapters.secrets by reference (``--key NAME=REF``, else
+``venues.keys``, else the venue name); see docs/connectivity.md.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from app.commands.common import add_settings_arguments, command_settings
+
 log = logging.getLogger(__name__)
 T_START = time.time()
 
@@ -44,23 +50,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="append",
         default=[],
         metavar="NAME=ccxt:EXCHANGE[@testnet|@URL]",
-        help="a venue, repeatable (e.g. loop=ccxt:binance@http://127.0.0.1:8901)",
+        help="a venue, repeatable (e.g. loop=ccxt:binance@http://127.0.0.1:8901); default: venues.exchanges "
+        "of the settings when market.mode is live",
     )
     parser.add_argument(
         "--key",
         action="append",
         default=[],
         metavar="NAME=REF",
-        help="API key reference of a venue in the keyring (default: the venue name)",
+        help="API key reference of a venue in the keyring (default: venues.keys, else the venue name)",
     )
-    parser.add_argument("--symbol", default="BTC/USDT")
+    parser.add_argument("--symbol", help="instrument of a new parent (default: the first of venues.symbols)")
     parser.add_argument("--side", choices=("buy", "sell"))
     parser.add_argument("--qty", help="parent quantity in base units")
     parser.add_argument("--algo", default="twap", help="twap, vwap, pov, iceberg, ac or adaptive (default twap)")
     parser.add_argument("--horizon", help="e.g. 4h, 30m, 90s or seconds")
     parser.add_argument("--limit-price", help="no child trades beyond this price")
     parser.add_argument("--parent-id", help="parent id (default: generated); with --resume, which parent")
-    parser.add_argument("--journal", required=True, type=Path, help="journal file (SQLite) or SQLAlchemy URL")
+    parser.add_argument("--journal", help="journal file (SQLite) or SQLAlchemy URL (default: journal.url)")
     parser.add_argument("--resume", action="store_true", help="continue the parent in the journal after a crash")
     parser.add_argument("--interval", type=float, default=10.0, help="algo tick interval in seconds (default 10)")
     parser.add_argument("--passive-refresh", type=float, default=30.0, help="re-price resting children after s")
@@ -76,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--progress-every", type=float, default=5.0)
     parser.add_argument("--connect-timeout", type=float, default=30.0)
     parser.add_argument("--log-level", default="WARNING")
+    add_settings_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -103,19 +111,28 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not args.venue:
-        raise ValueError("give at least one --venue NAME=ccxt:EXCHANGE[@testnet|@URL]")
+    settings = command_settings(args)
+    if not args.venue and settings.get("market.mode") != "live":
+        raise ValueError(
+            'no venue: give --venue NAME=ccxt:EXCHANGE[@testnet|@URL], or set market.mode = "live" and '
+            "venues.exchanges in the settings (see docs/connectivity.md)"
+        )
+    from app.venues import live_venue_settings
+
+    live_venue_settings(settings, specs=args.venue or None)  # a configuration mistake stops us before the journal
+    args.journal = args.journal or settings.journal_url
+    args.symbol = args.symbol or settings.get("venues.symbols")[0]
     if not args.resume:
         missing = [f"--{n}" for n in ("side", "qty", "horizon") if getattr(args, n) is None]
         if missing:
             raise ValueError(f"a new parent needs {', '.join(missing)} (or --resume to continue one)")
-    return asyncio.run(_main(args))
+    return asyncio.run(_main(args, settings))
 
 
-async def _main(args: argparse.Namespace) -> int:
-    from adapters.ccxt import CcxtVenue, OmsOrderView, parse_venue_spec
-    from adapters.secrets import default_store
+async def _main(args: argparse.Namespace, settings: Any) -> int:
+    from adapters.ccxt import OmsOrderView
     from adapters.store.journal import SqlJournal
+    from app.venues import build_live_venues
     from core.actors import Actor, Role
     from core.clock import LiveClock
     from core.engine import Engine
@@ -125,13 +142,13 @@ async def _main(args: argparse.Namespace) -> int:
     from core.seeds import SeedTree
     from core.types import Instrument, Side
 
-    journal_exists = "://" in str(args.journal) or Path(args.journal).exists()
-    if args.resume and not journal_exists:
+    if args.resume and not _journal_exists(str(args.journal)):
         raise ValueError(f"--resume: journal {args.journal} does not exist")
     t_imported = time.time()
     journal = SqlJournal(args.journal)
     engine = Engine(LiveClock(), journal)
     t_replayed = time.time()
+    kill_watch = JournalKillWatch(journal, engine)  # from the replay on: a kill written while we connect counts
     oms = engine.oms
     actor = Actor("cli", Role.TRADER)
 
@@ -169,20 +186,19 @@ async def _main(args: argparse.Namespace) -> int:
         if parent_id in oms.parents:
             raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
 
-    # ---- venues (keys by reference, never in arguments)
-    keys = dict(_pair(k, "--key") for k in args.key)
-    store = default_store()
-    venues = []
-    for spec in args.venue:
-        cfg = parse_venue_spec(spec, symbols=(symbol,), ack_timeout_s=args.ack_timeout)
-        if cfg.name in keys:
-            from dataclasses import replace
-
-            cfg = replace(cfg, key_ref=keys[cfg.name])
-        venue = CcxtVenue(cfg, secret_store=store, view=OmsOrderView(oms))
-        venues.append(venue)
+    # ---- venues (keys by reference, never in arguments or settings)
+    built, _ = build_live_venues(
+        settings,
+        specs=args.venue or None,
+        key_refs=dict(_pair(k, "--key") for k in args.key),
+        symbols=(symbol,),
+        view=OmsOrderView(oms),
+        ack_timeout_s=args.ack_timeout,
+    )
+    venues: list[Any] = list(built.values())
+    for venue in venues:
         engine.add_venue(venue)
-        engine.risk.set_venue_rate_limit(cfg.name, args.orders_per_10s, 10.0)
+        engine.risk.set_venue_rate_limit(venue.name, args.orders_per_10s, 10.0)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -207,6 +223,7 @@ async def _main(args: argparse.Namespace) -> int:
                 "process_cpu": round(time.process_time(), 3),
             },
         )
+        _engage_foreign_kill(engine, kill_watch.poll())
         if engine.risk.killed:
             emit(
                 "finished",
@@ -239,24 +256,13 @@ async def _main(args: argparse.Namespace) -> int:
             )
             service.stage(parent, actor)
             service.start(parent_id, actor)
-        kill_seen = journal_kill_seq(journal)
         last_progress = 0.0
         while not stop.is_set():
             await asyncio.sleep(0.1)
             if first_order.done() and not getattr(first_order, "_emitted", False):
                 first_order._emitted = True  # type: ignore[attr-defined]
                 emit("first_order", parent_id=parent_id, client_id=first_order.result())
-            seq = journal_kill_seq(journal)
-            if seq > kill_seen and seq > oms.last_seq:
-                rec = journal.last_record("risk.kill")
-                assert rec is not None
-                who = Actor.parse(rec.actor)
-                emit("kill_seen", by=str(who), reason=rec.payload.get("reason", ""))
-                engine.kill_switch(
-                    who if who.role is Role.SUPERVISOR else Actor("kill", Role.SUPERVISOR),
-                    "kill switch from another process",
-                )
-            kill_seen = max(kill_seen, seq)
+            _engage_foreign_kill(engine, kill_watch.poll())
             parent = oms.parents[parent_id]
             if time.monotonic() - last_progress >= args.progress_every:
                 last_progress = time.monotonic()
@@ -349,13 +355,51 @@ def _watch_first_order(engine: Any, seq_before: int, parent_id: str) -> asyncio.
     return fut
 
 
-def journal_kill_seq(journal: Any) -> int:
-    rec = journal.last_record("risk.kill")
-    return int(rec.seq) if rec is not None else 0
+class JournalKillWatch:
+    """Notices a kill switch that another process (`python main.py kill`, a terminal) writes to
+    this run's journal.
+
+    A kill is news when its seq is above the last kill this process knows of (the replayed one,
+    or an earlier foreign one) and this engine is not halted already. Not "above the OMS's last
+    seq": this process keeps journaling, so a foreign kill's seq is soon below its own records."""
+
+    def __init__(self, journal: Any, engine: Any) -> None:
+        self.journal, self.engine = journal, engine
+        rec = journal.last_record("risk.kill")
+        # the replay applied kills up to oms.last_seq; one written since is news
+        self.seen = int(rec.seq) if rec is not None and rec.seq <= engine.oms.last_seq else 0
+
+    def poll(self) -> Any:
+        """The new foreign kill record, or None."""
+        rec = self.journal.last_record("risk.kill")
+        if rec is None or rec.seq <= self.seen:
+            return None
+        self.seen = int(rec.seq)
+        return None if self.engine.risk.killed else rec
+
+
+def _engage_foreign_kill(engine: Any, rec: Any) -> None:
+    """Engage this engine's kill switch (HALT, stop the algos, cancel our orders) for a foreign kill."""
+    if rec is None:
+        return
+    from core.actors import Actor, Role
+
+    who = Actor.parse(rec.actor)
+    emit("kill_seen", by=str(who), reason=rec.payload.get("reason", ""))
+    engine.kill_switch(
+        who if who.role is Role.SUPERVISOR else Actor("kill", Role.SUPERVISOR), "kill switch from another process"
+    )
 
 
 def _audits(venue: Any) -> dict[str, Any]:
     return dict(getattr(venue, "book_audit", {}))
+
+
+def _journal_exists(target: str) -> bool:
+    """A journal file, or a SQLite URL whose file exists, or any other database URL (asked later)."""
+    if target.startswith("sqlite:///"):
+        return Path(target.removeprefix("sqlite:///")).exists()
+    return "://" in target or Path(target).exists()
 
 
 def _pair(text: str, flag: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.auth import read_password, user_store
-from app.settings import load_settings
+from app.commands.common import add_settings_arguments, command_settings
 from core.actors import Role
 
 
@@ -17,14 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--role", choices=("trader", "supervisor"), required=True)
     add.add_argument("--password-stdin", action="store_true", help="read the new user's password from stdin")
     add.add_argument("--as-user", dest="user", help="supervisor adding the user (not needed for the first one)")
-    sub.add_parser("list", help="list users and roles")
-    for p in (add, parser):
-        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    listing = sub.add_parser("list", help="list users and roles")
+    for p in (add, listing, parser):
+        add_settings_arguments(p)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(overrides=args.overrides)
+    settings = command_settings(args)  # --settings FILE and --set before the command count too
     store = user_store(settings)
     if args.users_command == "list":
         for name, role in store.users():

@@ -1,6 +1,9 @@
 """`python main.py kill`, run from a second process while a parent works through the loopback
 exchange: zero open orders left there, the working `run` process stops sending, and a restart
-comes up HALTED and sends nothing."""
+comes up HALTED and sends nothing.
+
+All three processes read one settings file (`market.mode = "live"`, `[venues]` naming the
+loopback exchange, `journal.url`), as a desk would configure them: no --venue, no --journal."""
 
 from __future__ import annotations
 
@@ -14,18 +17,44 @@ import pytest
 
 from adapters.store.users import UserStore
 from core.actors import Role
-from tests.connectivity.helpers import ROOT, ServerProcess, read_events, start_run, subprocess_env
+from tests.connectivity.helpers import CREDS, ROOT, ServerProcess, read_events, subprocess_env
+
+
+def write_settings(tmp: Path, url: str, journal: Path) -> Path:
+    path = tmp / "desk.toml"
+    path.write_text(
+        f'[journal]\nurl = "sqlite:///{journal}"\n'
+        '[market]\nmode = "live"\n'
+        f'[venues]\nexchanges = ["loop=ccxt:binance@{url}"]\nsymbols = ["BTC/USDT"]\n'
+        '[venues.keys]\nloop = "loop"\n'
+    )
+    return path
+
+
+def main_py(tmp: Path, settings: Path, *args: str) -> subprocess.Popen[str]:
+    with open(tmp / "run.err", "ab") as err:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "--settings", str(settings), *args],
+            cwd=ROOT,
+            env=subprocess_env(tmp),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
 
 
 @pytest.mark.slow
 def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path)
     journal = tmp_path / "journal.sqlite"
+    settings = write_settings(tmp_path, server.url, journal)
+    assert CREDS.secret not in settings.read_text() and CREDS.api_key not in settings.read_text()
     run = None
     try:
-        run = start_run(
+        run = main_py(
             tmp_path,
-            server.url,
+            settings,
+            "run",
             "--side",
             "sell",
             "--qty",
@@ -36,8 +65,6 @@ def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tm
             "0.5",
             "--passive-refresh",
             "600",
-            "--journal",
-            str(journal),
             "--parent-id",
             "KL",
         )
@@ -47,32 +74,28 @@ def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tm
             assert time.monotonic() < deadline, "the parent never had 3 resting children"
             time.sleep(0.2)
         UserStore(tmp_path / "data" / "users.sqlite").add("sam", Role.SUPERVISOR, "correct horse battery")
-        env = subprocess_env(
-            tmp_path,
-            BLOCKHOUSE__JOURNAL__URL=f"sqlite:///{journal}",
-            BLOCKHOUSE_TEST_VENUES=f"loop=ccxt:binance@{server.url}",
-        )
         kill = subprocess.run(
             [
                 sys.executable,
-                str(ROOT / "tests" / "connectivity" / "kill_shim.py"),
+                str(ROOT / "main.py"),
+                "--settings",
+                str(settings),
                 "kill",
                 "--user",
                 "sam",
                 "--password-stdin",
-                "--set",
-                "market.mode=live",
             ],
             input="correct horse battery\n",
             capture_output=True,
             text=True,
             cwd=ROOT,
-            env=env,
+            env=subprocess_env(tmp_path),
             timeout=60,
         )
         assert kill.returncode == 0, kill.stderr[-3000:]
         report = json.loads(kill.stdout)
         assert report["left_open"] == {"loop": 0} and report["state"] == "halted"
+        assert report["journal"] == f"sqlite:///{journal}" and report["cancel_all_sent"] == 1
         assert not [o for o in server.orders() if o["status"] in ("NEW", "PARTIALLY_FILLED")]
         events += read_events(run, "finished", timeout_s=30)
         assert run.wait(30) == 3, [e for e in events if e["event"] != "progress"]
@@ -81,7 +104,7 @@ def test_kill_from_a_second_process_leaves_nothing_open_and_restart_is_halted(tm
         sent = len(server.orders("KL-"))
         time.sleep(1.0)
         assert len(server.orders("KL-")) == sent, "the engine kept sending after the kill"
-        restart = start_run(tmp_path, server.url, "--resume", "--journal", str(journal), "--interval", "0.5")
+        restart = main_py(tmp_path, settings, "run", "--resume", "--interval", "0.5")
         again = read_events(restart, "finished", timeout_s=60)
         assert restart.wait(30) == 3
         finished = again[-1]
