@@ -71,6 +71,7 @@ class SimRequest:
     # the block in risk-transfer mode; needs rfq="manual-reject" (every quote is rejected)
     probe_desks: int = 0
     probe_fraction: float = 1.0
+    balances: dict[str, tuple[float, float]] = field(default_factory=dict)  # venue -> (base, quote); default ample
 
 
 @dataclass(slots=True)
@@ -135,7 +136,7 @@ def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
     seeds = SeedTree(req.seed)
     market = MarketSim(scenario, req.seed)
     clock = SimClock(start=EPOCH_T0)
-    exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator)
+    exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator, balances=req.balances or None)
     journal = MemoryJournal()
     if journal_path is not None:
         from adapters.store.journal import SqlJournal

@@ -468,6 +468,9 @@ class ExecutionService:
         self.engine.cancel_children(oms.open_children(parent_id), actor, reason)
         if not oms.parents[parent_id].state.is_terminal:
             oms.set_parent_state(parent_id, state, actor, self.engine.clock.now(), reason)
+        if runner is not None:  # the blotter's last word on the parent: final fill, average, state
+            mid = self.consolidated_mid(self._venues(runner.parent))
+            self._publish_progress(runner, self.engine.clock.now(), mid, float(oms.done_qty(parent_id)))
         for callback in self.on_done:
             callback(parent_id)
 
