@@ -4,6 +4,7 @@ working `run` miss `python main.py kill` on a busy journal)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from adapters.store.journal import SqlJournal
@@ -51,9 +52,12 @@ def test_a_kill_written_while_we_connect_counts_and_a_replayed_one_does_not(tmp_
 
 
 def test_our_own_kill_is_not_reported_again(tmp_path: Path) -> None:
-    journal = SqlJournal(tmp_path / "journal.sqlite", durable=False)
-    engine = Engine(LiveClock(), journal)
-    watch = JournalKillWatch(journal, engine)
-    engine.kill_switch(SAM, "from the terminal")
-    assert engine.risk.killed and watch.poll() is None
-    journal.close()
+    async def scenario() -> None:  # the kill switch's sweep timer needs the loop `run` has
+        journal = SqlJournal(tmp_path / "journal.sqlite", durable=False)
+        engine = Engine(LiveClock(), journal)
+        watch = JournalKillWatch(journal, engine)
+        engine.kill_switch(SAM, "from the terminal")
+        assert engine.risk.killed and watch.poll() is None
+        journal.close()
+
+    asyncio.run(scenario())
