@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 "cancel_all_sent": report.cancel_all_sent,
                 "canceled_one_by_one": report.canceled_one_by_one,
                 "left_open": report.left_open,
+                "errors": report.errors,
                 "journal": settings.journal_url,
                 "state": "halted",
             },

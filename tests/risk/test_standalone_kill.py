@@ -103,3 +103,46 @@ def test_kill_command_from_the_cli_as_supervisor_and_refused_as_trader(tmp_path:
     assert done.returncode == 0, done.stderr
     assert '"state": "halted"' in done.stdout
     assert Engine(SimClock(), SqlJournal(tmp_path / "journal.sqlite")).risk.killed
+
+
+class _DeadVenue:
+    """An exchange that cannot be reached (or whose keys are missing)."""
+
+    name = "dead"
+
+    def cancel_all(self, symbol: str) -> None:
+        raise ConnectionError("binance DELETE http://10.0.0.1/api/v3/openOrders?timestamp=1&signature=abc123")
+
+    def open_orders(self, symbol: str) -> list[object]:
+        raise ConnectionError("binance GET http://10.0.0.1/api/v3/openOrders?signature=abc123")
+
+
+def test_a_dead_venue_is_reported_and_the_others_are_still_swept(tmp_path: Path) -> None:
+    journal = SqlJournal(tmp_path / "j.sqlite", durable=False)
+    clock = SimClock(start=1_700_000_000.0)
+    alive = FakeVenue("V1", clock, 1)
+    engine = Engine(clock, journal, {"V1": alive})  # type: ignore[dict-item]
+    service = ExecutionService(engine, SeedTree(1))
+    clock.run_until(clock.now() + 3)
+    service.stage(ParentOrder("A", BTC, Side.SELL, Decimal(50), 3600.0, algo="twap"), Actor("t", Role.TRADER))
+    service.start("A", Actor("t", Role.TRADER))
+    while not alive.resting:
+        clock.run_until(clock.now() + 1)
+    venues = {"dead": _DeadVenue(), "V1": alive}  # the dead one first
+    report = standalone_kill(
+        venues,  # type: ignore[arg-type]
+        ["BTC/USDT"],
+        journal,
+        SUPER,
+        clock.now,  # type: ignore[arg-type]
+        settle=lambda: clock.run_until(clock.now() + 0.1),
+    )
+    assert not alive.resting and report.left_open == {"dead": -1, "V1": 0} and not report.clean
+    assert [e.split(":")[0] for e in report.errors["dead"]] == [
+        "cancel-all BTC/USDT",
+        "cancel one by one BTC/USDT",
+        "count open orders",
+    ]
+    assert "signature" not in str(report.errors)  # a signed URL's query string is not kept
+    assert journal.last_record("risk.kill_report").payload["errors"] == report.errors  # type: ignore[union-attr]
+    assert Engine(SimClock(), SqlJournal(tmp_path / "j.sqlite", durable=False)).risk.killed
