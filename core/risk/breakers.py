@@ -3,8 +3,8 @@
 | breaker | fires when (default) | default action | reset |
 |---|---|---|---|
 | price_move | a venue's mid moves more than 3 % within 60 s | pause every running parent on the symbol | supervisor |
-| spread_blowout | a venue's spread exceeds 50 bps | exclude the venue | automatic when back under |
-| stale_data | no book for 10 s on a venue with working orders | exclude the venue | automatic on data |
+| spread_blowout | a venue's spread exceeds 50 bps | exclude the venue | automatic after 5 s back under |
+| stale_data | no book or trade for 10 s on a venue with working orders | exclude the venue | automatic on data |
 | venue_down | the venue reports down / disconnected | exclude the venue | automatic when up |
 | reject_storm | 10 rejects within 10 s on a venue | exclude the venue | supervisor |
 | slippage | a parent's running shortfall leaves its band (below) | pause that parent | supervisor |
@@ -32,7 +32,16 @@ from dataclasses import dataclass, field
 from core.actors import SYSTEM, Actor, require_supervisor
 from core.bus import Bus
 from core.clock import Clock
-from core.events import Alert, BookUpdate, OrderUpdate, ParentProgress, Severity, TradingState, VenueStatus
+from core.events import (
+    Alert,
+    BookUpdate,
+    OrderUpdate,
+    ParentProgress,
+    Severity,
+    Trades,
+    TradingState,
+    VenueStatus,
+)
 from core.orders import OrderStatus
 from core.risk.gate import RiskEvent, RiskGate
 
@@ -52,6 +61,10 @@ class BreakerConfig:
     price_move_action: str = "pause"
     spread_max_bps: float = 50.0
     spread_action: str = "exclude_venue"
+    # the spread must stay under the limit this long before the venue comes back: after a sharp
+    # move a thin book crosses the limit back and forth every few hundred ms (measured on the
+    # simulator), and each flap would cancel every order there and raise a CRITICAL alert
+    spread_reset_after_s: float = 5.0
     stale_after_s: float = 10.0
     stale_action: str = "exclude_venue"
     venue_down_action: str = "exclude_venue"
@@ -95,9 +108,11 @@ class Breakers:
     _mids: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _last_book: dict[str, float] = field(default_factory=dict)
     _rejects: dict[str, deque[float]] = field(default_factory=dict)
+    _spread_ok_since: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> None:
         self.bus.subscribe(BookUpdate, self.on_book)
+        self.bus.subscribe(Trades, self.on_trades)
         self.bus.subscribe(VenueStatus, self.on_status)
         self.bus.subscribe(OrderUpdate, self.on_order)
         self.bus.subscribe(ParentProgress, self.on_progress)
@@ -107,8 +122,7 @@ class Breakers:
 
     def on_book(self, book: BookUpdate) -> None:
         now, venue, cfg = book.ts, book.venue, self.config
-        self._last_book[venue] = now
-        self._clear(f"stale_data:{venue}", venue)
+        self._data_seen(venue, now)
         mid = book.mid
         if math.isnan(mid):
             return
@@ -128,15 +142,30 @@ class Breakers:
                 f"(limit {cfg.price_move_pct:g} %)",
             )
         spread_bps = (float(book.ask_px[0]) - float(book.bid_px[0])) / mid * 1e4
+        key = f"spread_blowout:{venue}"
         if spread_bps > cfg.spread_max_bps:
+            self._spread_ok_since.pop(venue, None)
             self._fire(
                 "spread_blowout",
                 venue,
                 cfg.spread_action,
                 f"{venue} spread {spread_bps:.1f} bps (limit {cfg.spread_max_bps:g} bps)",
             )
-        else:
-            self._clear(f"spread_blowout:{venue}", venue)
+        elif key in self.tripped:
+            since = self._spread_ok_since.setdefault(venue, now)
+            if now - since >= cfg.spread_reset_after_s:
+                del self._spread_ok_since[venue]
+                self._clear(key, venue)
+
+    def on_trades(self, trades: Trades) -> None:
+        """Trades prove the feed is alive too (a book that did not change sends no update)."""
+        self._data_seen(trades.venue, trades.ts)
+
+    def _data_seen(self, venue: str, ts: float) -> None:
+        """Market data stamped `ts` by the venue; a feed that delivers it late is still stale."""
+        self._last_book[venue] = max(self._last_book.get(venue, ts), ts)
+        if self.clock.now() - ts <= self.config.stale_after_s:
+            self._clear(f"stale_data:{venue}", venue)
 
     def on_status(self, status: VenueStatus) -> None:
         if not status.connected:
@@ -225,7 +254,7 @@ class Breakers:
         if action is None:
             return
         if action == "exclude_venue":
-            self.actions.set_venue_enabled(venue, True)
+            self._enable_unless_still_excluded(venue)
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": "automatic"}, SYSTEM)
 
     def reset(self, key: str, actor: Actor) -> None:
@@ -235,5 +264,11 @@ class Breakers:
         if action is None:
             raise ValueError(f"breaker {key} is not tripped; tripped: {', '.join(self.tripped) or 'none'}")
         if action == "exclude_venue":
-            self.actions.set_venue_enabled(key.split(":", 1)[1], True)
+            self._enable_unless_still_excluded(key.split(":", 1)[1])
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": str(actor)}, actor)
+
+    def _enable_unless_still_excluded(self, venue: str) -> None:
+        """A venue comes back only when no other breaker still excludes it (an outage also trips
+        stale data; the reconnect must not bring back a venue whose feed has not resumed)."""
+        if not any(a == "exclude_venue" and k.split(":", 1)[1] == venue for k, a in self.tripped.items()):
+            self.actions.set_venue_enabled(venue, True)

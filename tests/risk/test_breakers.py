@@ -153,3 +153,40 @@ def test_the_slippage_band_is_crossed_about_one_percent_of_the_time_under_the_fo
     band = np.array([slippage_band_bps(expected, std, x, x, 3.2, 0.05) for x in u])
     crossed = (running > band).any(axis=1).mean()
     assert 0.004 < crossed < 0.02
+
+
+def test_a_blown_spread_brings_the_venue_back_only_after_it_stayed_under_the_limit() -> None:
+    clock, engine, execution, breakers, venues = rig()
+    t = clock.now()
+    engine.bus.publish(book(t, "V0", 50_000.0, spread=50_000.0 * 60e-4))  # 60 bps = 1.2 × the 50 bps default
+    assert breakers.events[-1].rule == "spread_blowout" and "V0" in execution.disabled_venues
+    for k in range(1, 5):  # back under for 4 s (< the 5 s default): still excluded, however often it ticks
+        engine.bus.publish(book(t + k, "V0", 50_000.0))
+    assert "V0" in execution.disabled_venues
+    engine.bus.publish(book(t + 4.5, "V0", 50_000.0, spread=50_000.0 * 55e-4))  # flaps back out
+    engine.bus.publish(book(t + 9, "V0", 50_000.0))
+    assert "V0" in execution.disabled_venues  # the 5 s start again from the last wide book
+    assert len([e for e in breakers.events if e.rule == "spread_blowout"]) == 1  # one event, not one per flap
+    engine.bus.publish(book(t + 14.5, "V0", 50_000.0))
+    assert "V0" not in execution.disabled_venues
+
+
+def test_a_venue_stays_excluded_while_any_breaker_still_excludes_it() -> None:
+    clock, engine, execution, breakers, venues = rig()
+    t = clock.now()
+    engine.bus.publish(VenueStatus(t, "V1", False, 0.0, "disconnected"))
+    breakers._fire("reject_storm", "V1", "exclude_venue", "test: a second exclusion on V1")
+    engine.bus.publish(VenueStatus(t + 5, "V1", True, 0.0, "reconnected"))
+    assert "venue_down:V1" not in breakers.tripped and "V1" in execution.disabled_venues
+    breakers.reset("reject_storm:V1", SUPER)
+    assert "V1" not in execution.disabled_venues
+
+
+def test_a_feed_that_arrives_late_is_still_stale() -> None:
+    clock, engine, execution, breakers, venues = rig()
+    breakers.tripped["stale_data:V0"] = "exclude_venue"
+    execution.set_venue_enabled("V0", False, Actor("breaker", Role.SYSTEM))
+    engine.bus.publish(book(clock.now() - 12.0, "V0", 50_000.0))  # stamped 12 s ago: a lagging feed
+    assert "stale_data:V0" in breakers.tripped and "V0" in execution.disabled_venues
+    engine.bus.publish(book(clock.now(), "V0", 50_000.0))
+    assert "stale_data:V0" not in breakers.tripped and "V0" not in execution.disabled_venues
