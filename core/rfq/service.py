@@ -26,10 +26,12 @@ from core.actors import SYSTEM, Actor
 from core.engine import Engine
 from core.events import RfqQuoteArrived, RfqStateChanged
 from core.execution.service import ExecutionService
+from core.orders import TimeInForce
 from core.parent import ParentState
 from core.ports import LiquidityProvider, OtcExecution, Quote
 from core.rfq.evaluation import QuoteEvaluation, evaluate_quote
 from core.rfq.model import DeskScore, DisclosurePolicy, Rfq, RfqState
+from core.risk.rules import OrderProposal
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -44,7 +46,7 @@ class RfqConfig:
     first_request_after_s: float = 60.0
     accept_wait_step_s: float = 0.01  # while exchange cancels are in flight before an accept
     markout_s: float = 60.0
-    desk_credit_limit: float = 30_000_000.0  # unsettled notional per desk
+    # the credit limit per desk is the risk gate's `desk_credit_limit` (RiskLimits, supervisor-owned)
 
 
 class RfqService:
@@ -66,7 +68,8 @@ class RfqService:
         self.rfqs: dict[str, Rfq] = {}
         self.by_quote: dict[str, str] = {}
         self.scores: dict[str, DeskScore] = {name: DeskScore() for name in desks}
-        self.unsettled: dict[str, float] = {name: 0.0 for name in desks}
+        self.unsettled: dict[str, float] = {name: 0.0 for name in desks}  # filled, not yet settled (quote)
+        self.in_flight: dict[str, float] = {name: 0.0 for name in desks}  # accepted, not yet answered (quote)
         self.evaluations: dict[str, QuoteEvaluation] = {}
         self._seq = 0
         self._timers: dict[str, Any] = {}
@@ -281,7 +284,8 @@ class RfqService:
     # ---- decisions ----------------------------------------------------------------------------
 
     def accept(self, quote_id: str, actor: Actor, quantity: Decimal | None = None) -> bool:
-        """Accept (part of) a quote. Refused after expiry, over the desk's credit, or beyond the limit."""
+        """Accept (part of) a quote. Refused after expiry, or by the risk gate before the accept is
+        sent: kill switch, trading state, the parent's limit price, the desk's credit limit."""
         rfq = self.rfqs[self.by_quote[quote_id]]
         quote = rfq.quote
         assert quote is not None
@@ -301,17 +305,17 @@ class RfqService:
         if qty <= 0:
             self.reject(quote_id, actor, "nothing left to do")
             return False
-        notional = float(qty * quote.price)
-        if self.unsettled[rfq.desk] + notional > self.config.desk_credit_limit:
-            self.reject(
-                quote_id,
-                actor,
-                f"desk credit: {self.unsettled[rfq.desk] + notional:,.0f} over {self.config.desk_credit_limit:,.0f}",
-            )
+        parent = self.engine.oms.parents[rfq.parent_id]
+        proposal = OrderProposal(
+            rfq.parent_id, f"otc:{rfq.desk}", parent.instrument.symbol, parent.side, qty, quote.price,
+            TimeInForce.IOC, parent.account,
+        )  # fmt: skip
+        exposure = self.unsettled[rfq.desk] + self.in_flight[rfq.desk]
+        refusal = self.engine.risk.check_otc_accept(proposal, rfq.desk, exposure, actor)
+        if refusal is not None:  # journaled by the gate (risk.refused) with its rule
+            self.reject(quote_id, actor, f"risk: {refusal}")
             return False
-        if not self._within_limit(rfq, quote):
-            self.reject(quote_id, actor, "beyond the parent's limit price")
-            return False
+        self.in_flight[rfq.desk] += float(qty * quote.price)
         rfq.move_to(RfqState.ACCEPTED)
         rfq.decision_ts, rfq.decision, rfq.actor = now, "accepted", str(actor)
         self._leakage(rfq)
@@ -373,6 +377,18 @@ class RfqService:
             self.engine.clock.call_later(self.config.markout_s, lambda: self._markout(rfq, mid_at_fill))
         self.execution.replan(rfq.parent_id)
 
+    def settle(self, desk: str, notional: float, actor: Actor) -> None:
+        """Record that `notional` (quote) with `desk` has settled: it no longer uses the desk's credit."""
+        if desk not in self.unsettled:
+            raise ValueError(f"unknown desk {desk!r}; desks: {', '.join(self.unsettled)}")
+        if not 0 < notional <= self.unsettled[desk] + 1e-6:
+            raise ValueError(f"settle between 0 and the unsettled {self.unsettled[desk]:,.2f} with {desk}")
+        self.unsettled[desk] = max(self.unsettled[desk] - notional, 0.0)
+        self.engine.oms.record(
+            "rfq.settled", {"desk": desk, "notional": notional, "unsettled": self.unsettled[desk]}, actor,
+            self.engine.clock.now(),
+        )  # fmt: skip
+
     def reject(self, quote_id: str, actor: Actor, reason: str = "rejected by trader") -> None:
         rfq = self.rfqs[self.by_quote[quote_id]]
         if rfq.state is not RfqState.QUOTED:
@@ -407,7 +423,11 @@ class RfqService:
     # ---- bookkeeping --------------------------------------------------------------------------
 
     def _release(self, rfq: Rfq, qty: Decimal, why: str) -> None:
+        """The accepted quantity is answered (filled or not) or expired: no longer reserved, and
+        no longer in flight against the desk's credit (a fill moves to `unsettled`)."""
         quote_id = rfq.quote.quote_id if rfq.quote else ""
+        if rfq.quote is not None:
+            self.in_flight[rfq.desk] = max(self.in_flight[rfq.desk] - float(qty * rfq.quote.price), 0.0)
         self.engine.oms.release(rfq.parent_id, qty, quote_id, SYSTEM, self.engine.clock.now())
 
     def _leakage(self, rfq: Rfq) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from core.actors import Actor, Role, require_supervisor
 from core.clock import Clock, Timer
 from core.events import Alert, Severity, TradingState, TradingStateChanged
-from core.risk.rules import DEFAULT_RULES, OrderProposal, RiskContext, RiskLimits, Rule
+from core.risk.rules import DEFAULT_RULES, OrderProposal, ParentLimit, RiskContext, RiskLimits, Rule
 from core.types import Side
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,39 @@ class RiskGate:
             detail = rule.check(p, ctx)
             if detail is not None:
                 return (rule.name, detail)
+        return None
+
+    def check_otc_accept(self, p: OrderProposal, desk: str, unsettled_notional: float, actor: Actor) -> str | None:
+        """The checks an OTC acceptance passes before it is sent to `desk`: the kill switch, the
+        trading state, the parent's limit price and the desk's credit on unsettled notional
+        (`desk_credit_limit`; `unsettled_notional` counts fills not yet settled and accepts in
+        flight). Returns None to go ahead, or the refusal's detail — journaled like a child's."""
+        assert p.price is not None, "an OTC acceptance has the quote's price"
+        refusal: tuple[str, str] | None = None
+        if self.killed:
+            refusal = ("kill_switch", "kill switch engaged: no quote may be accepted")
+        else:
+            state = self.state_for(p.venue, p.symbol)
+            if state is TradingState.HALTED:
+                refusal = ("trading_state", f"trading HALTED for {p.symbol}: no quote may be accepted")
+            elif state is TradingState.REDUCING and not self.reduces_position(p):
+                refusal = ("trading_state", f"trading REDUCING for {p.symbol}: only position-reducing trades")
+        if refusal is None:
+            detail = ParentLimit().check(p, self.context(p))
+            if detail is not None:
+                refusal = ("parent_limit", detail)
+        if refusal is None:
+            notional = float(p.quantity * p.price)
+            limit = self.limits.desk_credit_limit
+            if unsettled_notional + notional > limit:
+                refusal = (
+                    "desk_credit",
+                    f"desk {desk}: unsettled {unsettled_notional:,.0f} + {notional:,.0f} would exceed "
+                    f"desk_credit_limit {limit:,.0f}",
+                )
+        if refusal is not None:
+            self._refuse(p, *refusal)
+            return refusal[1]
         return None
 
     def _send(self, p: OrderProposal, send: Callable[[OrderProposal], object]) -> None:
