@@ -7,6 +7,10 @@ set.<dotted.scenario.key>. `--algos twap,ac` is shorthand for arms named
 after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw and adjusted); for each arm
 against the first: the paired difference with its 95 % CI, n, the paired sd and the seeds 80 %
 power would need at the observed difference. Seeds run in parallel processes.
+
+Risk: per arm, on how many seeds each circuit breaker fired (`breakers`, e.g. the slippage
+breaker's firing rate over 100 calm seeds in docs/risk.md) and how many children each pre-trade
+rule refused (`refusals`); per seed, the breakers that fired.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from typing import Any
@@ -96,7 +102,11 @@ def _one(arm: str, req: SimRequest) -> tuple[str, int, dict[str, Any]]:
         "child_orders",
         "algo_note",
     )
-    return arm, req.seed, {k: result[k] for k in keep}
+    out = {k: result[k] for k in keep}
+    events = result["risk_events"]
+    out["breakers"] = sorted({e["rule"] for e in events if e["action"] != "refused"})
+    out["refusals"] = dict(Counter(e["rule"] for e in events if e["action"] == "refused"))
+    return arm, req.seed, out
 
 
 def compare(
@@ -134,8 +144,11 @@ def compare(
             **{m: summary([r[m] for r in per_seed]) for m in METRICS},
             "unfilled_max": max(r["unfilled_qty"] for r in per_seed),
             "otc_qty_mean": sum(r["otc_qty"] for r in per_seed) / len(per_seed),
+            "breakers": _seeds_per_rule(r["breakers"] for r in per_seed),
+            "refusals": dict(sum((Counter(r["refusals"]) for r in per_seed), Counter())),
             "per_seed": {
-                str(s): {m: results[name][s][m] for m in (*METRICS, "otc_qty", "unfilled_qty")} for s in seeds
+                str(s): {m: results[name][s][m] for m in (*METRICS, "otc_qty", "unfilled_qty", "breakers")}
+                for s in seeds
             },
         }
     base_name = arms[0][0]
@@ -147,6 +160,11 @@ def compare(
             for m in METRICS
         }
     return out
+
+
+def _seeds_per_rule(fired_per_seed: Iterable[list[str]]) -> dict[str, int]:
+    """On how many seeds each breaker fired (at least once)."""
+    return dict(Counter(rule for fired in fired_per_seed for rule in fired))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,6 +200,11 @@ def print_table(result: dict[str, Any]) -> None:
             f"{name:16s} {raw['mean']:9.2f} {raw['std']:8.2f} {raw['p95']:8.2f} {adj['mean']:9.2f} {adj['std']:8.2f}"
             f" {arm['otc_qty_mean']:7.1f}"
         )
+    n = len(result["seeds"])
+    for name, arm in result["arms"].items():
+        fired = ", ".join(f"{rule} on {k}/{n} seeds" for rule, k in sorted(arm["breakers"].items())) or "none"
+        refused = ", ".join(f"{rule} {k}" for rule, k in sorted(arm["refusals"].items())) or "none"
+        print(f"{name:16s} breakers fired: {fired}; children refused: {refused}")
     for pair, stats in result["paired"].items():
         for metric, d in stats.items():
             power = d["seeds_for_80pct_power"]
