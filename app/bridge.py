@@ -23,13 +23,13 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
 
 from app.main_window import MainWindow
 from app.terminal_sim import EmbeddedMarket, SimPacer
@@ -64,6 +64,7 @@ from widgets.ladder import DepthLadder
 from widgets.override_panel import OverridePanel
 from widgets.pretrade_panel import PreTradePanel
 from widgets.rfq_dialog import RfqQuoteDialog
+from widgets.risk_panel import RiskPanel
 from widgets.tables import BlotterView, ChildrenModel, Column, FillsModel, ParentsModel, RowTableModel
 from widgets.ticket import OrderTicket
 from widgets.viewmodels import AlertRow, ChartUpdate, ChildRow, FillRow, LadderView, ParentRow, RfqQuoteView
@@ -154,7 +155,7 @@ class Panels:
     balances: BlotterView
     alerts: AlertsView
     rfq_log: BlotterView
-    risk: QLabel
+    risk: RiskPanel
     ticket: OrderTicket
     pretrade: PreTradePanel
     override: OverridePanel
@@ -293,6 +294,7 @@ class Bridge(QObject):
             self.kill_button.deleteLater()
             self.kill_button = None
         self.window.banner.set_can_reset(supervisor)
+        self.panels.risk.set_editable(supervisor)
         self._update_trading_allowed()
 
     def _update_trading_allowed(self) -> None:
@@ -323,6 +325,7 @@ class Bridge(QObject):
         p.pretrade.start_requested.connect(self.start)
         p.pretrade.horizon_chosen.connect(self._use_horizon)
         p.override.set_clock(self.clock.now)
+        p.risk.limit_change_requested.connect(self.set_limit)
         p.override.pause_requested.connect(lambda pid: self._command(pid, "pause"))
         p.override.resume_requested.connect(lambda pid: self._command(pid, "resume"))
         p.override.finish_now_requested.connect(lambda pid: self._command(pid, "finish_now"))
@@ -811,6 +814,23 @@ class Bridge(QObject):
         self.push_ladders()
         return True
 
+    def set_limit(self, name: str, value: float) -> bool:
+        """A limit edited in the risk panel, as the session's actor: the engine refuses anyone but a
+        supervisor (hard limits) and journals the change with its actor."""
+        actor = self.actor or Actor("view-only", Role.TRADER)
+        try:
+            old = getattr(self.engine.risk.limits, name, None)
+            self.engine.risk.set_limit(name, value, actor)
+        except (PermissionError, ValueError) as exc:
+            self.panels.risk.set_result(f"Refused: {exc}", ok=False)
+            self.add_alert(Severity.WARNING, "risk_limit", str(actor), f"Limit change refused: {exc}")
+            return False
+        new = getattr(self.engine.risk.limits, name)
+        self.panels.risk.set_limits(asdict(self.engine.risk.limits))
+        self.panels.risk.set_result(f"{name}: {old:g} → {new:g} (journaled, by {actor.user})", ok=True)
+        self.add_alert(Severity.INFO, "risk_limit", str(actor), f"{name} changed from {old:g} to {new:g}")
+        return True
+
     def reset_kill_switch(self) -> bool:
         actor = self.actor or Actor("view-only", Role.TRADER)
         try:
@@ -980,7 +1000,8 @@ class Bridge(QObject):
             self.window.set_sim_speed(self.pacer.speed, note)
         self.panels.ticket.set_reference_price(self.execution.consolidated_mid())
         self.panels.balances.model.apply_rows(self._balance_rows())
-        self.panels.risk.setText(self._risk_text())
+        self.panels.risk.set_summary(self._risk_text())
+        self.panels.risk.set_limits(asdict(self.engine.risk.limits))
         self.refresh_override()
 
     def refresh_override(self) -> None:
@@ -1369,12 +1390,7 @@ def build_panels(window: MainWindow, venues: tuple[str, ...], max_fps: float) ->
     window.set_panel("alerts", alerts)
     rfq_log = BlotterView(RowTableModel(RFQ_COLUMNS), name="rfq")
     window.set_panel("rfq", rfq_log)
-    risk = QLabel()
-    risk.setObjectName("riskSummary")
-    risk.setWordWrap(True)
-    risk.setTextFormat(Qt.TextFormat.RichText)
-    risk.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    risk.setContentsMargins(10, 8, 10, 8)
+    risk = RiskPanel()
     window.set_panel("risk", risk)
     ticket = OrderTicket()
     window.set_panel("ticket", ticket)
