@@ -31,7 +31,7 @@ from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
 from core.clock import SimClock
 from core.engine import Engine
-from core.events import Alert, OverrideApplied, Severity
+from core.events import Alert, OrderUpdate, OverrideApplied, Severity
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
 from core.parent import ParentOrder, ParentState, Urgency
@@ -241,7 +241,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     kill: dict[str, Any] | None = None
     if req.kill_at_s is not None:
         kill = {}
-        clock.call_at(start_ts + req.kill_at_s, lambda: kill.update(_press_kill(engine, exchange)))
+        clock.call_at(start_ts + req.kill_at_s, lambda: _press_kill(engine, kill))
     live = engine.oms.parents[parent.parent_id]
     deadline = start_ts + (horizon + 3_600.0 if req.stop_at_s is None else req.stop_at_s)
     while clock.now() < deadline and not (live.state.is_terminal and not engine.oms.open_children()):
@@ -346,15 +346,24 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _press_kill(engine: Engine, exchange: SimExchange) -> dict[str, Any]:
+def _press_kill(engine: Engine, kill: dict[str, Any]) -> None:
+    """Press the kill switch; `kill` gets what it canceled, the engine's wall time, and (later)
+    the simulated time at which the venues had acknowledged every cancel."""
     t0 = time.perf_counter()
     canceled = engine.kill_switch(SUPERVISOR, "simulated kill")
-    return {
-        "orders_canceled": sum(canceled.values()),
-        "venues": canceled,
-        "engine_ms": round((time.perf_counter() - t0) * 1e3, 3),
-        "pressed_ts": engine.clock.now(),
-    }
+    kill.update(
+        orders_canceled=sum(canceled.values()),
+        venues=canceled,
+        engine_ms=round((time.perf_counter() - t0) * 1e3, 3),
+        pressed_ts=engine.clock.now(),
+    )
+
+    def all_acked(_: object = None) -> None:
+        if "acked_ts" not in kill and not engine.oms.open_children():
+            kill["acked_ts"] = engine.clock.now()
+
+    all_acked()
+    engine.bus.subscribe(OrderUpdate, all_acked)
 
 
 def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.ndarray) -> np.ndarray:
@@ -486,6 +495,10 @@ def _report(
             "orders_canceled": kill.get("orders_canceled", 0),
             "venues": kill.get("venues", {}),
             "engine_ms": kill.get("engine_ms"),
+            # simulated time from the press until no child was open any more (None: some never acked)
+            "time_to_all_acked_ms": None
+            if "acked_ts" not in kill
+            else round((kill["acked_ts"] - kill["pressed_ts"]) * 1e3, 3),
             "children_after_kill": len(after),
             "open_at_venues_after": sum(len(v.open_orders("")) for v in engine.venues.values()),
         }

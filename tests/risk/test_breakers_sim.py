@@ -194,3 +194,16 @@ def test_no_breaker_fires_on_calm_with_its_own_parent(seed: int) -> None:
     """The scenario's own parent (sell 1,000 BTC over 4 h, RFQ auto), default limits and breakers."""
     run = run_simulation(SimRequest(scenario="calm", seed=seed))
     assert rules(run) == [], run.result["risk_events"]
+
+
+# ---- simulate --kill-at ---------------------------------------------------------------------------
+
+
+def test_simulate_kill_at_reports_what_it_canceled_and_when_every_cancel_was_acknowledged(tmp_path: Path) -> None:
+    run = run_simulation(request(scenario(tmp_path, "kill"), qty=40.0, horizon_s=900.0, kill_at_s=120.0))
+    kill = run.result["kill"]
+    assert set(kill) >= {"orders_canceled", "venues", "time_to_all_acked_ms", "children_after_kill"}
+    assert kill["orders_canceled"] == sum(kill["venues"].values()) > 0
+    # the venues answer after their latency (15-40 ms one way, with jitter): well under a second
+    assert 0 < kill["time_to_all_acked_ms"] < 1000
+    assert kill["children_after_kill"] == 0 and kill["open_at_venues_after"] == 0
