@@ -151,3 +151,27 @@ def test_no_sequence_of_algo_decisions_and_overrides_gets_a_child_past_a_failing
             assert float(order.quantity) <= max_qty
             assert order.price is not None
             assert abs(float(order.price) - mid) / mid * 1e4 <= band + 1e-9
+
+
+def test_cancels_bypass_the_rate_queue_and_the_kill_switch_purges_it() -> None:
+    clock, engine, service, venues = rig()
+    venue = venues[0]
+    engine.risk.set_venue_rate_limit("V0", 10)
+    service.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(100), 600.0), TRADER)
+    prices = [Decimal(50_400) - Decimal("0.1") * i for i in range(100)]
+    for p in prices:
+        engine.send_child("P1", "V0", Side.SELL, Decimal("0.01"), p, TimeInForce.GTC)
+    clock.run_until(clock.now() + 0.5)
+    queued = engine.risk.queued("V0")
+    assert queued >= 85  # 8 per rolling second go out, the rest wait
+    cancel_calls: list[float] = []
+    real_cancel = venue.cancel
+    venue.cancel = lambda order: (cancel_calls.append(clock.now()), real_cancel(order))[1]  # type: ignore[method-assign]
+    sent_before = len(venue.sent)
+    engine.cancel_children(engine.oms.open_children("P1"), TRADER, "trader cancel")
+    assert len(cancel_calls) == sent_before and set(cancel_calls) == {clock.now()}  # at once, not behind the queue
+    assert engine.risk.queued("V0") == queued  # the cancels took nothing from the order budget's queue
+    engine.kill_switch(SUPER)
+    assert engine.risk.queued() == 0
+    clock.run_until(clock.now() + 30)
+    assert len(venue.sent) == sent_before  # nothing queued before the kill ever reached the venue
