@@ -57,11 +57,12 @@ from core.orders import ChildOrder
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
 from core.types import Instrument, Side
 from widgets import theme
-from widgets.alerts import AlertsView
+from widgets.alerts import AlertNotifier, AlertsView
 from widgets.exec_chart import ExecutionChart
+from widgets.exit_dialog import CANCEL, LEAVE, ExitDialog
 from widgets.kill_switch import KillSwitchButton
 from widgets.ladder import DepthLadder
-from widgets.override_panel import OverridePanel
+from widgets.override_panel import POLICY_DECISIONS_SHOWN, OverridePanel
 from widgets.pretrade_panel import PreTradePanel
 from widgets.rfq_dialog import RfqQuoteDialog
 from widgets.risk_panel import RiskPanel
@@ -77,6 +78,8 @@ SLOW_MS = 1000  # balances, venue status, risk summary, override panel, referenc
 CONSOLIDATED = "consolidated"
 OTC_LABEL = "OTC"
 DIALOG_LINGER_MS = 8000  # an answered or expired quote stays on screen this long (wall)
+EXIT_ACK_WAIT_S = 5.0  # on exit with "cancel all": wait at most this long (wall) for the venues' cancel acks
+EXIT_POLL_MS = 50
 PARTICIPATION_WINDOW_S = 300.0
 _LIVE = (ParentState.RUNNING, ParentState.PAUSED, ParentState.COMPLETING)
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -275,6 +278,21 @@ class Bridge(QObject):
         self.set_actor(actor)
         self.push_slow()
 
+        # critical alerts are heard (sound) and, when the terminal is not in front, seen (notification)
+        self.notifier = AlertNotifier(window)
+        panels.alerts.alerts.critical_added.connect(self.notifier.on_critical)
+
+        # on exit with working orders: cancel them all, leave them working, or stay (journaled)
+        self.exit_prompt: Callable[[str, bool, Callable[[str], None]], None] = self._open_exit_dialog
+        self.exit_dialog: ExitDialog | None = None
+        self.exit_ack_wait_s = EXIT_ACK_WAIT_S
+        self.exit_pending = False
+        self._exit_ready = False
+        self._exit_waiting: set[str] = set()
+        self._exit_started = 0.0
+        self._exit_timer: QTimer | None = None
+        window.close_guard = self.confirm_exit
+
     # ---- session -----------------------------------------------------------------------------------
 
     def set_actor(self, actor: Actor | None) -> None:
@@ -340,6 +358,10 @@ class Bridge(QObject):
         self.window.banner.reset_requested.connect(self.reset_kill_switch)
 
     def close(self) -> None:
+        if self.window.close_guard == self.confirm_exit:
+            self.window.close_guard = None
+        if self._exit_timer is not None:
+            self._exit_timer.stop()
         for timer in self._timers:
             timer.stop()
         for unsubscribe in self._unsubscribe:
@@ -464,8 +486,8 @@ class Bridge(QObject):
                                            ev.better_than_exchange_bps, ev.expires_ts, 0.0, ev.reason)
         self._rfq_dirty.add(ev.rfq_id)
         manual = parent is not None and parent.rfq_mode == "manual"
-        self.add_alert(
-            Severity.WARNING, "rfq_quote", ev.desk,
+        self.add_alert(  # critical when it waits for the trader's answer; informative when a policy decides
+            Severity.CRITICAL if manual else Severity.WARNING, "rfq_quote", ev.desk,
             f"Quote {ev.quantity:,.4g} @ {ev.price:,.2f}: {ev.recommendation} "
             f"({ev.better_than_exchange_bps:+.1f} bps vs exchange)" + ("" if manual else " — decided by policy"),
             parent_id=ev.parent_id, ts=ev.ts,
@@ -841,6 +863,112 @@ class Bridge(QObject):
         self.last_kill = {}
         return True
 
+    # ---- exit with working orders --------------------------------------------------------------
+
+    def working_orders(self) -> tuple[list[str], list[ChildOrder]]:
+        """Live parents (running, paused, completing) and every open child order."""
+        oms = self.engine.oms
+        return [pid for pid, p in oms.parents.items() if p.state in _LIVE], oms.open_children()
+
+    def confirm_exit(self) -> bool:
+        """The window's close guard: True closes now; False keeps the window while the trader
+        answers (or while canceled orders are being confirmed)."""
+        if self._exit_ready:
+            return True
+        if self.exit_pending:
+            return False
+        parents, children = self.working_orders()
+        if not parents and not children:
+            return True
+        self.exit_pending = True
+        self.exit_prompt(self._working_summary(parents, children), self.actor is not None, self._on_exit_choice)
+        return False
+
+    def _working_summary(self, parents: list[str], children: list[ChildOrder]) -> str:
+        oms = self.engine.oms
+        lines = []
+        for pid in parents:
+            p = oms.parents[pid]
+            done = float(oms.done_qty(pid))
+            qty = float(p.quantity)
+            lines.append(f"{pid}: {p.side.name.lower()} {qty:,.4g} {p.instrument.base}, {p.algo}, "
+                         f"{p.state.value.replace('_', ' ')}, {100 * done / qty if qty else 0:.1f}% done")
+        per_venue: dict[str, int] = {}
+        for child in children:
+            per_venue[child.venue] = per_venue.get(child.venue, 0) + 1
+        leaves = sum(float(c.leaves) for c in children)
+        if children:
+            venues = ", ".join(f"{v} {n}" for v, n in sorted(per_venue.items()))
+            lines.append(f"{len(children)} child orders working ({venues}), {leaves:,.4g} left to fill")
+        else:
+            lines.append("No child order is resting right now, but the running parents will send more.")
+        return "\n".join(lines)
+
+    def _open_exit_dialog(self, summary: str, can_cancel: bool, answer: Callable[[str], None]) -> None:
+        dialog = ExitDialog(summary, can_cancel, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.choice.connect(answer)
+        dialog.destroyed.connect(lambda *_: setattr(self, "exit_dialog", None))
+        self.exit_dialog = dialog
+        dialog.open()  # never exec(): a nested loop under qasync
+
+    def _on_exit_choice(self, choice: str) -> None:
+        if choice not in (CANCEL, LEAVE) or (choice == CANCEL and self.actor is None):
+            self.exit_pending = False  # "Don't exit" (or a cancel nobody may do): the terminal stays
+            return
+        actor = self.actor or Actor("view-only", Role.TRADER)
+        parents, children = self.working_orders()
+        self.engine.oms.record("terminal.exit", {
+            "choice": choice, "parents": parents, "children": [c.client_id for c in children],
+            "working_qty": sum(float(c.leaves) for c in children),
+        }, actor, self.clock.now())
+        if choice == LEAVE:
+            log.info("exit: leaving %d parents and %d child orders working", len(parents), len(children))
+            self._exit_now()
+            return
+        for pid in parents:
+            try:
+                self.execution.cancel(pid, actor, "canceled on exit")
+            except (ValueError, KeyError, PermissionError) as exc:
+                log.warning("exit: could not cancel parent %s: %s", pid, exc)
+        leftovers = self.engine.oms.open_children()  # children of no live parent (e.g. after a stop)
+        self.engine.cancel_children(leftovers, actor, "canceled on exit")
+        self._exit_waiting = {c.client_id for c in (*children, *leftovers)}
+        self._exit_started = time.monotonic()
+        self.add_alert(Severity.WARNING, "exit", str(actor), f"Canceling {len(parents)} parents and "
+                       f"{len(self._exit_waiting)} child orders before exit")
+        if self._exit_timer is None:
+            self._exit_timer = QTimer(self)
+            self._exit_timer.setInterval(EXIT_POLL_MS)
+            self._exit_timer.timeout.connect(self._poll_exit_cancels)
+        self._exit_timer.start()
+        self._poll_exit_cancels()
+
+    def _poll_exit_cancels(self) -> None:
+        """Close once every canceled child is confirmed closed, or after `exit_ack_wait_s`."""
+        children = self.engine.oms.children
+        pending = sorted(cid for cid in self._exit_waiting if cid in children and children[cid].status.is_open)
+        waited = time.monotonic() - self._exit_started
+        if pending and waited < self.exit_ack_wait_s:
+            self.window.statusBar().showMessage(
+                f"Exit: waiting for {len(pending)} cancel confirmations ({self.exit_ack_wait_s - waited:.0f} s left)…")
+            return
+        if self._exit_timer is not None:
+            self._exit_timer.stop()
+        actor = self.actor or Actor("view-only", Role.TRADER)
+        self.engine.oms.record("terminal.exit_cancels", {
+            "confirmed": len(self._exit_waiting) - len(pending), "unconfirmed": pending, "waited_s": round(waited, 3),
+        }, actor, self.clock.now())
+        if pending:  # left pending-cancel in the journal: reconciliation resolves them on the next start
+            log.warning("exit: %d cancels unconfirmed after %.1f s: %s", len(pending), waited, ", ".join(pending))
+        self._exit_now()
+
+    def _exit_now(self) -> None:
+        self._exit_ready = True
+        self.exit_pending = False
+        # next turn of the loop: an answer given inside closeEvent would hit Qt's guard against a nested close
+        QTimer.singleShot(0, self.window, self.window.close)
+
     # ---- alerts ----------------------------------------------------------------------------------
 
     def add_alert(self, severity: Severity, kind: str, source: str, detail: str, venue: str = "",
@@ -854,16 +982,28 @@ class Bridge(QObject):
         return row
 
     def _on_acknowledged(self, alert_id: str) -> None:
+        """Journal who acknowledged which alert (the OMS record API: same journal as the orders)."""
         actor = self.actor or Actor("view-only", Role.TRADER)
-        self.engine.oms.record("alert.ack", {"alert_id": alert_id}, actor, self.clock.now())
+        row = self.panels.alerts.alerts.row_by_key(alert_id)
+        payload: dict[str, Any] = {"alert_id": alert_id}
+        if row is not None:
+            payload.update(severity=row.severity.name.lower(), kind=row.kind, source=row.source, detail=row.detail,
+                           venue=row.venue, parent_id=row.parent_id, alert_ts=row.ts)
+        self.engine.oms.record("alert.ack", payload, actor, self.clock.now())
 
     def _on_alert_activated(self, alert_id: str) -> None:
+        """Enter / double-click on an alert: jump to its parent (blotter row, chart, override panel)
+        or to its venue's ladder."""
         row = self.panels.alerts.alerts.row_by_key(alert_id)
         if row is None:
             return
         if row.parent_id and row.parent_id in self.engine.oms.parents:
             self.select_parent(row.parent_id)
+            self.window.show_panel("parents")
+            self.panels.parents.select_key(row.parent_id)
+            self.window.show_panel("override")
         elif row.venue in self.panels.ladders:
+            self.window.show_panel("ladders")
             self.panels.ladders[row.venue].setFocus()
             self.panels.ladders[row.venue].recenter()
 
@@ -1009,6 +1149,7 @@ class Bridge(QObject):
         parent = self.engine.oms.parents.get(pid) if pid else None
         if parent is None:
             self.panels.override.set_parent(None)
+            self.panels.override.set_policy_decisions([])
             return
         oms = self.engine.oms
         venues = parent.venues or self.venue_names
@@ -1029,9 +1170,9 @@ class Bridge(QObject):
             "rfq_mode": parent.rfq_mode,
         })
         runner = self.execution.runners.get(pid)
-        lines = [f"{_hms(d.get('ts'))}  {d.get('reason', d)}" for d in reversed(runner.decisions[-50:])] \
-            if runner is not None and runner.decisions else []
-        self.panels.override.set_decisions(lines + self._decisions.get(pid, []))
+        latest = runner.decisions[-POLICY_DECISIONS_SHOWN:] if runner is not None else []
+        self.panels.override.set_policy_decisions(latest[::-1], parent.algo)
+        self.panels.override.set_decisions(self._decisions.get(pid, []))
 
     # ---- view-model builders --------------------------------------------------------------------
 
@@ -1156,9 +1297,8 @@ class Bridge(QObject):
                 continue
             self._parent_state[row.parent_id] = row.state
             self._decision(row.parent_id, f"state: {row.state.value.replace('_', ' ')}", self.clock.now())
-            if row.state.is_terminal and before is not None:
-                severity = Severity.CRITICAL if row.state is ParentState.STOPPED_BY_RISK else Severity.WARNING
-                self.add_alert(severity, "parent", row.parent_id,
+            if row.state.is_terminal and before is not None:  # done or stopped: critical, stays until acknowledged
+                self.add_alert(Severity.CRITICAL, "parent", row.parent_id,
                                f"{row.state.value.replace('_', ' ')}: {row.filled:,.4f} of {row.qty:,.4f} done "
                                f"({row.pct:.1f}%), IS {row.shortfall_bps:+.1f} bps", parent_id=row.parent_id)
                 self._vwap_acc.pop(row.parent_id, None)

@@ -100,7 +100,8 @@ def run_gui(
                 log.exception("screenshot failed")
                 result["code"] = 1
             finally:
-                app.quit()
+                window.close_guard = None  # a screenshot leaves the demo's orders to the discarded market
+                app.quit()  # Qt 6: quit() closes the windows first, and a guard could refuse
 
         QTimer.singleShot(200, lambda: loop.create_task(shoot()))
     else:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self._sim_speed = sim_speed
         self._sim_note = ""
         self._clock_now: Callable[[], float] = time.time
+        # asked on every close: False keeps the window open (the app asks about working orders)
+        self.close_guard: Callable[[], bool] | None = None
 
         # docks take the whole window; Qt wants a central widget, so an invisible one
         central = QWidget()
@@ -332,6 +334,9 @@ class MainWindow(QMainWindow):
         if text != self.clock_label.text():
             self.clock_label.setText(text)
 
-    def closeEvent(self, event: object) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.close_guard is not None and not self.close_guard():
+            event.ignore()
+            return
         self.save_layout()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        super().closeEvent(event)

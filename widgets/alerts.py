@@ -3,17 +3,23 @@
 Critical alerts stay pinned at the top until acknowledged and are never trimmed; other alerts
 are trimmed oldest first past `max_rows`. Acknowledging emits `acknowledged(alert_id)` for the
 app to journal; the row is marked at once so the trader sees the effect.
+
+`AlertNotifier` makes critical alerts heard: a sound for every burst of them, and — only when the
+terminal is not the active application — a desktop notification and a taskbar flash. Sound,
+notification and the focus test are injectable (tests, a desk's own paging hook).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
-from PySide6.QtWidgets import QCheckBox, QPushButton, QWidget
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import QApplication, QCheckBox, QPushButton, QStyle, QSystemTrayIcon, QWidget
 
 from core.events import Severity
 from widgets import theme
@@ -21,6 +27,7 @@ from widgets.tables import BlotterView, Column, RowTableModel
 from widgets.viewmodels import AlertRow
 
 Index = QModelIndex | QPersistentModelIndex
+log = logging.getLogger(__name__)
 
 SEVERITY_COLORS: dict[Severity, str] = {
     Severity.INFO: theme.MUTED,
@@ -47,9 +54,11 @@ def is_pinned(row: AlertRow) -> bool:
 
 
 class AlertsModel(RowTableModel):
-    """Alerts keyed by id. `critical_pending_changed(n)` fires when the pinned count changes."""
+    """Alerts keyed by id. `critical_pending_changed(n)` fires when the pinned count changes;
+    `critical_added(row)` for each new unacknowledged critical alert (the notifier listens)."""
 
     critical_pending_changed = Signal(int)
+    critical_added = Signal(object)
 
     def __init__(self, parent: Any = None, *, max_rows: int = 500) -> None:
         super().__init__(ALERT_COLUMNS, parent)
@@ -60,9 +69,13 @@ class AlertsModel(RowTableModel):
         self._bold.setBold(True)
 
     def apply_rows(self, rows: Iterable[AlertRow]) -> tuple[int, int]:
+        rows = list(rows)
+        fresh = {r.key: r for r in rows if is_pinned(r) and self.row_index(r.key) is None}
         result = super().apply_rows(rows)
         self._trim()
         self._recount()
+        for row in fresh.values():
+            self.critical_added.emit(row)
         return result
 
     def acknowledge(self, alert_id: str) -> bool:
@@ -160,3 +173,113 @@ class _PinnedFirstProxy(QSortFilterProxyModel):
         if self.unacked_only and model.row(source_row).acknowledged:
             return False
         return bool(super().filterAcceptsRow(source_row, source_parent))
+
+
+# ---- making critical alerts heard ------------------------------------------------------------------
+
+SOUND_MIN_INTERVAL_S = 1.0  # a burst of critical alerts (a kill switch raises several) beeps once
+NOTIFY_COALESCE_MS = 300  # criticals arriving within this window share one desktop notification
+NOTIFY_TIMEOUT_MS = 15_000  # how long the desktop notification stays (the row stays until acknowledged)
+
+
+class AlertNotifier(QObject):
+    """Sound + desktop notification for critical alerts (connect `on_critical` to
+    `AlertsModel.critical_added`).
+
+    - `sound()`: every critical alert, focused or not, at most once per `min_interval_s`
+      (default: `QApplication.beep()` — PySide6-Essentials has no QtMultimedia).
+    - `notify(title, text)`: only while `is_focused()` is False, one per burst of criticals
+      (default: a system-tray balloon when a tray exists, and a taskbar flash of `window`).
+    - `is_focused()`: default — the application is active (any of its windows, including an RFQ
+      dialog, has the focus).
+    """
+
+    def __init__(
+        self,
+        window: QWidget | None = None,
+        *,
+        sound: Callable[[], None] | None = None,
+        notify: Callable[[str, str], None] | None = None,
+        is_focused: Callable[[], bool] | None = None,
+        min_interval_s: float = SOUND_MIN_INTERVAL_S,
+        coalesce_ms: int = NOTIFY_COALESCE_MS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.sound = sound or QApplication.beep
+        self.notify = notify or self._desktop_notification
+        self.is_focused = is_focused or self._application_active
+        self.min_interval_s = min_interval_s
+        self.clock = clock
+        self.sounds = 0
+        self.notifications = 0
+        self._last_sound = -float("inf")
+        self._pending: list[AlertRow] = []
+        self._tray: QSystemTrayIcon | None = None
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(max(0, coalesce_ms))
+        self._flush.timeout.connect(self.flush)
+
+    def on_critical(self, row: AlertRow) -> None:
+        now = self.clock()
+        if now - self._last_sound >= self.min_interval_s:
+            self._last_sound = now
+            self.sounds += 1
+            self._safely(self.sound)
+        if not self.is_focused():
+            self._pending.append(row)
+            if not self._flush.isActive():
+                self._flush.start()
+
+    def flush(self) -> None:
+        """Raise the pending notification now (the coalescing timer calls this)."""
+        self._flush.stop()
+        rows, self._pending = self._pending, []
+        if not rows or self.is_focused():  # the trader came back before it was raised
+            return
+        first = rows[0]
+        title = f"Blockhouse — {first.kind.replace('_', ' ')}" if len(rows) == 1 else \
+            f"Blockhouse — {len(rows)} critical alerts"
+        text = "\n".join(f"{r.kind.replace('_', ' ')}: {r.detail}" for r in rows[:4])
+        if len(rows) > 4:
+            text += f"\n… and {len(rows) - 4} more"
+        self.notifications += 1
+        self._safely(lambda: self.notify(title, text))
+
+    # ---- defaults ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _application_active() -> bool:
+        return QGuiApplication.applicationState() == Qt.ApplicationState.ApplicationActive
+
+    def _desktop_notification(self, title: str, text: str) -> None:
+        if self.window is not None:
+            QApplication.alert(self.window, 0)  # taskbar flash until the window is activated
+        if not QSystemTrayIcon.isSystemTrayAvailable():  # offscreen, or a desktop without a tray
+            log.info("critical alert (no system tray for a notification): %s — %s", title, text)
+            return
+        if self._tray is None:
+            icon = self.window.windowIcon() if self.window is not None else None
+            if icon is None or icon.isNull():
+                icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            self._tray = QSystemTrayIcon(icon, self)
+            self._tray.setToolTip("Blockhouse")
+            if self.window is not None:
+                self._tray.messageClicked.connect(self._raise_window)
+            self._tray.show()
+        self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Critical, NOTIFY_TIMEOUT_MS)
+
+    def _raise_window(self) -> None:
+        if self.window is not None:
+            self.window.showNormal()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    @staticmethod
+    def _safely(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:  # a broken sound or tray must never lose the alert itself
+            log.exception("alert sound/notification failed")

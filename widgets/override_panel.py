@@ -1,7 +1,8 @@
 """Override panel: steer the selected running parent without stopping it.
 
-Fed with plain values: `set_parent(dict)` (keys in `PARENT_KEYS`) and `set_decisions(lines)`
-(the algo's latest decisions and reasons, newest first). Every action is a signal the app turns
+Fed with plain values: `set_parent(dict)` (keys in `PARENT_KEYS`), `set_policy_decisions(dicts)`
+(the adaptive policy's latest decisions, each with its one-line reason, newest first) and
+`set_decisions(lines)` (schedule status, overrides, RFQ outcomes, newest first). Every action is a signal the app turns
 into an ExecutionService call with the session's actor; `set_result(text, ok)` shows the outcome.
 Aggressive actions — finish now, cancel the parent, raising urgency to high — ask first in a
 non-modal box (`open()`, never `exec()`) whose default button is the harmless one.
@@ -39,6 +40,32 @@ PARENT_KEYS = (
     "end_ts", "venues", "venue_enabled", "algo", "rfq_mode",
 )
 _LIVE_STATES = ("running", "paused", "completing")
+POLICY_DECISIONS_SHOWN = 12  # the adaptive policy's latest decisions listed for the selected parent
+_POLICY_SKIP = ("ts", "reason", "parent_id")
+
+
+def format_policy_decision(decision: Mapping[str, Any]) -> str:
+    """'12:00:05  buy participation ×2.1 on venue B: transient dip p=0.83  ·  venue=beta, mult=2.1'.
+
+    `ts` (UTC epoch s) and `reason` first; any other field as key=value after them."""
+    ts = decision.get("ts")
+    try:
+        stamp = time.strftime("%H:%M:%S", time.gmtime(float(ts)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        stamp = "--:--:--"
+    reason = str(decision.get("reason") or "(no reason given)")
+    extras = [f"{k}={_short(v)}" for k, v in decision.items() if k not in _POLICY_SKIP]
+    return f"{stamp}  {reason}" + (f"  ·  {', '.join(extras)}" if extras else "")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return "/".join(f"{k} {_short(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "/".join(_short(v) for v in value)
+    return str(value)
 
 
 class OverridePanel(QWidget):
@@ -148,6 +175,18 @@ class OverridePanel(QWidget):
         self.decisions.setMinimumHeight(80)
         decisions_caption = QLabel("Algo decisions and overrides (newest first)")
         decisions_caption.setStyleSheet(f"color: {theme.MUTED}; font-weight: 600;")
+        self.policy_caption = QLabel()
+        self.policy_caption.setObjectName("policyCaption")
+        self.policy_caption.setStyleSheet(f"color: {theme.MUTED}; font-weight: 600;")
+        self.policy_caption.setWordWrap(True)
+        self.policy_model = QStringListModel()
+        self.policy_decisions = QListView()
+        self.policy_decisions.setObjectName("policyDecisions")
+        self.policy_decisions.setModel(self.policy_model)
+        self.policy_decisions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.policy_decisions.setWordWrap(True)
+        self.policy_decisions.setMinimumHeight(60)
+        self.policy_decisions.setToolTip("The adaptive policy's latest decisions, each with its reason (newest first)")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -157,9 +196,12 @@ class OverridePanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(venues_row)
         layout.addWidget(self.result)
+        layout.addWidget(self.policy_caption)
+        layout.addWidget(self.policy_decisions, 1)
         layout.addWidget(decisions_caption)
-        layout.addWidget(self.decisions, 1)
+        layout.addWidget(self.decisions, 2)
         self._set_live(False)
+        self.set_policy_decisions([])
 
     # ---- feeding ----------------------------------------------------------------------------------
 
@@ -205,9 +247,24 @@ class OverridePanel(QWidget):
             self.end_time.setText("")
             self.result.setText("")
             self.decisions_model.setStringList([])
+            self.policy_model.setStringList([])
         self._set_venues(values.get("venues", ()), values.get("venue_enabled", {}))
         self._set_live(self.state in _LIVE_STATES)
         self.pause_button.setText("Resume" if self.state == "paused" else "Pause")
+
+    def set_policy_decisions(self, decisions: Sequence[Mapping[str, Any]], algo: str = "") -> None:
+        """The adaptive policy's decisions, newest first (the first `POLICY_DECISIONS_SHOWN` are listed)."""
+        lines = [format_policy_decision(d) for d in decisions[:POLICY_DECISIONS_SHOWN]]
+        if lines:
+            caption = f"Adaptive policy: latest {len(lines)} decisions and reasons (newest first)"
+        elif algo and algo != "adaptive":
+            caption = f"Adaptive policy: not used by this parent (algo {algo})"
+        else:
+            caption = "Adaptive policy: no decisions yet"
+        self.policy_caption.setText(caption)
+        self.policy_decisions.setVisible(bool(lines))
+        if lines != self.policy_model.stringList():
+            self.policy_model.setStringList(lines)
 
     def set_decisions(self, lines: Iterable[str]) -> None:
         lines = list(lines)

@@ -412,6 +412,21 @@ class BlotterView(QWidget):
         rows = sorted({i.row() for i in self.table.selectionModel().selectedIndexes()})
         return [self.proxy.index(r, 0).data(KEY_ROLE) for r in rows]
 
+    def select_key(self, key: str) -> bool:
+        """Select and scroll to the row with `key` (cleared filter if it hides it); False if absent."""
+        source_row = self.model.row_index(key)
+        if source_row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+        if not index.isValid() and self.filter_edit.text():
+            self.filter_edit.clear()
+            index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+        if not index.isValid():
+            return False
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
+        return True
+
     def copy_selection(self) -> str:
         """Copy the selected cells as tab-separated lines (rows in view order) to the clipboard."""
         indexes = self.table.selectionModel().selectedIndexes()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from core.events import Severity
 from widgets import samples, theme
-from widgets.alerts import SEVERITY_COLORS, AlertsModel, AlertsView
+from widgets.alerts import SEVERITY_COLORS, AlertNotifier, AlertsModel, AlertsView
 from widgets.viewmodels import AlertRow
 
 
@@ -74,3 +76,91 @@ def test_trimming_never_drops_an_unacknowledged_critical(qtbot) -> None:  # type
     model.acknowledge("C0")
     model.apply_rows([AlertRow("W9", 999.0, Severity.WARNING, "reject", "okx", "rejected")])
     assert model.row_by_key("C0") is None  # acknowledged: now it may age out
+
+
+def _row(alert_id: str, severity: Severity, kind: str = "breaker:price_move", ts: float = 1.0) -> AlertRow:
+    return AlertRow(alert_id, ts, severity, kind, "risk", f"detail {alert_id}", "alpha")
+
+
+class _Desk:
+    """The speaker, the desktop and the trader's focus, as the notifier sees them."""
+
+    def __init__(self) -> None:
+        self.sounds = 0
+        self.notes: list[tuple[str, str]] = []
+        self.focused = True
+
+    def sound(self) -> None:
+        self.sounds += 1
+
+    def notify(self, title: str, text: str) -> None:
+        self.notes.append((title, text))
+
+
+def test_new_unacknowledged_criticals_are_announced_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = AlertsModel()
+    seen: list[str] = []
+    model.critical_added.connect(lambda row: seen.append(row.alert_id))
+    model.apply_rows([_row("A1", Severity.WARNING), _row("A2", Severity.CRITICAL), _row("A3", Severity.ERROR)])
+    model.apply_rows([_row("A2", Severity.CRITICAL, ts=2.0)])  # an update of a known alert
+    model.apply_rows([dataclasses.replace(_row("A4", Severity.CRITICAL), acknowledged=True)])  # from the journal
+    assert seen == ["A2"]
+
+
+def test_notifier_sounds_for_criticals_and_notifies_only_when_unfocused(qtbot) -> None:  # type: ignore[no-untyped-def]
+    desk = _Desk()
+    clock = [100.0]
+    model = AlertsModel()
+    notifier = AlertNotifier(None, sound=desk.sound, notify=desk.notify, is_focused=lambda: desk.focused,
+                             min_interval_s=1.0, coalesce_ms=0, clock=lambda: clock[0])
+    model.critical_added.connect(notifier.on_critical)
+
+    model.apply_rows([_row("W1", Severity.WARNING), _row("E1", Severity.ERROR)])
+    qtbot.wait(20)
+    assert desk.sounds == 0 and desk.notes == []  # not critical: silent
+
+    model.apply_rows([_row("C1", Severity.CRITICAL)])  # focused: a sound, no notification
+    qtbot.wait(20)
+    assert desk.sounds == 1 and desk.notes == []
+
+    desk.focused = False
+    clock[0] += 0.5
+    model.apply_rows([_row("C2", Severity.CRITICAL, "venue")])  # unfocused, within the sound interval
+    qtbot.waitUntil(lambda: len(desk.notes) == 1, timeout=1000)
+    assert desk.sounds == 1  # one sound per burst
+    assert desk.notes[0] == ("Blockhouse — venue", "venue: detail C2")
+
+    clock[0] += 1.5
+    model.apply_rows([_row("C3", Severity.CRITICAL), _row("C4", Severity.CRITICAL, "trading_state")])
+    qtbot.waitUntil(lambda: len(desk.notes) == 2, timeout=1000)
+    assert desk.sounds == 2
+    title, text = desk.notes[1]
+    assert title == "Blockhouse — 2 critical alerts" and "trading state: detail C4" in text
+    assert notifier.sounds == 2 and notifier.notifications == 2
+
+
+def test_notifier_drops_a_notification_when_the_trader_is_back_and_survives_a_broken_tray(qtbot) -> None:  # type: ignore[no-untyped-def]
+    desk = _Desk()
+    desk.focused = False
+
+    def broken(title: str, text: str) -> None:
+        raise RuntimeError("no notification daemon")
+
+    notifier = AlertNotifier(None, sound=desk.sound, notify=broken, is_focused=lambda: desk.focused, coalesce_ms=50)
+    notifier.on_critical(_row("C1", Severity.CRITICAL))
+    desk.focused = True  # back before the coalescing window ends
+    notifier.flush()
+    assert notifier.notifications == 0
+    desk.focused = False
+    notifier.on_critical(_row("C2", Severity.CRITICAL))
+    notifier.flush()  # the failing desktop call is logged, not raised
+    assert notifier.notifications == 1
+
+
+def test_default_notification_is_safe_offscreen(qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = AlertsView()
+    qtbot.addWidget(view)
+    notifier = AlertNotifier(view, sound=lambda: None, is_focused=lambda: False, coalesce_ms=0)
+    notifier.on_critical(_row("C1", Severity.CRITICAL))
+    notifier.flush()  # no system tray offscreen: a taskbar flash request and a log line, no error
+    assert notifier.notifications == 1
