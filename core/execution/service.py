@@ -150,7 +150,8 @@ class ExecutionService:
             raise ValueError(f"unknown venue(s) {', '.join(unknown)}; configured: {', '.join(self.engine.venues)}")
         parent.trader = parent.trader or actor.user
         now, mid = self.engine.clock.now(), self.consolidated_mid(parent.venues)
-        needs_approval = self.staging.check(parent, actor, mid, now)  # raises StagingRefused, naming the rule
+        # raises StagingRefused, naming the rule; the gate's limits are the firm-wide hard ones
+        needs_approval = self.staging.check(parent, actor, mid, now, self.engine.risk.limits)
         self.engine.oms.stage(parent, actor, now, staged_mid=mid)
         self.staging.count(parent, actor, mid, now)
         if needs_approval:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from core.actors import Actor, PermissionDenied, require_supervisor
 from core.parent import ParentOrder
+from core.risk.rules import RiskLimits
 
 
 class StagingRefused(ValueError):
@@ -45,8 +46,14 @@ class StagingPolicy:
     def trading_day(self, ts: float) -> int:
         return int((ts - self.day_boundary_s) // 86_400)
 
-    def check(self, parent: ParentOrder, actor: Actor, mid: float, now: float) -> bool:
-        """Raise `StagingRefused` naming the blocking rule; return True when four-eyes approval is needed."""
+    def check(
+        self, parent: ParentOrder, actor: Actor, mid: float, now: float, firm: RiskLimits | None = None
+    ) -> bool:
+        """Raise `StagingRefused` naming the blocking rule; return True when four-eyes approval is needed.
+
+        `firm`: the risk gate's supervisor-owned limits (live-editable): `max_parent_notional` for
+        any parent, `max_daily_notional` per trader and day, and `four_eyes_notional` — the
+        stricter of it and this policy's own threshold applies."""
         self._roll(now)
         symbol = parent.instrument.symbol
         if symbol in self.restricted:
@@ -69,6 +76,19 @@ class StagingPolicy:
                 )
         qty = float(parent.quantity)
         notional = qty * mid
+        four_eyes = self.four_eyes_notional
+        if firm is not None:
+            if notional > firm.max_parent_notional:
+                raise StagingRefused(
+                    f"notional {notional:,.0f} above max_parent_notional {firm.max_parent_notional:,.0f}"
+                )
+            used = self._daily.get(f"trader:{actor.user}", 0.0)
+            if used + notional > firm.max_daily_notional:
+                raise StagingRefused(
+                    f"daily notional for trader {actor.user} would reach {used + notional:,.0f} "
+                    f"(max_daily_notional {firm.max_daily_notional:,.0f}; resets at the trading-day boundary)"
+                )
+            four_eyes = min(four_eyes, firm.four_eyes_notional)
         for scope, key, table in (
             ("trader", actor.user, self.per_trader),
             ("account", parent.account, self.per_account),
@@ -89,7 +109,7 @@ class StagingPolicy:
                     f"daily notional for {scope} {key} would reach {used + notional:,.0f} "
                     f"(limit {limit.max_daily_notional:,.0f}; resets at the trading-day boundary)"
                 )
-        return notional > self.four_eyes_notional
+        return notional > four_eyes
 
     def count(self, parent: ParentOrder, actor: Actor, mid: float, now: float) -> None:
         """Add a staged parent's notional to today's counters."""

@@ -78,3 +78,20 @@ def test_four_eyes_a_large_parent_waits_for_another_supervisor() -> None:
     service.start("P1", SAM)
     clock.run_until(clock.now() + 30)
     assert engine.oms.parents["P1"].state is ParentState.RUNNING and any(v.sent for v in venues)
+
+
+def test_the_gates_firm_wide_limits_apply_at_staging_and_a_live_edit_takes_effect_at_once() -> None:
+    clock, engine, service, venues = rig(StagingPolicy())
+    mid = service.consolidated_mid()
+    engine.risk.set_limit("max_parent_notional", 12 * mid, SAM)
+    with pytest.raises(StagingRefused, match="above max_parent_notional"):
+        service.stage(parent("A", qty=13), TINA)
+    service.stage(parent("A", qty=12), TINA)
+    engine.risk.set_limit("max_daily_notional", 20 * mid, SAM)
+    with pytest.raises(StagingRefused, match="max_daily_notional"):
+        service.stage(parent("B", qty=9), TINA)  # 12 + 9 > 20 for tina today
+    service.stage(parent("B", qty=9), SAM)  # another trader's day is their own
+    engine.risk.set_limit("four_eyes_notional", 5 * mid, SAM)  # stricter than the policy's 100M
+    service.stage(parent("C", qty=6, trader="sam"), SAM)
+    assert engine.oms.parents["C"].state is ParentState.PENDING_APPROVAL
+    assert set(engine.oms.parents) == {"A", "B", "C"}
