@@ -20,7 +20,7 @@ from adapters.store.journal import SqlJournal
 from app.bridge import Bridge, build_panels
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
-from app.settings import Settings
+from app.settings import Settings, risk_limits
 from app.terminal_sim import EmbeddedMarket, SimPacer, build_embedded_market, run_fast
 from core.actors import Actor
 from core.clock import LiveClock
@@ -93,7 +93,7 @@ def build_terminal(
     speed = float(settings.get("market.speed"))
     if journal is None:
         journal = SqlJournal(sim_journal_path(settings, scenario_name, seed), durable=False)
-    market = build_embedded_market(scenario_name, seed, journal)
+    market = build_embedded_market(scenario_name, seed, journal, risk_limits(settings))
     window = MainWindow(settings_scope=settings_scope, sim_speed=speed, restore=restore_layout)
     window.set_clock_source(market.clock.now)
     window.set_market_description(
@@ -118,7 +118,7 @@ def _build_live_placeholder(
 ) -> Terminal:
     clock = LiveClock(loop)
     journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
-    engine = Engine(clock, journal)
+    engine = Engine(clock, journal, limits=risk_limits(settings))
     window = MainWindow(settings_scope=settings_scope, sim_speed=None, restore=restore_layout)
     window.set_clock_source(clock.now)
     window.set_market_description("Live mode: no venue is wired into the window yet — run live parents with "

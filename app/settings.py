@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from core.risk.rules import RiskLimits
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULTS_FILE = RESOURCES / "settings.default.toml"
@@ -62,6 +64,12 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    """The `[risk]` section as the risk gate's limits (every field has a default there)."""
+    kinds = {f.name: type(getattr(RiskLimits(), f.name)) for f in fields(RiskLimits)}
+    return RiskLimits(**{name: kind(settings.get(f"risk.{name}")) for name, kind in kinds.items()})
 
 
 def default_config_path() -> Path:

@@ -37,6 +37,7 @@ from core.engine import Engine
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.ports import Journal
 from core.rfq.service import RfqService
+from core.risk.rules import RiskLimits
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -110,14 +111,17 @@ class EmbeddedMarket:
         self.exchange.stop()
 
 
-def build_embedded_market(scenario_name: str, seed: int, journal: Journal | None) -> EmbeddedMarket:
-    """The scenario's venues and desks on a SimClock at the scenario's t = 0 (+1 s of data)."""
+def build_embedded_market(
+    scenario_name: str, seed: int, journal: Journal | None, limits: RiskLimits | None = None
+) -> EmbeddedMarket:
+    """The scenario's venues and desks on a SimClock at the scenario's t = 0 (+1 s of data);
+    `limits`: the settings' risk limits (default: RiskLimits())."""
     scenario = load_scenario(scenario_name)
     seeds = SeedTree(seed)
     market = MarketSim(scenario, seed)
     clock = SimClock(start=EPOCH_T0)
     exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator)
-    engine = Engine(clock, journal)
+    engine = Engine(clock, journal, limits=limits)
     for venue in exchange.venues:
         engine.add_venue(venue)
         engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))

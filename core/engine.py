@@ -26,7 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, clock: Clock, journal: Journal | None, venues: dict[str, Venue] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        journal: Journal | None,
+        venues: dict[str, Venue] | None = None,
+        limits: RiskLimits | None = None,
+    ) -> None:
+        """`limits`: the configured risk limits; limit changes in the journal are applied over them."""
         self.clock = clock
         self.bus = Bus(now=clock.now)
         self.journal = journal
@@ -38,7 +45,7 @@ class Engine:
         self.tape = Tape()
         self.bus.subscribe(FillEvent, self.tape.on_fill)
         self.bus.subscribe(Trades, self.tape.on_trades)
-        self.risk = RiskGate(clock, RiskLimits(), self._journal_risk, self.bus.publish, self._risk_context)
+        self.risk = RiskGate(clock, limits or RiskLimits(), self._journal_risk, self.bus.publish, self._risk_context)
         if journal is not None:
             for rec in journal.replay():
                 if rec.kind.startswith("risk."):

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace, settings: Any) -> int:
     from adapters.ccxt import OmsOrderView
     from adapters.store.journal import SqlJournal
+    from app.settings import risk_limits
     from app.venues import build_live_venues
     from core.actors import Actor, Role
     from core.clock import LiveClock
@@ -146,7 +147,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         raise ValueError(f"--resume: journal {args.journal} does not exist")
     t_imported = time.time()
     journal = SqlJournal(args.journal)
-    engine = Engine(LiveClock(), journal)
+    engine = Engine(LiveClock(), journal, limits=risk_limits(settings))
     t_replayed = time.time()
     kill_watch = JournalKillWatch(journal, engine)  # from the replay on: a kill written while we connect counts
     oms = engine.oms

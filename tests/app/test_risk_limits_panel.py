@@ -81,3 +81,21 @@ def test_the_editor_rejects_text_that_is_not_a_number(qtbot) -> None:  # type: i
         panel.edits["max_child_qty"].setText("1,000")
         panel.buttons["max_child_qty"].click()
     assert signal.args == ["max_child_qty", 1000.0]
+
+
+def test_the_terminal_starts_from_the_settings_limits_and_shows_them(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(
+        tmp_path / "absent.toml", env={}, overrides=[f"general.data_dir={tmp_path}", "risk.max_child_qty=7"]
+    )
+    term = build_terminal(
+        settings, None, actor=TRADER, start_pacer=False, restore_layout=False, settings_scope="BlockhouseTest",
+        mc_paths=2_000, journal=MemoryJournal(),
+    )  # fmt: skip
+    qtbot.addWidget(term.window)
+    try:
+        assert term.engine.risk.limits.max_child_qty == 7.0
+        assert term.bridge is not None
+        term.bridge.push_slow()
+        assert term.bridge.panels.risk.current["max_child_qty"].text() == "7"
+    finally:
+        term.shutdown()
