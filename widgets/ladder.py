@@ -13,6 +13,7 @@ brushes: a handful of `drawRects` calls plus one `drawStaticText` per non-empty 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -148,20 +149,25 @@ class DepthLadder(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(max(1, round(1000.0 / max_fps)))
+        self._frame_s = 1.0 / max(max_fps, 1e-3)
+        self._last_flush = -math.inf
         self._timer.timeout.connect(self.flush)
 
     # ---- feeding --------------------------------------------------------------------------------
 
     def set_view(self, view: LadderView) -> None:
-        """Store the latest view; the ladder repaints at most once per frame (max_fps)."""
+        """Store the latest view; the ladder repaints at most once per frame (max_fps), as soon as
+        a frame has passed since the last one (a fixed delay after every update would halve the
+        rate when the updates themselves come at the frame rate)."""
         self._pending = view
         if not self._timer.isActive():
-            self._timer.start()
+            wait_s = self._frame_s - (time.monotonic() - self._last_flush)
+            self._timer.start(math.ceil(1000.0 * max(0.0, wait_s)))
 
     def flush(self) -> None:
         """Fold the pending view into rows and schedule one paint (the timer calls this)."""
         self._timer.stop()
+        self._last_flush = time.monotonic()
         if self._pending is not None:
             self._view, self._pending = self._pending, None
             self._maybe_auto_recenter()
