@@ -336,6 +336,13 @@ class RfqService:
             - parent.quantity
         )
         self.engine.risk.purge_queue(rfq.parent_id)
+        if over > 0 and not oms.open_children(rfq.parent_id):
+            # nothing left to cancel: exchange fills arrived while the cancels were in flight, so
+            # less is left than was reserved — accept that much (waiting would never make room)
+            qty = self._shrink_accept(rfq, quote, qty, over)
+            if qty <= 0:
+                return
+            over = Decimal(0)
         if over > 0:
             self.engine.cancel_children(oms.open_children(rfq.parent_id), SYSTEM, "room for OTC accept")
             if self.engine.clock.now() + self.config.accept_wait_step_s < quote.expires_ts:
@@ -353,6 +360,22 @@ class RfqService:
             self._state(rfq, "expired")
             return
         self.desks[rfq.desk].accept(quote, qty, lambda res: self._on_execution(rfq, qty, res))
+
+    def _shrink_accept(self, rfq: Rfq, quote: Quote, qty: Decimal, over: Decimal) -> Decimal:
+        """Reduce an accept waiting for room by what the exchange filled meanwhile; below the
+        quote's minimum (or nothing left) the accept is withdrawn and the quote rejected."""
+        cut = min(over, qty)
+        self._release(rfq, cut, "exchange filled meanwhile")
+        left = qty - cut
+        if left <= 0 or left < quote.min_quantity:
+            if left > 0:
+                self._release(rfq, left, "below the quote's minimum")
+            rfq.state = RfqState.REJECTED
+            rfq.decision, rfq.reason = "rejected", "the exchange filled the rest while making room"
+            self._state(rfq, rfq.reason)
+            return Decimal(0)
+        self._journal(rfq, "rfq.accept_reduced", SYSTEM, quote_id=quote.quote_id, quantity=str(left))
+        return left
 
     def _on_execution(self, rfq: Rfq, reserved: Decimal, result: OtcExecution) -> None:
         now = self.engine.clock.now()
@@ -481,6 +504,7 @@ class RfqService:
                     "quoted_price": float(q.price) if q else None,
                     "expires_s": round(q.expires_ts - q.received_ts, 3) if q else None,
                     "decision": decision,
+                    "state": rfq.state.value,  # final: an accepted quote may still have expired
                     "reason": rfq.reason,
                     "filled_qty": float(rfq.filled_qty),
                     "better_than_exchange_bps": None

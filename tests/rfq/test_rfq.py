@@ -17,6 +17,7 @@ from core.parent import ParentOrder
 from core.rfq.model import DisclosurePolicy, RfqState
 from core.rfq.service import RfqConfig, RfqService
 from core.seeds import SeedTree
+from core.orders import Liquidity
 from core.types import Side
 from tests.execution.fakes import BTC, FakeVenue
 from tests.rfq.fakes import FakeDesk
@@ -213,3 +214,23 @@ def test_an_explicit_risk_transfer_quantity_is_capped_at_the_remaining_and_journ
     assert r.requested_qty == Decimal(100) and r.risk_transfer
     records = [rec for rec in engine.oms.journal.replay() if rec.kind == "rfq.risk_transfer"]
     assert len(records) == 1 and "sam" in records[0].actor and records[0].payload["quantity"] == 100.0
+
+
+def test_an_accept_waiting_for_room_takes_what_is_left_when_the_exchange_fills_meanwhile() -> None:
+    """On btc-block-4h seed 1 the axed desk's 330 BTC quote was accepted for the 16.2 BTC left,
+    a resting child filled 0.0055 while its cancel was in flight, and the accept waited for room
+    that never came until the quote expired 10 minutes later. It now takes what is left."""
+    clock, engine, execution, rfq, desks = rig(size_multiple=50.0, ttl_s=600.0)
+    clock.run_until(clock.now() + 600)
+    rfq.request("P1", TRADER, desks=["D0"], quantity=5.0)
+    clock.run_until(clock.now() + 0.6)
+    (r,) = quoted(rfq)
+    assert r.quote is not None
+    venue, order = next((v, o) for v in engine.venues.values() for o in v.resting.values())
+    left = Decimal(str(rfq.remaining("P1"))).quantize(Decimal("0.00000001"))
+    assert rfq.accept(r.quote.quote_id, TRADER)  # reserves all that is left and cancels the resting children
+    venue._fill(order, Decimal("0.005"), order.price, Liquidity.MAKER)  # a fill races the cancel
+    clock.run_until(clock.now() + 5)
+    assert r.state is RfqState.FILLED and r.filled_qty == left - Decimal("0.005")
+    assert engine.oms.done_qty("P1") == Decimal(100)
+    assert engine.oms.reserved.get("P1", Decimal(0)) == 0
