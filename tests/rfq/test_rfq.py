@@ -13,11 +13,11 @@ from core.actors import Actor, Role
 from core.clock import SimClock
 from core.engine import Engine
 from core.execution.service import ExecutionService
+from core.orders import Liquidity
 from core.parent import ParentOrder
 from core.rfq.model import DisclosurePolicy, RfqState
 from core.rfq.service import RfqConfig, RfqService
 from core.seeds import SeedTree
-from core.orders import Liquidity
 from core.types import Side
 from tests.execution.fakes import BTC, FakeVenue
 from tests.rfq.fakes import FakeDesk
