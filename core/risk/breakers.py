@@ -105,7 +105,8 @@ class Breakers:
     forecasts: dict[str, ParentForecast] = field(default_factory=dict)
     tripped: dict[str, str] = field(default_factory=dict)  # key ("rule:venue" / "rule:parent") → action
     events: list[RiskEvent] = field(default_factory=list)
-    _mids: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    _mids: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # window minima candidates
+    _mid_highs: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # window maxima candidates
     _last_book: dict[str, float] = field(default_factory=dict)
     _rejects: dict[str, deque[float]] = field(default_factory=dict)
     _spread_ok_since: dict[str, float] = field(default_factory=dict)
@@ -126,12 +127,7 @@ class Breakers:
         mid = book.mid
         if math.isnan(mid):
             return
-        hist = self._mids.setdefault(venue, deque())
-        hist.append((now, mid))
-        while hist and hist[0][0] < now - cfg.price_move_window_s:
-            hist.popleft()
-        lo = min(m for _, m in hist)
-        hi = max(m for _, m in hist)
+        lo, hi = self._window_range(venue, now, mid)
         move_pct = (hi - lo) / lo * 100.0
         if move_pct > cfg.price_move_pct:
             self._fire(
@@ -156,6 +152,25 @@ class Breakers:
             if now - since >= cfg.spread_reset_after_s:
                 del self._spread_ok_since[venue]
                 self._clear(key, venue)
+
+    def _window_range(self, venue: str, now: float, mid: float) -> tuple[float, float]:
+        """Lowest and highest mid over the price-move window: monotonic deques (ascending for
+        the minimum, descending for the maximum), O(1) amortized per book update — a scan of
+        the window on every update was half of a simulation's CPU."""
+        lows = self._mids.setdefault(venue, deque())
+        highs = self._mid_highs.setdefault(venue, deque())
+        while lows and lows[-1][1] >= mid:
+            lows.pop()
+        lows.append((now, mid))
+        while highs and highs[-1][1] <= mid:
+            highs.pop()
+        highs.append((now, mid))
+        start = now - self.config.price_move_window_s
+        while lows[0][0] < start:
+            lows.popleft()
+        while highs[0][0] < start:
+            highs.popleft()
+        return lows[0][1], highs[0][1]
 
     def on_trades(self, trades: Trades) -> None:
         """Trades prove the feed is alive too (a book that did not change sends no update)."""
