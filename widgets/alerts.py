@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeyEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QPushButton, QStyle, QSystemTrayIcon, QWidget
 
 from core.events import Severity
@@ -131,6 +131,20 @@ class AlertsView(BlotterView):
         self.toolbar.insertWidget(2, self.ack_button)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.sort_by(0, Qt.SortOrder.DescendingOrder)
+
+    def _size_columns_once(self, *args: object) -> None:
+        """Size to the first rows, but wide enough for a bold (pinned critical) severity and kind."""
+        first = not self._sized
+        super()._size_columns_once(*args)
+        if not first:
+            return
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        for column, sample in ((1, "critical"), (2, "trading_state"), (3, "surveillance")):
+            need = metrics.horizontalAdvance(sample) + 18  # cell padding
+            if self.table.columnWidth(column) < need:
+                self.table.setColumnWidth(column, need)
 
     def acknowledge_selected(self) -> list[str]:
         done = [key for key in self.selected_keys() if self.alerts.acknowledge(key)]

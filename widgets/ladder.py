@@ -277,7 +277,8 @@ class DepthLadder(QWidget):
             self.recenter()
 
     def _maybe_auto_recenter(self, force: bool = False) -> bool:
-        """Recenter when forced, on the first view, or when the inside market is off screen."""
+        """Recenter when forced, on the first view, or when the inside market or one of our working
+        orders is off screen (unless the trader scrolled away or turned auto-recentering off)."""
         view = self._view
         if view is None:
             return False
@@ -293,7 +294,9 @@ class DepthLadder(QWidget):
             n = self.canvas.row_count
             top = self._center_u + n // 2
             bottom = top - n + 1
-            if all(u is None or bottom <= u <= top for u in (bid_u, ask_u)):
+            inside_shown = all(u is None or bottom <= u <= top for u in (bid_u, ask_u))
+            # our working orders count too: recentering brings back one the market drifted away from
+            if inside_shown and all(bottom <= round(px / step) <= top for px in view.working_px.tolist()):
                 return False
         inside = [u for u in (bid_u, ask_u) if u is not None]
         # the higher of the two middle rows when the spread is an odd number of rows

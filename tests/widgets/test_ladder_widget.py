@@ -148,6 +148,30 @@ def test_auto_recenter_when_the_inside_market_leaves_the_band(ladder: DepthLadde
     assert ladder.row_model().row_of(66_000.0) is None
 
 
+def test_auto_recenter_brings_back_our_working_order(ladder: DepthLadder, rng) -> None:  # type: ignore[no-untyped-def]
+    view = samples.ladder_view(rng, mid=65_150.0)
+    ladder.set_view(dataclasses.replace(view, working_px=view.working_px[:0], working_qty=view.working_qty[:0]))
+    ladder.flush()
+    rows = ladder.row_model()
+    n = len(rows.price)
+    # the inside moves up a third of the ladder (still on screen); our sell rests just above the top row
+    step = view.tick_size
+    shift = (n // 3) * step
+    top = float(rows.price[0])
+    ask = top + 2 * step
+    moved = dataclasses.replace(view, bid_px=view.bid_px + shift, ask_px=view.ask_px + shift,
+                                working_px=np.array([ask]), working_qty=np.array([-1.5]))
+    assert rows.row_of(float(moved.ask_px[0])) is not None and rows.row_of(ask) is None
+    ladder.set_view(moved)
+    ladder.flush()
+    assert ladder.row_model().row_of(ask) is not None  # recentered: our order is on screen
+    # scrolled away by hand: the ladder stays where the trader put it
+    ladder.scroll_rows(40)
+    ladder.set_view(dataclasses.replace(moved, working_px=np.array([ask + 200 * step])))
+    ladder.flush()
+    assert ladder.row_model().row_of(ask + 200 * step) is None
+
+
 def test_consolidated_view_and_price_grouping(qtbot) -> None:  # type: ignore[no-untyped-def]
     widget = DepthLadder()
     qtbot.addWidget(widget)
