@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace, settings: Any) -> int:
+    import adapters.ccxt.venue  # noqa: F401  (ccxt loads here, so the "imports" phase counts it)
     from adapters.ccxt import OmsOrderView
     from adapters.store.journal import SqlJournal
     from app.settings import risk_limits
