@@ -48,4 +48,4 @@ def test_leakage_smoke_asking_five_desks_for_the_whole_block_costs_more_than_ask
         assert probed["otc_qty"] == 0.0 and len(probed["rfqs"]) == 5
         assert all(r["decision"] == "rejected" and r["requested_qty"] == 250.0 for r in probed["rfqs"])
         diffs.append(probed["implementation_shortfall_bps"] - none["implementation_shortfall_bps"])
-    assert sum(diffs) / len(diffs) > 0, diffs
+    assert all(d > 0 for d in diffs), diffs  # 20 of 20 seeds in the documented run (docs/rfq.md)
