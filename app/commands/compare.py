@@ -146,6 +146,7 @@ def compare(
             "otc_qty_mean": sum(r["otc_qty"] for r in per_seed) / len(per_seed),
             "breakers": _seeds_per_rule(r["breakers"] for r in per_seed),
             "refusals": dict(sum((Counter(r["refusals"]) for r in per_seed), Counter())),
+            "forecast": forecast_check(per_seed),
             "per_seed": {
                 str(s): {m: results[name][s][m] for m in (*METRICS, "otc_qty", "unfilled_qty", "breakers")}
                 for s in seeds
@@ -160,6 +161,26 @@ def compare(
             for m in METRICS
         }
     return out
+
+
+def forecast_check(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Is the pre-trade forecast honest? Seeds whose realized shortfall fell inside its own
+    [P5, P95], and the mean adjusted shortfall against the mean forecast expected cost (OTC fills
+    are not in the forecast: compare arms with rfq=off for this)."""
+    inside = sum(
+        1
+        for r in per_seed
+        if r["pretrade"]["cost_p05_bps"] <= r["implementation_shortfall_bps"] <= r["pretrade"]["cost_p95_bps"]
+    )
+    expected = sum(r["pretrade"]["expected_cost_bps"] for r in per_seed) / len(per_seed)
+    adjusted = sum(r["is_adjusted_bps"] for r in per_seed) / len(per_seed)
+    return {
+        "inside_p05_p95": inside,
+        "seeds": len(per_seed),
+        "expected_cost_bps_mean": round(expected, 4),
+        "is_adjusted_bps_mean": round(adjusted, 4),
+        "adjusted_over_expected": round(adjusted / expected, 4) if expected else None,
+    }
 
 
 def _seeds_per_rule(fired_per_seed: Iterable[list[str]]) -> dict[str, int]:
@@ -205,6 +226,14 @@ def print_table(result: dict[str, Any]) -> None:
         fired = ", ".join(f"{rule} on {k}/{n} seeds" for rule, k in sorted(arm["breakers"].items())) or "none"
         refused = ", ".join(f"{rule} {k}" for rule, k in sorted(arm["refusals"].items())) or "none"
         print(f"{name:16s} breakers fired: {fired}; children refused: {refused}")
+    for name, arm in result["arms"].items():
+        f = arm["forecast"]
+        ratio = f["adjusted_over_expected"]
+        print(
+            f"{name:16s} forecast: realized IS inside its [P5, P95] on {f['inside_p05_p95']}/{f['seeds']} seeds; "
+            f"mean adjusted {f['is_adjusted_bps_mean']:.2f} vs expected {f['expected_cost_bps_mean']:.2f} bps"
+            f"{f' ({ratio:.2f}x)' if ratio is not None else ''}"
+        )
     for pair, stats in result["paired"].items():
         for metric, d in stats.items():
             power = d["seeds_for_80pct_power"]

@@ -1,0 +1,48 @@
+"""`compare`: arms on the same seeds, paired statistics, the forecast-honesty summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.commands.compare import compare, forecast_check, parse_arm, print_table
+from app.simulation import SimRequest
+
+
+def row(is_bps: float, adj: float, p05: float = 10.0, p95: float = 50.0, expected: float = 30.0) -> dict:
+    pre = {"cost_p05_bps": p05, "cost_p95_bps": p95, "expected_cost_bps": expected}
+    return {"implementation_shortfall_bps": is_bps, "is_adjusted_bps": adj, "pretrade": pre}
+
+
+def test_forecast_check_counts_seeds_inside_their_own_band_and_compares_the_means() -> None:
+    rows = [row(10.0, 20.0), row(50.0, 30.0), row(9.99, 40.0), row(70.0, 30.0, p95=80.0)]
+    f = forecast_check(rows)
+    assert f["inside_p05_p95"] == 3 and f["seeds"] == 4  # both ends inclusive; 9.99 is outside
+    assert f["is_adjusted_bps_mean"] == 30.0 and f["expected_cost_bps_mean"] == 30.0
+    assert f["adjusted_over_expected"] == 1.0
+
+
+def test_bad_arms_say_what_to_write() -> None:
+    base = SimRequest("btc-block-4h")
+    with pytest.raises(ValueError, match="NAME=ALGO"):
+        parse_arm("twap", base)
+    with pytest.raises(ValueError, match="unknown option 'speed'"):
+        parse_arm("a=twap:speed=2", base)
+
+
+def test_two_arms_on_two_seeds_are_paired_and_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    base = SimRequest("btc-block-4h", qty=5.0, horizon_s=300.0, rfq="off", mc_paths=2000)
+    arms = [parse_arm("twap=twap", base), parse_arm("ac=ac:urgency=high", base)]
+    out = compare("btc-block-4h", arms, [1, 2], workers=1, progress=False)
+    assert set(out["arms"]) == {"twap", "ac"} and list(out["paired"]) == ["ac - twap"]
+    for arm in out["arms"].values():
+        assert set(arm["per_seed"]) == {"1", "2"}
+        assert arm["unfilled_max"] == 0.0
+        assert arm["forecast"]["seeds"] == 2 and 0 <= arm["forecast"]["inside_p05_p95"] <= 2
+    d = out["paired"]["ac - twap"]["implementation_shortfall_bps"]
+    per = out["arms"]
+    diffs = [per["ac"]["per_seed"][s]["implementation_shortfall_bps"] - per["twap"]["per_seed"][s]
+             ["implementation_shortfall_bps"] for s in ("1", "2")]
+    assert d["n"] == 2 and d["mean"] == pytest.approx(sum(diffs) / 2)
+    print_table(out)
+    text = capsys.readouterr().out
+    assert "forecast: realized IS inside its [P5, P95]" in text and "ac - twap" in text
