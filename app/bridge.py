@@ -1212,13 +1212,26 @@ class Bridge(QObject):
         wpx, wqty = working if working is not None else (_EMPTY, _EMPTY)
         last = self._last_trade.get(venue)
         vap_px, vap_qty = self._vap_for(venue)
+        flag_px, flag_score, flag_kind = self._flags_for(venue)
         return LadderView(
             venue=venue, symbol=book.symbol, tick_size=self.tick.get(venue, 1.0),
             bid_px=book.bid_px, bid_qty=book.bid_qty, ask_px=book.ask_px, ask_qty=book.ask_qty,
             working_px=wpx, working_qty=wqty, working_queue_ahead=np.full(len(wpx), np.nan),
             last_px=last[0] if last else math.nan, last_qty=last[1] if last else math.nan,
             last_side=last[2] if last else 0, vap_px=vap_px, vap_qty=vap_qty, ts=book.ts, qty_decimals=3,
+            flag_px=flag_px, flag_score=flag_score, flag_kind=flag_kind,
         )
+
+    def _flags_for(self, venue: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        """Price levels surveillance flags on `venue` now (large orders of a spoofing campaign,
+        resting or just pulled), with the campaign's score."""
+        surveillance = getattr(self.market, "surveillance", None)
+        detector = surveillance.spoofing.get(venue) if surveillance is not None else None
+        if detector is None or detector.score < SPOOF_FLAG_SCORE:
+            return _EMPTY, _EMPTY, ()
+        levels = detector.flagged_levels()
+        px = np.array([p for _, p in levels], dtype=float)
+        return px, np.full(len(px), detector.score), ("spoofing",) * len(px)
 
     def _consolidated_view(self, working: dict[str, tuple[np.ndarray, np.ndarray]]) -> LadderView:
         books = list(self._books.values())
@@ -1441,6 +1454,9 @@ def _merge(prices: list[np.ndarray], qtys: list[np.ndarray], descending: bool) -
 NICE_GROUPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 SPREAD_SHARE = 0.3  # group ticks so the spread takes at most this share of the ladder's rows
 WORKING_SHARE = 0.9  # and our working orders stay inside this share of the rows around the center
+
+
+SPOOF_FLAG_SCORE = 0.5  # the spoofing detector's alert threshold: below it no level is marked
 
 
 def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:

@@ -29,6 +29,7 @@ from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
+from core.analytics.surveillance import Surveillance
 from core.clock import SimClock
 from core.engine import Engine
 from core.events import Alert, OrderUpdate, OverrideApplied, Severity
@@ -64,6 +65,8 @@ class SimRequest:
     urgency: str = "medium"
     risk_aversion: float | None = None
     limit_price: float | None = None
+    max_slippage_bps: float | None = None  # the parent's own limits (breakers parent_max_slippage,
+    max_schedule_deviation: float | None = None  # parent_schedule_deviation); None = none
     kill_at_s: float | None = None
     mc_paths: int = 20_000
     stop_at_s: float | None = None  # end the run at this time after the start, whatever the parent's state
@@ -200,6 +203,9 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     side, qty, horizon, venues, pretrade = desk.side, desk.qty, desk.horizon_s, desk.venues, desk.pretrade
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
+    if req.algo == "adaptive":  # surveillance feeds the policy (other algos run without its CPU cost)
+        ticks = {v.name: float(v.spec.tick_size) for v in exchange.venues}
+        execution.signals = Surveillance(engine.bus, tick_sizes=ticks)
     desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, desks, seeds, disclosure)  # type: ignore[arg-type]
     breakers = build_breakers(engine, execution)
@@ -216,6 +222,8 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         venues=venues,
         rfq_mode=req.rfq,
         max_participation=0.5,
+        max_slippage_bps=req.max_slippage_bps,
+        max_schedule_deviation=req.max_schedule_deviation,
     )
     alerts: list[Alert] = []
     engine.bus.subscribe(Alert, alerts.append)
@@ -290,9 +298,11 @@ def build_breakers(engine: Engine, execution: ExecutionService) -> Breakers:
         running_parents=lambda: [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING],
         set_venue_enabled=lambda venue, on: execution.set_venue_enabled(venue, on, SYSTEM),
         has_working_orders=lambda venue: bool(engine.oms.open_children(venue=venue)),
+        parent=engine.oms.parents.get,
     )
     breakers = Breakers(engine.clock, engine.bus, engine.risk, actions)
     breakers.start()
+    execution.resume_guards.append(breakers.blocks_resume)
     return breakers
 
 
@@ -487,7 +497,11 @@ def _report(
             for e in engine.risk.events
         ],
         "rfqs": rfq.report(parent_id, start_ts),
-        "decisions": [],
+        "decisions": [
+            {k: v for k, v in d.items() if k != "ts"} for d in execution.runners[parent_id].decisions
+        ]
+        if parent_id in execution.runners
+        else [],
     }
     if kill is not None:
         after = [c for c in children if c.created_ts > kill.get("pressed_ts", float("inf"))]

@@ -32,6 +32,7 @@ from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, marke
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
+from core.analytics.surveillance import Surveillance
 from core.clock import SimClock
 from core.engine import Engine
 from core.execution.service import ExecutionConfig, ExecutionService
@@ -66,6 +67,7 @@ class EmbeddedMarket:
     history: dict[str, float]
     symbol: str
     venue_names: tuple[str, ...]
+    surveillance: Surveillance | None = None  # spoofing/stuffing/dips: alerts, ladder flags, the adaptive policy
 
     @property
     def t0(self) -> float:
@@ -128,12 +130,14 @@ def build_embedded_market(
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
     execution = ExecutionService(engine, seeds, ExecutionConfig())
+    surveillance = Surveillance(engine.bus, tick_sizes={v.name: float(v.spec.tick_size) for v in exchange.venues})
+    execution.signals = surveillance
     desks = {cfg.name: SimDesk(exchange, cfg, k, seeds.generator(f"desk/{cfg.name}"))
              for k, cfg in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, dict(desks), seeds)
     names = tuple(v.name for v in exchange.venues)
     return EmbeddedMarket(scenario, seed, seeds, market, clock, exchange, engine, execution, rfq, desks,
-                          market_history(scenario), scenario.scenario.symbol, names)
+                          market_history(scenario), scenario.scenario.symbol, names, surveillance)
 
 
 # ---- pacing --------------------------------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""The adaptive policy: Almgren–Chriss, bent by what surveillance sees (issue 9, first layer).
+
+The schedule is the parent's AC trajectory (same risk aversion, same horizon). On top of it the
+policy reacts to events the market-surveillance layer scores, and only to those:
+
+* **A transient, non-informational dip** (the dip classifier's P(transient) ≥ `confidence`) on a
+  venue the parent trades: a buyer *leans in* (target raised by `lean_frac` of the parent: buy
+  the dip), a seller *holds back* (target lowered by the same amount: don't sell into it, sell
+  into the recovery). A transient *spike* is the mirror image (a seller leans in).
+* **An informed move against us** (P(transient) ≤ 1 − `confidence`, price moving the way that
+  hurts: down for a seller, up for a buyer): trade ahead of it (target raised by `informed_frac`)
+  before it goes further. An informed move in our favour changes nothing: slowing down would be
+  trading slower than the shared risk aversion allows, which is not an edge.
+* **Spoofed or stuffed books**: the router weighs venues by surveillance's `toxicity` (see
+  `core/execution/router.py`); that needs no schedule change.
+
+A shift decays linearly to zero over `window_s`, so catching up (or giving back a lean) is spread
+over the window instead of crossing the spread at its end; the target always stays within
+[0, quantity] and within `max_shift_frac` of the AC path. Every decision is recorded with its
+reason (the terminal lists them; `simulate` reports them).
+
+Parameters are documented defaults, not yet fitted; the learned layer (fitted in the simulator
+on training seeds and refitted from our fills) is the next step of issue 9 — see docs/ai.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.analytics.dip_classifier import Dip
+from core.execution.algos import AlgoState, AlmgrenChriss
+
+
+class MarketSignals(Protocol):
+    """What the policy reads from surveillance (core/analytics/surveillance.py)."""
+
+    def toxicity(self, venue: str) -> float: ...
+
+    def last_dip(self, venue: str) -> Dip | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveConfig:
+    confidence: float = 0.7  # P(transient) at or above: transient; at or below 1 − it: informed
+    lean_frac: float = 0.04  # of the parent quantity: lean in / hold back on a transient move
+    informed_frac: float = 0.04  # of the parent quantity: trade ahead of an informed move against us
+    window_s: float = 300.0  # a shift decays linearly to zero over this
+    max_age_s: float = 90.0  # a dip scored longer ago than this is history, not a signal
+    max_shift_frac: float = 0.08  # |target − AC target| never exceeds this share of the parent
+    same_move_s: float = 60.0  # a move of the same direction starting this close to one acted on is the same move
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.confidence < 1.0:
+            raise ValueError(f"adaptive confidence must be in (0.5, 1), got {self.confidence}")
+        if self.window_s <= 0 or self.max_age_s <= 0:
+            raise ValueError("adaptive window_s and max_age_s must be positive")
+        if not (0 <= self.lean_frac <= self.max_shift_frac and 0 <= self.informed_frac <= self.max_shift_frac):
+            raise ValueError("adaptive lean_frac and informed_frac must be within [0, max_shift_frac]")
+
+
+@dataclass(slots=True)
+class _Shift:
+    start_s: float  # parent-elapsed seconds
+    qty: float  # signed: + ahead of the AC target, − behind it
+
+
+@dataclass(slots=True)
+class AdaptiveAc:
+    """AC with event-driven shifts; `observe` is called by the execution service every tick."""
+
+    base: AlmgrenChriss
+    side_sign: int  # +1 buy, −1 sell
+    venues: tuple[str, ...]
+    signals: MarketSignals | None
+    now: Callable[[], float]  # wall/sim clock, to age the surveillance's scored dips
+    decisions: list[dict[str, Any]]
+    config: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    name: str = "adaptive"
+    _shifts: list[_Shift] = field(default_factory=list)
+    _seen: set[tuple[str, float]] = field(default_factory=set)
+    _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
+
+    def replan(self, state: AlgoState) -> None:
+        self.base.replan(state)
+
+    def max_working(self, state: AlgoState) -> float:
+        return self.base.max_working(state)
+
+    def shift_at(self, at_s: float) -> float:
+        total = 0.0
+        for s in self._shifts:
+            age = at_s - s.start_s
+            if 0 <= age < self.config.window_s:
+                total += s.qty * (1.0 - age / self.config.window_s)
+        cap = self.config.max_shift_frac
+        return total if abs(total) <= cap else math.copysign(cap, total)
+
+    def target_filled(self, state: AlgoState, at_s: float) -> float:
+        base = self.base.target_filled(state, at_s)
+        shifted = base + self.shift_at(at_s) * state.quantity
+        return min(max(shifted, 0.0), state.quantity)
+
+    def observe(self, state: AlgoState) -> None:
+        """Read newly scored dips on our venues and decide (at most one decision per dip)."""
+        if self.signals is None:
+            return
+        now = self.now()
+        cfg = self.config
+        for venue in self.venues:
+            dip = self.signals.last_dip(venue)
+            if dip is None or math.isnan(dip.p_transient) or (venue, dip.onset_ts) in self._seen:
+                continue
+            self._seen.add((venue, dip.onset_ts))
+            if now - dip.scored_ts > cfg.max_age_s:
+                continue
+            same = next(
+                (v for d, t, v in self._acted if d == dip.direction and abs(t - dip.onset_ts) <= cfg.same_move_s), None
+            )
+            if same is not None:  # one market-wide move, seen on several venues: act once
+                self._record(state, now, "no change", f"same move as on {same} (seen on {venue})", 0.0)
+                continue
+            adverse = dip.direction == self.side_sign  # down hurts a seller (sign −1), up hurts a buyer (+1)
+            move = "dip" if dip.direction < 0 else "spike"
+            p = dip.p_transient
+            if p >= cfg.confidence:
+                qty = cfg.lean_frac if not adverse else -cfg.lean_frac
+                action = "lean in" if qty > 0 else "hold back"
+                reason = f"transient {move} on {venue} (P(transient) {p:.2f}): {action}, trade the recovery"
+            elif p <= 1.0 - cfg.confidence and adverse:
+                qty = cfg.informed_frac
+                action = "trade ahead"
+                reason = f"informed {move} against us on {venue} (P(transient) {p:.2f}): trade before it goes further"
+            else:
+                self._record(state, now, "no change", f"{move} on {venue}, P(transient) {p:.2f}: not acted on", 0.0)
+                continue
+            self._shifts.append(_Shift(state.elapsed_s, qty))
+            self._acted.append((dip.direction, dip.onset_ts, venue))
+            self._record(state, now, action, reason, qty * state.quantity)
+        self._shifts = [s for s in self._shifts if state.elapsed_s - s.start_s < cfg.window_s]
+
+    def _record(self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float) -> None:
+        self.decisions.append(
+            {
+                "time_s": round(state.elapsed_s, 3),
+                "ts": now,
+                "action": action,
+                "shift_qty": round(shift_qty, 8),
+                "reason": reason,
+            }
+        )

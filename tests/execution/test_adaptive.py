@@ -1,0 +1,127 @@
+"""The adaptive policy's event responses: lean in / hold back on transient moves, trade ahead of
+informed moves against us, ignore stale or favourable ones, avoid toxic venues — every decision
+with its reason, the target never further than the cap from the AC path."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pytest
+
+from core.analytics.dip_classifier import Dip
+from core.execution.adaptive import AdaptiveAc, AdaptiveConfig
+from core.execution.algos import AlgoState
+from core.parent import ParentOrder
+from core.types import Side
+from tests.execution.fakes import BTC
+from tests.execution.test_service import TRADER, setup
+
+
+class Signals:
+    def __init__(self) -> None:
+        self.dips: dict[str, Dip] = {}
+        self.tox: dict[str, float] = {}
+
+    def toxicity(self, venue: str) -> float:
+        return self.tox.get(venue, 0.0)
+
+    def last_dip(self, venue: str) -> Dip | None:
+        return self.dips.get(venue)
+
+
+def start(side: Side, algo: str = "adaptive", qty: str = "50", horizon_s: float = 3600.0):  # type: ignore[no-untyped-def]
+    clock, engine, service, venues = setup()
+    signals = Signals()
+    service.signals = signals
+    service.stage(ParentOrder("P1", BTC, side, Decimal(qty), horizon_s, algo=algo), TRADER)
+    service.start("P1", TRADER)
+    clock.run_until(clock.now() + 600)
+    return clock, engine, service, venues, signals
+
+
+def dip(clock, venue: str, direction: int, p: float, age_s: float = 5.0) -> Dip:  # type: ignore[no-untyped-def]
+    now = clock.now()
+    return Dip(venue, now - 70.0, now - 65.0, direction, 50_000.0, {}, p, now - age_s)
+
+
+def shift(service) -> float:  # type: ignore[no-untyped-def]
+    runner = service.runners["P1"]
+    algo = runner.algo
+    assert isinstance(algo, AdaptiveAc)
+    state = AlgoState(service.engine.clock.now() - runner.start_s, 3600.0, 50.0, 0.0, 0.0, 0.25)
+    return algo.target_filled(state, state.elapsed_s) - algo.base.target_filled(state, state.elapsed_s)
+
+
+@pytest.mark.parametrize(
+    ("side", "direction", "p", "action", "sign"),
+    [
+        (Side.SELL, -1, 0.95, "hold back", -1),  # don't sell into a transient dip
+        (Side.BUY, -1, 0.95, "lean in", +1),  # buy the dip
+        (Side.SELL, +1, 0.95, "lean in", +1),  # sell into a transient spike
+        (Side.SELL, -1, 0.05, "trade ahead", +1),  # informed move against a seller
+        (Side.BUY, +1, 0.05, "trade ahead", +1),  # informed move against a buyer
+    ],
+)
+def test_each_event_moves_the_target_the_documented_way_and_says_why(side, direction, p, action, sign) -> None:  # type: ignore[no-untyped-def]
+    clock, engine, service, venues, signals = start(side)
+    signals.dips["V0"] = dip(clock, "V0", direction, p)
+    clock.run_until(clock.now() + 11)  # one tick
+    decisions = service.runners["P1"].decisions
+    assert [d["action"] for d in decisions] == [action]
+    assert "V0" in decisions[0]["reason"] and f"{p:.2f}" in decisions[0]["reason"]
+    s = shift(service)
+    assert math.copysign(1, s) == sign and 0 < abs(s) <= 0.04 * 50 + 1e-9
+    clock.run_until(clock.now() + 300)  # the shift has decayed over its window
+    assert shift(service) == pytest.approx(0.0, abs=1e-9)
+    assert len(service.runners["P1"].decisions) == 1  # one decision per dip
+
+
+def test_a_favourable_informed_move_a_stale_dip_and_an_unsure_one_change_nothing() -> None:
+    clock, engine, service, venues, signals = start(Side.SELL)
+    signals.dips["V0"] = dip(clock, "V0", +1, 0.05)  # informed, in a seller's favour
+    signals.dips["V1"] = dip(clock, "V1", -1, 0.95, age_s=600.0)  # scored 10 min ago
+    clock.run_until(clock.now() + 11)
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.5)  # the classifier does not know
+    clock.run_until(clock.now() + 11)
+    actions = [d["action"] for d in service.runners["P1"].decisions]
+    assert actions == ["no change", "no change"]
+    assert shift(service) == 0.0
+
+
+def test_the_shift_is_capped_however_many_events_arrive() -> None:
+    clock, engine, service, venues, signals = start(Side.SELL)
+    for k in range(5):
+        signals.dips["V0"] = dip(clock, "V0", -1, 0.01)
+        signals.dips["V0"].onset_ts += k  # five distinct informed moves
+        clock.run_until(clock.now() + 11)
+    assert len(service.runners["P1"].decisions) == 5
+    assert shift(service) <= 0.08 * 50 + 1e-9
+
+
+def test_the_adaptive_policy_avoids_a_toxic_venue_and_plain_ac_does_not() -> None:
+    for algo, expect_v1 in (("adaptive", False), ("ac", True)):
+        clock, engine, service, venues, signals = start(Side.SELL, algo=algo)
+        signals.tox["V1"] = 1.0  # spoofed book
+        before = len(venues[1].sent)
+        clock.run_until(clock.now() + 900)
+        assert (len(venues[1].sent) > before) is expect_v1, algo
+
+
+def test_bad_adaptive_settings_say_what_to_change() -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        AdaptiveConfig(confidence=0.4)
+    with pytest.raises(ValueError, match="max_shift_frac"):
+        AdaptiveConfig(lean_frac=0.2)
+
+
+def test_one_move_seen_on_two_venues_is_acted_on_once() -> None:
+    clock, engine, service, venues, signals = start(Side.SELL)
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.05)
+    signals.dips["V1"] = dip(clock, "V1", -1, 0.04)
+    signals.dips["V1"].onset_ts += 2.0  # the same dip, two seconds later on the other venue
+    clock.run_until(clock.now() + 11)
+    decisions = service.runners["P1"].decisions
+    assert [d["action"] for d in decisions] == ["trade ahead", "no change"]
+    assert "same move as on V0" in decisions[1]["reason"]
+    assert shift(service) == pytest.approx(0.04 * 50, rel=0.05)
