@@ -259,18 +259,23 @@ class RfqService:
         mid = self.execution.consolidated_mid(parent.venues)
         runner = self.execution.runners.get(rfq.parent_id)
         algo = runner.algo if runner else None
+        algo = getattr(algo, "base", algo)  # the adaptive policy's risk aversion is its AC base's
         risk_aversion = float(getattr(algo, "risk_aversion", 0.0))
+        remaining = self.remaining(rfq.parent_id)
+        # an accept is capped at what is left: judge the part that can be taken, not a larger quote
+        quote_qty = min(float(quote.quantity), remaining) if remaining > 0 else float(quote.quantity)
         now = self.engine.clock.now()
         time_left = max((parent.end_ts or now + parent.horizon_s) - now, self.execution.config.ac_period_s)
         score = self.scores[rfq.desk]
         return evaluate_quote(
             side=parent.side.sign,
-            quote_qty=float(quote.quantity),
+            quote_qty=quote_qty,
             quote_price=float(quote.price),
             mid=mid,
-            remaining_qty=max(self.remaining(rfq.parent_id), float(quote.quantity)),
+            remaining_qty=max(remaining, quote_qty),
             time_left_s=time_left,
-            params=self.execution.calibration.ac_params(mid),
+            # the same impact model the algo trades with (the pre-trade's calibration when set)
+            params=self.execution.ac_params or self.execution.calibration.ac_params(mid),
             risk_aversion=risk_aversion,
             period_s=self.execution.config.ac_period_s,
             last_look_reject_rate=score.last_look_reject_rate if quote.last_look else 0.0,

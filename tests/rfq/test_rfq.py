@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from adapters.store.journal import MemoryJournal
 from core.actors import Actor, Role
+from core.analytics.impact import AlmgrenChrissParams
 from core.clock import SimClock
 from core.engine import Engine
 from core.execution.service import ExecutionService
@@ -234,3 +235,21 @@ def test_an_accept_waiting_for_room_takes_what_is_left_when_the_exchange_fills_m
     assert r.state is RfqState.FILLED and r.filled_qty == left - Decimal("0.005")
     assert engine.oms.done_qty("P1") == Decimal(100)
     assert engine.oms.reserved.get("P1", Decimal(0)) == 0
+
+
+def test_quotes_are_judged_with_the_algos_impact_model_and_only_for_what_is_left() -> None:
+    """The evaluation used ImpactCalibration's defaults instead of the parameters the algo
+    trades with (the pre-trade's), and judged a quote larger than the remaining at full size."""
+    clock, engine, execution, rfq, desks = rig(size_multiple=50.0, ttl_s=600.0)
+    (r,) = rfq.request("P1", TRADER, desks=["D0"], quantity=10.0)
+    clock.run_until(clock.now() + 0.6)
+    assert r.quote is not None and float(r.quote.quantity) == 500.0
+    mid = execution.consolidated_mid()
+    left = rfq.remaining("P1")
+    e = rfq.evaluate(r, r.quote)
+    assert e.better_than_exchange_usd == pytest.approx(e.better_than_exchange_bps * 1e-4 * mid * left, rel=0.02)
+    base = execution.calibration.ac_params(mid)
+    execution.ac_params = AlmgrenChrissParams(base.sigma, base.eta * 10, base.gamma * 10, base.epsilon)
+    dearer = rfq.evaluate(r, r.quote)
+    assert dearer.exchange_cost_bps > e.exchange_cost_bps  # a costlier exchange makes the quote look better
+    assert dearer.better_than_exchange_bps > e.better_than_exchange_bps
