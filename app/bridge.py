@@ -682,6 +682,8 @@ class Bridge(QObject):
             venues=venues,
             desks=tuple(ticket.get("desks") or ()),
             max_participation=float(ticket.get("max_participation", 0.25)),
+            max_slippage_bps=_optional_float(ticket.get("max_slippage_bps")),
+            max_schedule_deviation=_optional_float(ticket.get("max_schedule_deviation")),
             rfq_mode=str(ticket.get("rfq_mode", "manual")),
             params=params,
         )
@@ -808,8 +810,11 @@ class Bridge(QObject):
         if self.actor is None:
             self.panels.override.set_result("Log in to steer orders.", ok=False)
             return
-        self.execution.set_venue_enabled(venue, enabled, self.actor)
-        self.panels.override.set_result(f"{venue} {'enabled' if enabled else 'disabled'} for routing.")
+        now_on = self.execution.set_venue_enabled(venue, enabled, self.actor)
+        if enabled and not now_on:  # a circuit breaker still excludes it: it comes back when that resets
+            self.panels.override.set_result(f"{venue} stays disabled: a circuit breaker still excludes it.", ok=False)
+        else:
+            self.panels.override.set_result(f"{venue} {'enabled' if enabled else 'disabled'} for routing.")
         self.add_alert(Severity.INFO, "venue", venue, f"{'enabled' if enabled else 'disabled'} by {self.actor}",
                        venue=venue)
         self.refresh_override()
@@ -1457,6 +1462,10 @@ WORKING_SHARE = 0.9  # and our working orders stay inside this share of the rows
 
 
 SPOOF_FLAG_SCORE = 0.5  # the spoofing detector's alert threshold: below it no level is marked
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:

@@ -231,7 +231,7 @@ class OrderManager:
             parent.urgency = Urgency(new)
         elif field == "venues":
             parent.venues = tuple(new)
-        elif field in ("max_participation", "horizon_s", "end_ts", "risk_aversion"):
+        elif field in _FLOAT_FIELDS:
             setattr(parent, field, None if new is None else float(new))
         elif field == "rfq_mode":
             parent.rfq_mode = str(new)
@@ -384,6 +384,14 @@ class OrderManager:
 
 
 _DECIMAL_FIELDS = ("limit_price", "i_would_price", "quantity")
+_FLOAT_FIELDS = (
+    "max_participation",
+    "horizon_s",
+    "end_ts",
+    "risk_aversion",
+    "max_slippage_bps",
+    "max_schedule_deviation",
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -435,11 +443,17 @@ def parent_from_dict(d: dict[str, Any]) -> ParentOrder:
         venues=tuple(d.get("venues", ())),
         desks=tuple(d.get("desks", ())),
         max_participation=float(d.get("max_participation", 0.25)),
+        max_slippage_bps=_optional_float(d.get("max_slippage_bps")),
+        max_schedule_deviation=_optional_float(d.get("max_schedule_deviation")),
         rfq_mode=d.get("rfq_mode", "manual"),
         params=dict(d.get("params", {})),
         trader=d.get("trader", ""),
         state=ParentState(d.get("state", "staged")),
     )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def fill_to_dict(fill: Fill) -> dict[str, Any]:

@@ -6,6 +6,7 @@ staged → (pending approval →) running ⇄ paused → completing → done | c
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -61,6 +62,11 @@ class ParentOrder:
 
     `limit_price`: no child ever trades beyond it. `i_would_price`: at or beyond it the algo
     accelerates to its max participation. Times are UTC epoch seconds.
+
+    The parent's own risk limits (None = none; a supervisor's cap at staging may fill them in):
+    `max_slippage_bps` — the fills' average price against the arrival mid, in bps, positive = worse
+    (the `ParentProgress.slippage_bps` convention), above which the parent is paused;
+    `max_schedule_deviation` — |filled − schedule| as a fraction of the parent quantity, in (0, 1].
     """
 
     parent_id: str
@@ -82,6 +88,8 @@ class ParentOrder:
     venues: tuple[str, ...] = ()
     desks: tuple[str, ...] = ()
     max_participation: float = 0.25
+    max_slippage_bps: float | None = None
+    max_schedule_deviation: float | None = None
     rfq_mode: str = "manual"
     params: dict[str, Any] = field(default_factory=dict)
     trader: str = ""
@@ -97,6 +105,8 @@ class ParentOrder:
             raise ValueError(f"max participation must be in (0, 1], got {self.max_participation}")
         if self.limit_price is not None and self.limit_price <= 0:
             raise ValueError(f"limit price must be positive, got {self.limit_price}")
+        validate_max_slippage_bps(self.max_slippage_bps)
+        validate_max_schedule_deviation(self.max_schedule_deviation)
 
     def move_to(self, state: ParentState) -> None:
         if state not in PARENT_TRANSITIONS[self.state]:
@@ -108,3 +118,17 @@ class ParentOrder:
         if self.limit_price is None:
             return True
         return price <= self.limit_price if self.side is Side.BUY else price >= self.limit_price
+
+
+def validate_max_slippage_bps(value: float | None) -> None:
+    """A parent's own slippage limit: None, or a positive finite number of bps."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValueError(f"max slippage must be a positive number of bps vs the arrival mid (or none), got {value}")
+
+
+def validate_max_schedule_deviation(value: float | None) -> None:
+    """A parent's own schedule-deviation limit: None, or a fraction of its quantity in (0, 1]."""
+    if value is not None and not (math.isfinite(value) and 0 < value <= 1):
+        raise ValueError(
+            f"max schedule deviation must be a fraction of the parent quantity in (0, 1] (or none), got {value}"
+        )

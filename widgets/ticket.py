@@ -59,7 +59,7 @@ END_ACTIONS: tuple[tuple[str, str], ...] = (
 URGENCIES = ("low", "medium", "high")
 TICKET_KEYS = (
     "symbol", "side", "quantity", "notional_usd", "horizon_s", "end_action", "limit_price", "urgency", "algo",
-    "params", "max_participation", "venues", "desks", "rfq_mode",
+    "params", "max_participation", "venues", "desks", "rfq_mode", "max_slippage_bps", "max_schedule_deviation",
 )
 MAX_HORIZON_S = 7 * 86_400.0
 _LIMIT_WARN_PCT = 2.0  # a limit this far on the wrong side of the market probably will not trade
@@ -131,6 +131,17 @@ class OrderTicket(QWidget):
         self.display_qty.setPlaceholderText("1% of qty")
         self.max_participation = QLineEdit("25")
         self.max_participation.setToolTip("Never more than this share of the market's volume, percent")
+        # the parent's own risk limits (a breaker pauses the parent beyond them); empty = none
+        self.max_slippage = QLineEdit()
+        self.max_slippage.setObjectName("ticketMaxSlippage")
+        self.max_slippage.setPlaceholderText("none")
+        self.max_slippage.setToolTip("Pause the parent when its fills average more than this many bps worse than "
+                                     "the arrival mid; empty = no limit (a supervisor's cap may still apply)")
+        self.max_deviation = QLineEdit()
+        self.max_deviation.setObjectName("ticketMaxDeviation")
+        self.max_deviation.setPlaceholderText("none")
+        self.max_deviation.setToolTip("Pause the parent when it is more than this percent of its quantity ahead of "
+                                      "or behind its schedule; empty = no limit (a supervisor's cap may still apply)")
 
         self.venue_box = QWidget()
         self.venue_layout = QHBoxLayout(self.venue_box)
@@ -188,6 +199,14 @@ class OrderTicket(QWidget):
         self._row(form, "Urgency", self.urgency, "urgency")
         self._row(form, "Algo", self.algo, "algo")
         self._row(form, "Parameters", algo_params, "params")
+        own_limits = QHBoxLayout()
+        own_limits.addWidget(QLabel("max slippage bps"))
+        own_limits.addWidget(self.max_slippage)
+        own_limits.addWidget(QLabel("max off schedule %"))
+        own_limits.addWidget(self.max_deviation)
+        self.max_slippage.setMaximumWidth(60)
+        self.max_deviation.setMaximumWidth(60)
+        self._row(form, "Pause if", own_limits, "own_limits")
         self._row(form, "Venues", self.venue_box, "venues")
         self._row(form, "OTC desks", self.desk_box, "desks")
         self._row(form, "RFQ mode", self.rfq_mode, "rfq_mode")
@@ -212,7 +231,8 @@ class OrderTicket(QWidget):
 
         for edit, name in ((self.quantity, "quantity"), (self.horizon, "horizon"), (self.limit, "limit"),
                            (self.pov_rate, "params"), (self.display_qty, "params"),
-                           (self.max_participation, "params")):
+                           (self.max_participation, "params"), (self.max_slippage, "own_limits"),
+                           (self.max_deviation, "own_limits")):
             edit.textEdited.connect(lambda _t, n=name: self._touch(n))
         for combo in (self.unit, self.algo, self.urgency, self.end_action, self.rfq_mode):
             combo.currentIndexChanged.connect(lambda _i: self._changed())
@@ -261,14 +281,18 @@ class OrderTicket(QWidget):
 
     def fill(self, **values: Any) -> None:
         """Set fields programmatically (presets, tests, the demo): side, quantity, unit, horizon,
-        end_action, limit, urgency, algo, rfq_mode, max_participation_pct, venues, desks."""
+        end_action, limit, urgency, algo, rfq_mode, max_participation_pct, max_slippage_bps,
+        max_schedule_deviation_pct, venues, desks."""
         if "side" in values:
             (self.buy_button if str(values["side"]).lower() == "buy" else self.sell_button).setChecked(True)
         for key, edit in (("quantity", self.quantity), ("horizon", self.horizon), ("limit", self.limit),
-                          ("max_participation_pct", self.max_participation), ("pov_rate_pct", self.pov_rate)):
+                          ("max_participation_pct", self.max_participation), ("pov_rate_pct", self.pov_rate),
+                          ("max_slippage_bps", self.max_slippage),
+                          ("max_schedule_deviation_pct", self.max_deviation)):
             if key in values:
                 edit.setText(str(values[key]))
-                self._touched.add("params" if key.endswith("_pct") else key)
+                own = key.startswith("max_s")
+                self._touched.add("own_limits" if own else "params" if key.endswith("_pct") else key)
         if "unit" in values:
             self.unit.setCurrentIndex(0 if values["unit"] == "base" else 1)
         for key, combo in (("end_action", self.end_action), ("algo", self.algo), ("rfq_mode", self.rfq_mode)):
@@ -403,6 +427,23 @@ class OrderTicket(QWidget):
             else:
                 params["display_qty"] = shown
 
+        max_slippage: float | None = None
+        max_deviation: float | None = None
+        if self.max_slippage.text().strip():
+            value = parse_number(self.max_slippage.text())
+            if value is None or not 0 < value < math.inf:
+                msg["own_limits"] = ("error", f"Max slippage must be a positive number of bps (or empty), "
+                                              f"not {self.max_slippage.text()!r}.")
+            else:
+                max_slippage = value
+        if self.max_deviation.text().strip():
+            value = parse_number(self.max_deviation.text())
+            if value is None or not 0 < value <= 100:
+                msg["own_limits"] = ("error", f"Max deviation from schedule must be a percentage in (0, 100] "
+                                              f"(or empty), not {self.max_deviation.text()!r}.")
+            else:
+                max_deviation = value / 100.0
+
         venues = tuple(name for name, check in self.venue_checks.items() if check.isChecked())
         if self.venue_checks and not venues:
             msg["venues"] = ("error", "Allow at least one venue.")
@@ -426,6 +467,8 @@ class OrderTicket(QWidget):
             "venues": venues,
             "desks": desks,
             "rfq_mode": rfq_mode,
+            "max_slippage_bps": max_slippage,
+            "max_schedule_deviation": max_deviation,
         }
         return ticket, msg
 

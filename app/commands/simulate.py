@@ -47,6 +47,15 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--risk-aversion", type=float, help="λ in 1/$ (overrides --urgency)")
     p.add_argument("--limit", type=float, help="limit price")
     p.add_argument(
+        "--max-slippage", type=float, metavar="BPS", help="the parent's own limit: pause above this slippage vs arrival"
+    )
+    p.add_argument(
+        "--max-schedule-deviation",
+        type=float,
+        metavar="FRACTION",
+        help="the parent's own limit: pause when |filled - schedule| exceeds this fraction of the quantity",
+    )
+    p.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -79,6 +88,8 @@ def request_from_args(args: argparse.Namespace) -> SimRequest:
         urgency=args.urgency,
         risk_aversion=args.risk_aversion,
         limit_price=args.limit,
+        max_slippage_bps=getattr(args, "max_slippage", None),
+        max_schedule_deviation=getattr(args, "max_schedule_deviation", None),
         kill_at_s=getattr(args, "kill_at", None),
         **parse_probe(args.probe),
     )

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from core.actors import SYSTEM, Actor
+from core.actors import SYSTEM, Actor, Role
 from core.analytics.almgren_chriss import Urgency as AcUrgency
 from core.analytics.almgren_chriss import risk_aversion_for_urgency
 from core.analytics.impact import AlmgrenChrissParams
@@ -36,7 +36,14 @@ from core.events import Alert, OverrideApplied, ParentProgress, Severity
 from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
 from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
-from core.parent import EndAction, ParentOrder, ParentState, Urgency
+from core.parent import (
+    EndAction,
+    ParentOrder,
+    ParentState,
+    Urgency,
+    validate_max_schedule_deviation,
+    validate_max_slippage_bps,
+)
 from core.risk.gate import Decision
 from core.risk.staging import StagingPolicy, check_approval
 from core.seeds import SeedTree
@@ -121,6 +128,10 @@ class ExecutionService:
         engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}
         self.disabled_venues: set[str] = set()
+        # venue → who holds it off: "automatic" (a circuit breaker) and/or the user who switched it off
+        self.venue_holds: dict[str, set[str]] = {}
+        # each may refuse a resume with a reason (a circuit breaker that paused the parent and is still tripped)
+        self.resume_guards: list[Callable[[str], str | None]] = []
         self.on_done: list[Callable[[str], None]] = []
 
     # ---- market view (ours excluded) ---------------------------------------------------------
@@ -152,6 +163,10 @@ class ExecutionService:
         now, mid = self.engine.clock.now(), self.consolidated_mid(parent.venues)
         # raises StagingRefused, naming the rule; the gate's limits are the firm-wide hard ones
         needs_approval = self.staging.check(parent, actor, mid, now, self.engine.risk.limits)
+        # the parent's own limits, after the supervisor's caps (a missing one takes the tightest cap)
+        parent.max_slippage_bps, parent.max_schedule_deviation = self.staging.parent_own_limits(
+            parent, actor.user, parent.max_slippage_bps, parent.max_schedule_deviation
+        )
         self.engine.oms.stage(parent, actor, now, staged_mid=mid)
         self.staging.count(parent, actor, mid, now)
         if needs_approval:
@@ -191,6 +206,10 @@ class ExecutionService:
         self.engine.cancel_children(self.engine.oms.open_children(parent_id), actor, "pause")
 
     def resume(self, parent_id: str, actor: Actor) -> None:
+        for guard in self.resume_guards:
+            reason = guard(parent_id)
+            if reason is not None:
+                raise ValueError(f"parent {parent_id} cannot resume: {reason}")
         self.engine.oms.set_parent_state(parent_id, ParentState.RUNNING, actor, self.engine.clock.now(), "resumed")
         self.runners[parent_id].replan_needed = True
         self._tick(parent_id)
@@ -223,6 +242,14 @@ class ExecutionService:
             value = float(value)
             if not 0 < value <= 1:
                 raise ValueError(f"max participation must be in (0, 1], got {value}")
+        elif field_name in ("max_slippage_bps", "max_schedule_deviation"):
+            value = None if value is None else float(value)
+            (validate_max_slippage_bps if field_name == "max_slippage_bps" else validate_max_schedule_deviation)(value)
+            # within the supervisor's caps; removing it leaves the tightest cap, if any
+            if field_name == "max_slippage_bps":
+                value = self.staging.parent_own_limits(parent, parent.trader, value, parent.max_schedule_deviation)[0]
+            else:
+                value = self.staging.parent_own_limits(parent, parent.trader, parent.max_slippage_bps, value)[1]
         elif field_name == "urgency":
             value = Urgency(value)
         elif field_name == "end_ts":
@@ -248,10 +275,35 @@ class ExecutionService:
             if field_name in ("limit_price", "venues"):
                 self._cancel_nonconforming(parent_id, actor)
 
-    def set_venue_enabled(self, venue: str, enabled: bool, actor: Actor) -> None:
-        (self.disabled_venues.discard if enabled else self.disabled_venues.add)(venue)
-        if not enabled:
+    def set_venue_enabled(self, venue: str, enabled: bool, actor: Actor) -> bool:
+        """Switch routing to `venue` on or off; journaled (`venue.routing`) with the actor.
+
+        Who holds a venue off is tracked: a circuit breaker's (SYSTEM actor) automatic reset lifts
+        only its own hold, so a venue a user switched off by hand stays off until a user switches it
+        on again; a user switching on a venue a breaker still excludes lifts only the user's hold.
+        Returns whether the venue is enabled for routing afterwards."""
+        if venue not in self.engine.venues:
+            raise ValueError(f"unknown venue {venue!r}; configured: {', '.join(self.engine.venues)}")
+        holder = "automatic" if actor.role is Role.SYSTEM else actor.user
+        holds = self.venue_holds.setdefault(venue, set())
+        if enabled:
+            if actor.role is Role.SYSTEM:
+                holds.discard("automatic")
+            else:
+                holds.difference_update({h for h in holds if h != "automatic"})
+        else:
+            holds.add(holder)
+        was_off = venue in self.disabled_venues
+        (self.disabled_venues.add if holds else self.disabled_venues.discard)(venue)
+        self.engine.oms.record(
+            "venue.routing",
+            {"venue": venue, "requested": "on" if enabled else "off", "enabled": not holds, "held_by": sorted(holds)},
+            actor,
+            self.engine.clock.now(),
+        )
+        if holds and not was_off:
             self.engine.cancel_children(self.engine.oms.open_children(venue=venue), actor, f"venue {venue} disabled")
+        return not holds
 
     def replan(self, parent_id: str) -> None:
         """Re-plan the remainder at the next tick (after an OTC fill or a released reservation)."""

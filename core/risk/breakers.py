@@ -8,6 +8,8 @@
 | venue_down | the venue reports down / disconnected | exclude the venue | automatic when up |
 | reject_storm | 10 rejects within 10 s on a venue | exclude the venue | supervisor |
 | slippage | a parent's running shortfall leaves its band (below) | pause that parent | supervisor |
+| parent_max_slippage | fills average worse than arrival by more than max_slippage_bps | pause | trader, supervisor |
+| parent_schedule_deviation | |filled − schedule| / quantity above max_schedule_deviation | pause | trader, supervisor |
 
 The slippage band is time-dependent: with f the filled fraction and u the elapsed fraction of the
 horizon, band = E·f + z·σ·√max(u, u₀) (bps), E and σ the pre-trade expected cost and standard
@@ -18,8 +20,12 @@ a 4-hour horizon checked every 10 s about 1 % (Monte Carlo of 200,000 Brownian p
 tests/risk/test_breakers.py). A running shortfall checked against the end-of-trade P95 instead
 would fire far more often than 5 %.
 
+The last two are the parent's own limits, set on its ticket (capped by the supervisor at staging,
+core/risk/staging.py) and judged on every `ParentProgress`; both fire when strictly above the limit.
+
 Actions: "pause" (the parent(s)), "exclude_venue", "reducing" (global REDUCING), "halt" (global
 HALTED). Every firing is journaled with its rule, published as an Alert and kept in `events`.
+A parent paused by a breaker that is still tripped cannot resume (`blocks_resume`): reset first.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.actors import SYSTEM, Actor, require_supervisor
+from core.actors import SYSTEM, Actor, PermissionDenied, Role, require_supervisor
 from core.bus import Bus
 from core.clock import Clock
 from core.events import (
@@ -43,6 +49,7 @@ from core.events import (
     VenueStatus,
 )
 from core.orders import OrderStatus
+from core.parent import ParentOrder
 from core.risk.gate import RiskEvent, RiskGate
 
 
@@ -74,6 +81,8 @@ class BreakerConfig:
     slippage_z: float = 3.2
     slippage_floor_u: float = 0.05
     slippage_action: str = "pause"
+    parent_slippage_action: str = "pause"  # the parent's own max_slippage_bps
+    parent_schedule_action: str = "pause"  # the parent's own max_schedule_deviation
     check_every_s: float = 1.0
 
 
@@ -93,6 +102,11 @@ class BreakerActions:
     running_parents: Callable[[], list[str]]
     set_venue_enabled: Callable[[str, bool], None]
     has_working_orders: Callable[[str], bool]  # venue → any open child there
+    parent: Callable[[str], ParentOrder | None]  # parent id → the parent (its own limits, its trader)
+
+
+# the parent's own limits: the trader set them, so the trader may reset them too
+TRADER_RESET_RULES = frozenset({"parent_max_slippage", "parent_schedule_deviation"})
 
 
 @dataclass(slots=True)
@@ -207,6 +221,9 @@ class Breakers:
             )
 
     def on_progress(self, p: ParentProgress) -> None:
+        parent = self.actions.parent(p.parent_id)
+        if parent is not None and p.quantity > 0:
+            self._check_parent_limits(p, parent)
         f = self.forecasts.get(p.parent_id)
         if f is None or p.filled <= 0 or p.quantity <= 0:
             return
@@ -224,6 +241,43 @@ class Breakers:
                 f"running shortfall {running:.1f} bps above its band {band:.1f} bps at {u:.0%} of the horizon",
                 parent_id=p.parent_id,
             )
+
+    def _check_parent_limits(self, p: ParentProgress, parent: ParentOrder) -> None:
+        """The parent's own limits: slippage of its fills vs arrival (bps, positive = worse) and
+        deviation from its schedule (fraction of the quantity; judged only while running — when
+        completing, the schedule is the whole quantity by definition)."""
+        limit = parent.max_slippage_bps
+        if limit is not None and p.filled > 0 and p.slippage_bps > limit:
+            self._fire(
+                "parent_max_slippage",
+                p.parent_id,
+                self.config.parent_slippage_action,
+                f"{p.parent_id}: fills average {p.slippage_bps:.1f} bps worse than arrival "
+                f"{p.arrival_mid:,.2f} (the parent's max_slippage_bps {limit:g})",
+                parent_id=p.parent_id,
+            )
+        deviation_limit = parent.max_schedule_deviation
+        if deviation_limit is not None and p.state == "running":
+            deviation = abs(p.filled - p.schedule_qty) / p.quantity
+            if deviation > deviation_limit:
+                where = "behind" if p.filled < p.schedule_qty else "ahead of"
+                self._fire(
+                    "parent_schedule_deviation",
+                    p.parent_id,
+                    self.config.parent_schedule_action,
+                    f"{p.parent_id}: filled {p.filled:g} is {deviation:.1%} of the quantity {where} the schedule "
+                    f"{p.schedule_qty:g} (the parent's max_schedule_deviation {deviation_limit:.1%})",
+                    parent_id=p.parent_id,
+                )
+
+    def blocks_resume(self, parent_id: str) -> str | None:
+        """Why `parent_id` may not resume: a breaker paused it and is still tripped (None: free)."""
+        for key, action in self.tripped.items():
+            rule, target = key.split(":", 1)
+            if target == parent_id and action == "pause":
+                who = "its trader or a supervisor" if rule in TRADER_RESET_RULES else "a supervisor"
+                return f"circuit breaker {rule} paused it and is still tripped; {who} must reset {key} first"
+        return None
 
     def _periodic(self) -> None:
         now = self.clock.now()
@@ -273,8 +327,19 @@ class Breakers:
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": "automatic"}, SYSTEM)
 
     def reset(self, key: str, actor: Actor) -> None:
-        """Supervisor reset of a breaker that does not reset itself (price move, reject storm, slippage)."""
-        require_supervisor(actor, f"resetting the circuit breaker {key}")
+        """Reset of a breaker that does not reset itself: a supervisor (price move, reject storm,
+        slippage); the parent's own limits also by the parent's trader. Journaled with the actor.
+        A paused parent stays paused: resuming it is the trader's next step."""
+        rule, _, target = key.partition(":")
+        if rule in TRADER_RESET_RULES and actor.role is not Role.SUPERVISOR:
+            parent = self.actions.parent(target)
+            if parent is None or actor.user != parent.trader:
+                owner = parent.trader if parent is not None else "unknown"
+                raise PermissionDenied(
+                    f"resetting {key} requires the parent's trader ({owner}) or a supervisor; {actor} is neither"
+                )
+        else:
+            require_supervisor(actor, f"resetting the circuit breaker {key}")
         action = self.tripped.pop(key, None)
         if action is None:
             raise ValueError(f"breaker {key} is not tripped; tripped: {', '.join(self.tripped) or 'none'}")

@@ -2,11 +2,12 @@
 
 Supervisor-owned hard limits per trader, per account and per instrument (max quantity and max
 notional of one parent, max notional per trading day); a restricted-instrument list; venues and
-OTC desks allowed per account. A parent may only tighten them (its own max slippage and schedule
-deviation). Every refusal names the list or limit that blocked it. A parent whose notional is
-above the four-eyes threshold waits in PENDING_APPROVAL until a *different* user with the
-supervisor role approves it. Daily counters roll over at the trading-day boundary (a setting,
-default 00:00 UTC).
+OTC desks allowed per account. A parent may only tighten them: its own max slippage vs arrival
+and max deviation from schedule must be within the supervisor's caps for its trader, account and
+instrument (a parent without its own gets the tightest cap). Every refusal names the list or
+limit that blocked it. A parent whose notional is above the four-eyes threshold waits in
+PENDING_APPROVAL until a *different* user with the supervisor role approves it. Daily counters
+roll over at the trading-day boundary (a setting, default 00:00 UTC).
 """
 
 from __future__ import annotations
@@ -25,9 +26,14 @@ class StagingRefused(ValueError):
 
 @dataclass(slots=True)
 class Limit:
+    """Supervisor-owned. The last two cap the parent's own limits (bps vs arrival; fraction of the
+    parent quantity); inf = no cap."""
+
     max_qty: float = math.inf
     max_notional: float = math.inf
     max_daily_notional: float = math.inf
+    max_slippage_bps: float = math.inf
+    max_schedule_deviation: float = math.inf
 
 
 @dataclass(slots=True)
@@ -74,6 +80,7 @@ class StagingPolicy:
                     f"account {parent.account} may ask only the desks {', '.join(sorted(desks))}"
                     + (f"; not {', '.join(bad)}" if bad else "; choose its desks or set RFQ off")
                 )
+        self.parent_own_limits(parent, actor.user, parent.max_slippage_bps, parent.max_schedule_deviation)
         qty = float(parent.quantity)
         notional = qty * mid
         four_eyes = self.four_eyes_notional
@@ -89,11 +96,7 @@ class StagingPolicy:
                     f"(max_daily_notional {firm.max_daily_notional:,.0f}; resets at the trading-day boundary)"
                 )
             four_eyes = min(four_eyes, firm.four_eyes_notional)
-        for scope, key, table in (
-            ("trader", actor.user, self.per_trader),
-            ("account", parent.account, self.per_account),
-            ("instrument", symbol, self.per_instrument),
-        ):
+        for scope, key, table in self._scopes(parent, actor.user):
             limit = table.get(key)
             if limit is None:
                 continue
@@ -110,6 +113,39 @@ class StagingPolicy:
                     f"(limit {limit.max_daily_notional:,.0f}; resets at the trading-day boundary)"
                 )
         return notional > four_eyes
+
+    def parent_own_limits(
+        self, parent: ParentOrder, trader: str, slippage_bps: float | None, deviation: float | None
+    ) -> tuple[float | None, float | None]:
+        """The parent's own (max_slippage_bps, max_schedule_deviation) after the supervisor's caps.
+
+        `slippage_bps`, `deviation`: the proposed values (None = none). A value above a cap for the
+        trader, the parent's account or its instrument raises `StagingRefused` naming the cap; a
+        missing value takes the tightest cap (None when there is none). Staging and a live override
+        both go through here."""
+        own: dict[str, float | None] = {"max_slippage_bps": slippage_bps, "max_schedule_deviation": deviation}
+        for name, value in own.items():
+            unit = " bps" if name == "max_slippage_bps" else ""
+            tightest = math.inf
+            for scope, key, table in self._scopes(parent, trader):
+                limit = table.get(key)
+                cap = math.inf if limit is None else float(getattr(limit, name))
+                if value is not None and value > cap:
+                    raise StagingRefused(
+                        f"{name} {value:g}{unit} is looser than the {scope} cap for {key} ({cap:g}{unit}): "
+                        "a parent may only tighten it"
+                    )
+                tightest = min(tightest, cap)
+            if value is None and math.isfinite(tightest):
+                own[name] = tightest
+        return own["max_slippage_bps"], own["max_schedule_deviation"]
+
+    def _scopes(self, parent: ParentOrder, trader: str) -> tuple[tuple[str, str, dict[str, Limit]], ...]:
+        return (
+            ("trader", trader, self.per_trader),
+            ("account", parent.account, self.per_account),
+            ("instrument", parent.instrument.symbol, self.per_instrument),
+        )
 
     def count(self, parent: ParentOrder, actor: Actor, mid: float, now: float) -> None:
         """Add a staged parent's notional to today's counters."""

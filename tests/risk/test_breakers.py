@@ -32,6 +32,7 @@ def rig() -> tuple[SimClock, Engine, ExecutionService, Breakers, list[FakeVenue]
         running_parents=lambda: [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING],
         set_venue_enabled=lambda v, on: execution.set_venue_enabled(v, on, Actor("breaker", Role.SYSTEM)),
         has_working_orders=lambda v: bool(engine.oms.open_children(venue=v)),
+        parent=engine.oms.parents.get,
     )
     breakers = Breakers(clock, engine.bus, engine.risk, actions, BreakerConfig())
     breakers.start()
