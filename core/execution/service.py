@@ -33,6 +33,7 @@ from core.analytics.impact import AlmgrenChrissParams
 from core.clock import Timer
 from core.engine import Engine
 from core.events import Alert, OverrideApplied, ParentProgress, Severity
+from core.execution.adaptive import AdaptiveAc, AdaptiveConfig, MarketSignals
 from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
 from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
@@ -127,7 +128,8 @@ class ExecutionService:
         self.staging = staging or StagingPolicy()
         self.runners: dict[str, Runner] = {}
         engine.risk.on_kill.append(self._on_kill)
-        self.toxicity: dict[str, float] = {}
+        self.toxicity: dict[str, float] = {}  # set by hand (tests, a trader's override): every algo
+        self.signals: MarketSignals | None = None  # surveillance: what the adaptive policy reads
         self.disabled_venues: set[str] = set()
         # venue → who holds it off: "automatic" (a circuit breaker) and/or the user who switched it off
         self.venue_holds: dict[str, set[str]] = {}
@@ -196,7 +198,11 @@ class ExecutionService:
         oms.start(parent_id, arrival, actor, now)
         if parent.end_ts is None:
             parent.end_ts = now + parent.horizon_s
-        runner = Runner(parent, self._make_algo(parent, arrival), self.seeds.generator(f"algo/{parent_id}"), now)
+        decisions: list[dict[str, Any]] = []
+        runner = Runner(
+            parent, self._make_algo(parent, arrival, decisions), self.seeds.generator(f"algo/{parent_id}"), now
+        )
+        runner.decisions = decisions
         runner.market_volume_at_start = self.market_volume()
         self.runners[parent_id] = runner
         self._tick(parent_id)
@@ -271,7 +277,7 @@ class ExecutionService:
         if runner is not None:
             if field_name in ("quantity", "end_ts", "urgency", "risk_aversion"):
                 if field_name in ("urgency", "risk_aversion"):
-                    runner.algo = self._make_algo(parent, self.engine.oms.arrival_mid[parent_id])
+                    runner.algo = self._make_algo(parent, self.engine.oms.arrival_mid[parent_id], runner.decisions)
                 runner.replan_needed = True
             if field_name in ("limit_price", "venues"):
                 self._cancel_nonconforming(parent_id, actor)
@@ -342,6 +348,8 @@ class ExecutionService:
         if runner.replan_needed:
             runner.algo.replan(state)
             runner.replan_needed = False
+        if isinstance(runner.algo, AdaptiveAc):
+            runner.algo.observe(state)
 
         mid = self.consolidated_mid(self._venues(parent))
         self._cancel_stale(runner, mid)
@@ -457,10 +465,18 @@ class ExecutionService:
                 inst.taker_fee_bps,
                 inst.maker_fee_bps,
                 capacity,
-                toxicity=self.toxicity.get(name, 0.0),
+                toxicity=self._toxicity(parent, name),
                 enabled=name not in self.disabled_venues and venue.is_up,
             )
         return router
+
+    def _toxicity(self, parent: ParentOrder, venue: str) -> float:
+        """How much the router avoids `venue` for this parent: a trader's setting for every algo,
+        surveillance's live score for the adaptive policy (spoof-aware routing)."""
+        manual = self.toxicity.get(venue, 0.0)
+        if parent.algo == "adaptive" and self.signals is not None:
+            return max(manual, self.signals.toxicity(venue))
+        return manual
 
     def participation_room(self, venue: str) -> float:
         """How much more we may send to `venue` (all parents together) before the gate's
@@ -575,7 +591,7 @@ class ExecutionService:
     def _smallest_lot(self, parent: ParentOrder) -> Decimal:
         return min(self.engine.venues[v].instrument(parent.instrument.symbol).lot_size for v in self._venues(parent))
 
-    def _make_algo(self, parent: ParentOrder, mid: float) -> Algo:
+    def _make_algo(self, parent: ParentOrder, mid: float, decisions: list[dict[str, Any]] | None = None) -> Algo:
         p = parent.params
         if parent.algo == "twap":
             return Twap()
@@ -595,7 +611,18 @@ class ExecutionService:
             lam = parent.risk_aversion
             if lam is None:
                 lam = risk_aversion_for_urgency(AcUrgency(parent.urgency.value), params, parent.horizon_s, n)
-            return AlmgrenChriss(params, lam, self.config.ac_period_s)
+            ac = AlmgrenChriss(params, lam, self.config.ac_period_s)
+            if parent.algo == "adaptive":
+                return AdaptiveAc(
+                    ac,
+                    parent.side.sign,
+                    self._venues(parent),
+                    self.signals,
+                    self.engine.clock.now,
+                    decisions if decisions is not None else [],
+                    AdaptiveConfig(**parent.params.get("adaptive", {})),
+                )
+            return ac
         raise ValueError(f"unknown algo {parent.algo!r}; choose twap, vwap, pov, iceberg, ac or adaptive")
 
     def _publish_progress(self, runner: Runner, now: float, mid: float, target: float) -> None:
