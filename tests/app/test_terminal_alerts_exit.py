@@ -11,11 +11,11 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from adapters.store.journal import MemoryJournal
-from app.composition import Terminal, build_terminal
-from app.settings import load_settings
+from app.composition import Terminal
 from core.actors import Actor, Role
 from core.events import Severity, VenueStatus
 from core.parent import ParentState
+from tests.app.terminal_kit import advance, open_terminal
 from widgets.alerts import AlertsView
 from widgets.exit_dialog import CANCEL, LEAVE, STAY
 from widgets.override_panel import POLICY_DECISIONS_SHOWN
@@ -25,27 +25,8 @@ SUPERVISOR = Actor("carol", Role.SUPERVISOR)
 
 @pytest.fixture
 def terminal(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = load_settings(tmp_path / "absent.toml", env={}, overrides=[f"general.data_dir={tmp_path}"])
-    term = build_terminal(
-        settings, None, actor=SUPERVISOR, start_pacer=False, restore_layout=False,
-        settings_scope="BlockhouseTest", mc_paths=500, journal=MemoryJournal(),
-    )
-    qtbot.addWidget(term.window)
-    term.window.resize(1920, 1080)
-    term.window.show()
-    qtbot.waitExposed(term.window)
-    yield term
-    term.shutdown()
-
-
-def advance(term: Terminal, seconds: float, qtbot) -> None:  # type: ignore[no-untyped-def]
-    market, bridge = term.market, term.bridge
-    assert market is not None and bridge is not None
-    end = market.clock.now() + seconds
-    while market.clock.now() < end:
-        market.clock.run_until(min(end, market.clock.now() + 5.0))
-    bridge.flush_all()
-    qtbot.wait(1)
+    with open_terminal(qtbot, tmp_path, SUPERVISOR, mc_paths=500) as term:
+        yield term
 
 
 def start_parent(term: Terminal, qtbot, algo: str = "ac", rfq_mode: str = "off") -> str:  # type: ignore[no-untyped-def]

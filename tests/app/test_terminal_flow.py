@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from adapters.store.journal import MemoryJournal
-from app.composition import Terminal, build_terminal
-from app.settings import load_settings
+from app.composition import Terminal
 from core.actors import Actor, Role
 from core.events import TradingState
 from core.parent import ParentState, Urgency
 from core.rfq.model import RfqState
+from tests.app.terminal_kit import advance, open_terminal
 from widgets.pretrade_panel import _HighlightModel
 
 SUPERVISOR = Actor("carol", Role.SUPERVISOR)
@@ -30,28 +29,8 @@ FIRM_DESKS = ("north", "meridian", "lattice")  # no last look: an accept fills
 
 @pytest.fixture
 def terminal(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = load_settings(tmp_path / "absent.toml", env={}, overrides=[f"general.data_dir={tmp_path}"])
-    term = build_terminal(
-        settings, None, actor=SUPERVISOR, start_pacer=False, restore_layout=False,
-        settings_scope="BlockhouseTest", mc_paths=2_000, journal=MemoryJournal(),
-    )
-    qtbot.addWidget(term.window)
-    term.window.resize(1920, 1080)
-    term.window.show()
-    qtbot.waitExposed(term.window)
-    yield term
-    term.shutdown()
-
-
-def advance(term: Terminal, seconds: float, qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Run the simulated market `seconds` forward, then push every view."""
-    market, bridge = term.market, term.bridge
-    assert market is not None and bridge is not None
-    end = market.clock.now() + seconds
-    while market.clock.now() < end:
-        market.clock.run_until(min(end, market.clock.now() + 5.0))
-    bridge.flush_all()
-    qtbot.wait(1)
+    with open_terminal(qtbot, tmp_path, SUPERVISOR, mc_paths=2_000) as term:
+        yield term
 
 
 def test_a_whole_trade_on_screen(qtbot, terminal: Terminal) -> None:  # type: ignore[no-untyped-def]
