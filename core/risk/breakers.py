@@ -107,6 +107,31 @@ class BreakerActions:
 
 # the parent's own limits: the trader set them, so the trader may reset them too
 TRADER_RESET_RULES = frozenset({"parent_max_slippage", "parent_schedule_deviation"})
+# these clear themselves when their condition does (a supervisor may still reset them by hand)
+AUTOMATIC_RESET_RULES = frozenset({"spread_blowout", "stale_data", "venue_down"})
+
+
+def who_may_reset(rule: str) -> str:
+    """Who may reset a tripped `rule`, in the desk's words (a supervisor may reset any breaker)."""
+    if rule in TRADER_RESET_RULES:
+        return "its trader or a supervisor"
+    if rule in AUTOMATIC_RESET_RULES:
+        return "automatic, or a supervisor"
+    return "a supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class TrippedBreaker:
+    """One breaker that is tripped now: `key` is what `Breakers.reset` takes ("rule:target");
+    `target` a venue or a parent id; `since` the trip time (clock seconds)."""
+
+    key: str
+    rule: str
+    target: str
+    action: str
+    since: float
+    detail: str
+    reset_by: str
 
 
 @dataclass(slots=True)
@@ -119,6 +144,8 @@ class Breakers:
     forecasts: dict[str, ParentForecast] = field(default_factory=dict)
     tripped: dict[str, str] = field(default_factory=dict)  # key ("rule:venue" / "rule:parent") → action
     events: list[RiskEvent] = field(default_factory=list)
+    trips: dict[str, RiskEvent] = field(default_factory=dict)  # key → the firing that tripped it (while tripped)
+    paused_by: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key → the parents its firing paused
     _mids: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # window minima candidates
     _mid_highs: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # window maxima candidates
     _last_book: dict[str, float] = field(default_factory=dict)
@@ -270,11 +297,22 @@ class Breakers:
                     parent_id=p.parent_id,
                 )
 
+    def tripped_breakers(self) -> list[TrippedBreaker]:
+        """The breakers tripped now, oldest first (what the Risk panel lists)."""
+        rows = []
+        for key, action in self.tripped.items():
+            rule, _, target = key.partition(":")
+            event = self.trips.get(key)
+            since, detail = (event.ts, event.detail) if event is not None else (math.nan, "")
+            rows.append(TrippedBreaker(key, rule, target, action, since, detail, who_may_reset(rule)))
+        return sorted(rows, key=lambda r: (r.since, r.key))
+
     def blocks_resume(self, parent_id: str) -> str | None:
-        """Why `parent_id` may not resume: a breaker paused it and is still tripped (None: free)."""
+        """Why `parent_id` may not resume: a breaker paused it and is still tripped (None: free) —
+        its own breaker, or a venue-wide one (a price move) that paused every running parent."""
         for key, action in self.tripped.items():
             rule, target = key.split(":", 1)
-            if target == parent_id and action == "pause":
+            if action == "pause" and (target == parent_id or parent_id in self.paused_by.get(key, ())):
                 who = "its trader or a supervisor" if rule in TRADER_RESET_RULES else "a supervisor"
                 return f"circuit breaker {rule} paused it and is still tripped; {who} must reset {key} first"
         return None
@@ -300,6 +338,7 @@ class Breakers:
         self.tripped[key] = action
         now = self.clock.now()
         event = RiskEvent(now, rule, action, detail, venue="" if parent_id else target, parent_id=parent_id)
+        self.trips[key] = event
         self.events.append(event)
         self.risk.events.append(event)
         self.risk.journal_event(
@@ -308,6 +347,7 @@ class Breakers:
         self.bus.publish(Alert(now, Severity.CRITICAL, f"breaker:{rule}", "risk", detail, event.venue, parent_id))
         if action == "pause":
             targets = [parent_id] if parent_id else self.actions.running_parents()
+            self.paused_by[key] = tuple(targets)
             for pid in targets:
                 self.actions.pause_parent(pid, f"circuit breaker {rule}")
         elif action == "exclude_venue":
@@ -322,6 +362,8 @@ class Breakers:
         action = self.tripped.pop(key, None)
         if action is None:
             return
+        self.trips.pop(key, None)
+        self.paused_by.pop(key, None)
         if action == "exclude_venue":
             self._enable_unless_still_excluded(venue)
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": "automatic"}, SYSTEM)
@@ -343,6 +385,8 @@ class Breakers:
         action = self.tripped.pop(key, None)
         if action is None:
             raise ValueError(f"breaker {key} is not tripped; tripped: {', '.join(self.tripped) or 'none'}")
+        self.trips.pop(key, None)
+        self.paused_by.pop(key, None)
         if action == "exclude_venue":
             self._enable_unless_still_excluded(key.split(":", 1)[1])
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": str(actor)}, actor)

@@ -72,6 +72,29 @@ def test_price_move_beyond_the_band_pauses_the_algo_and_needs_a_supervisor_reset
     assert "price_move:V0" not in breakers.tripped
 
 
+def test_a_venue_wide_price_move_blocks_the_resume_of_the_parents_it_paused_until_reset() -> None:
+    clock, engine, execution, breakers, venues = rig()
+    execution.resume_guards.append(breakers.blocks_resume)
+    t = clock.now()
+    engine.bus.publish(book(t, "V0", 50_000.0))
+    engine.bus.publish(book(t + 30, "V0", 50_000.0 * (1 - 0.036)))
+    assert engine.oms.parents["P1"].state is ParentState.PAUSED
+    assert breakers.paused_by["price_move:V0"] == ("P1",)
+    [tripped] = breakers.tripped_breakers()
+    assert (tripped.key, tripped.target, tripped.action) == ("price_move:V0", "V0", "pause")
+    assert tripped.reset_by == "a supervisor"
+    assert tripped.since == breakers.events[-1].ts and "V0 mid moved" in tripped.detail
+    try:
+        execution.resume("P1", TRADER)
+        raise AssertionError("resumed while the price move is tripped")
+    except ValueError as exc:
+        assert "price_move" in str(exc) and "a supervisor" in str(exc)
+    breakers.reset("price_move:V0", SUPER)
+    assert not breakers.tripped_breakers() and not breakers.paused_by
+    execution.resume("P1", TRADER)
+    assert engine.oms.parents["P1"].state is ParentState.RUNNING
+
+
 def test_a_move_inside_the_threshold_does_not_fire() -> None:
     clock, engine, execution, breakers, venues = rig()
     t = clock.now()
