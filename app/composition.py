@@ -4,7 +4,8 @@
 (app/terminal_sim.py) on a SimClock that a `SimPacer` advances at `market.speed`; the bridge
 (app/bridge.py) connects it to the panels. Each simulated session journals to its own SQLite file
 under `data_dir/sim-journals/` — a fresh simulated market must not replay another session's
-orders, and nothing journaled is ever overwritten. `market.mode = "live"` opens the window on an
+orders, and nothing journaled is ever overwritten. The embedded market runs the circuit breakers
+of `[breakers]`. `market.mode = "live"` opens the window on an
 engine without venues (live venues run headless with `python main.py run` for now).
 """
 
@@ -20,7 +21,7 @@ from adapters.store.journal import SqlJournal
 from app.bridge import Bridge, build_panels
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
-from app.settings import Settings, risk_limits
+from app.settings import Settings, breaker_config, risk_limits
 from app.terminal_sim import EmbeddedMarket, SimPacer, build_embedded_market, run_fast
 from core.actors import Actor
 from core.clock import LiveClock
@@ -93,7 +94,7 @@ def build_terminal(
     speed = float(settings.get("market.speed"))
     if journal is None:
         journal = SqlJournal(sim_journal_path(settings, scenario_name, seed), durable=False)
-    market = build_embedded_market(scenario_name, seed, journal, risk_limits(settings))
+    market = build_embedded_market(scenario_name, seed, journal, risk_limits(settings), breaker_config(settings))
     window = MainWindow(settings_scope=settings_scope, sim_speed=speed, restore=restore_layout)
     window.set_clock_source(market.clock.now)
     window.set_market_description(

@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from core.risk.breakers import BreakerConfig
 from core.risk.rules import RiskLimits
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -30,10 +31,13 @@ ITEM_TYPES: dict[str, type] = {
     "venues.keys": str,
 }
 
+BREAKER_ACTIONS = ("pause", "exclude_venue", "reducing", "halt")
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "general.log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "market.mode": ("sim", "live"),
     "ui.theme": ("dark", "light"),
+    **{f"breakers.{f.name}": BREAKER_ACTIONS for f in fields(BreakerConfig) if f.name.endswith("_action")},
 }
 
 
@@ -70,6 +74,12 @@ def risk_limits(settings: Settings) -> RiskLimits:
     """The `[risk]` section as the risk gate's limits (every field has a default there)."""
     kinds = {f.name: type(getattr(RiskLimits(), f.name)) for f in fields(RiskLimits)}
     return RiskLimits(**{name: kind(settings.get(f"risk.{name}")) for name, kind in kinds.items()})
+
+
+def breaker_config(settings: Settings) -> BreakerConfig:
+    """The `[breakers]` section as the circuit breakers' thresholds and actions."""
+    kinds = {f.name: type(getattr(BreakerConfig(), f.name)) for f in fields(BreakerConfig)}
+    return BreakerConfig(**{name: kind(settings.get(f"breakers.{name}")) for name, kind in kinds.items()})
 
 
 def default_config_path() -> Path:
@@ -148,6 +158,8 @@ def _set(
     if dotted == "general.trading_day_boundary_utc" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         raise SettingsError(f"{origin}: {dotted} must be HH:MM in UTC (e.g. '00:00'), got {value!r}")
     if dotted in ("market.speed", "ui.max_fps") and value <= 0:
+        raise SettingsError(f"{origin}: {dotted} must be positive, got {value!r}")
+    if section == "breakers" and not key.endswith("_action") and value <= 0:
         raise SettingsError(f"{origin}: {dotted} must be positive, got {value!r}")
     settings.values[section][key] = value
     settings.source[dotted] = origin

@@ -23,8 +23,9 @@ from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
 from adapters.store.journal import MemoryJournal
+from app.risk_wiring import build_breakers
 from app.settings import RESOURCES
-from core.actors import SYSTEM, Actor, Role
+from core.actors import Actor, Role
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
@@ -35,10 +36,10 @@ from core.engine import Engine
 from core.events import Alert, OrderUpdate, OverrideApplied, Severity
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
-from core.parent import ParentOrder, ParentState, Urgency
+from core.parent import ParentOrder, Urgency
 from core.rfq.model import DisclosurePolicy
 from core.rfq.service import RfqService
-from core.risk.breakers import BreakerActions, Breakers, ParentForecast
+from core.risk.breakers import ParentForecast
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -289,21 +290,6 @@ def _disclosure(req: SimRequest, n_desks: int) -> DisclosurePolicy:
     if not 0.0 < req.probe_fraction <= 1.0:
         raise ValueError(f"probe fraction must be in (0, 1], got {req.probe_fraction}")
     return DisclosurePolicy(risk_transfer_max_desks=req.probe_desks)
-
-
-def build_breakers(engine: Engine, execution: ExecutionService) -> Breakers:
-    """Circuit breakers acting through the execution service (their actor is the engine)."""
-    actions = BreakerActions(
-        pause_parent=lambda pid, why: execution.pause(pid, SYSTEM),
-        running_parents=lambda: [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING],
-        set_venue_enabled=lambda venue, on: execution.set_venue_enabled(venue, on, SYSTEM),
-        has_working_orders=lambda venue: bool(engine.oms.open_children(venue=venue)),
-        parent=engine.oms.parents.get,
-    )
-    breakers = Breakers(engine.clock, engine.bus, engine.risk, actions)
-    breakers.start()
-    execution.resume_guards.append(breakers.blocks_resume)
-    return breakers
 
 
 def _parent_end_ts(engine: Engine, parent_id: str, default: float) -> float:

@@ -2,7 +2,8 @@
 
 `build_embedded_market` composes the same desk `app.simulation.prepare` builds for headless runs
 (scenario → `MarketSim` → `SimExchange` venues on a `SimClock` → `Engine`), plus the execution
-service and the RFQ service with the scenario's OTC desks, journaled to the given journal.
+service, the circuit breakers (app/risk_wiring.py, as `simulate` and `run` start them) and the RFQ
+service with the scenario's OTC desks, journaled to the given journal.
 
 `SimPacer` advances that `SimClock` from a Qt timer: every `tick_ms` of wall time the simulated
 target becomes start + speed × elapsed wall time, and `clock.run_until` catches up — by at most
@@ -28,6 +29,7 @@ from adapters.sim.desks import SimDesk
 from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
+from app.risk_wiring import build_breakers
 from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, market_history
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.instant_cost import VenueBook
@@ -38,6 +40,7 @@ from core.engine import Engine
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.ports import Journal
 from core.rfq.service import RfqService
+from core.risk.breakers import BreakerConfig, Breakers
 from core.risk.rules import RiskLimits
 from core.seeds import SeedTree
 from core.types import Side
@@ -68,6 +71,7 @@ class EmbeddedMarket:
     symbol: str
     venue_names: tuple[str, ...]
     surveillance: Surveillance | None = None  # spoofing/stuffing/dips: alerts, ladder flags, the adaptive policy
+    breakers: Breakers | None = None  # circuit breakers, started with the market
 
     @property
     def t0(self) -> float:
@@ -114,10 +118,15 @@ class EmbeddedMarket:
 
 
 def build_embedded_market(
-    scenario_name: str, seed: int, journal: Journal | None, limits: RiskLimits | None = None
+    scenario_name: str,
+    seed: int,
+    journal: Journal | None,
+    limits: RiskLimits | None = None,
+    breaker_config: BreakerConfig | None = None,
 ) -> EmbeddedMarket:
     """The scenario's venues and desks on a SimClock at the scenario's t = 0 (+1 s of data);
-    `limits`: the settings' risk limits (default: RiskLimits())."""
+    `limits`: the settings' risk limits (default: RiskLimits()); `breaker_config`: the settings'
+    `[breakers]` (default: BreakerConfig())."""
     scenario = load_scenario(scenario_name)
     seeds = SeedTree(seed)
     market = MarketSim(scenario, seed)
@@ -132,12 +141,13 @@ def build_embedded_market(
     execution = ExecutionService(engine, seeds, ExecutionConfig())
     surveillance = Surveillance(engine.bus, tick_sizes={v.name: float(v.spec.tick_size) for v in exchange.venues})
     execution.signals = surveillance
+    breakers = build_breakers(engine, execution, breaker_config)
     desks = {cfg.name: SimDesk(exchange, cfg, k, seeds.generator(f"desk/{cfg.name}"))
              for k, cfg in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, dict(desks), seeds)
     names = tuple(v.name for v in exchange.venues)
     return EmbeddedMarket(scenario, seed, seeds, market, clock, exchange, engine, execution, rfq, desks,
-                          market_history(scenario), scenario.scenario.symbol, names, surveillance)
+                          market_history(scenario), scenario.scenario.symbol, names, surveillance, breakers)
 
 
 # ---- pacing --------------------------------------------------------------------------------------------

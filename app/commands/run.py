@@ -16,6 +16,9 @@ Output: JSON lines on stdout — ``{"event": "ready", ...}`` once venues are up 
 ``{"event": "first_order", ...}`` when trading starts again, ``{"event": "progress", ...}`` every
 ``--progress-every`` seconds and ``{"event": "finished", ...}`` with the result. Exit codes: 0 the
 parent is done, 2 bad input, 3 halted (kill switch), 4 venues did not come up.
+The circuit breakers of ``[breakers]`` run (app/risk_wiring.py): each firing is journaled and
+printed (``{"event": "breaker", ...}``), and ``finished`` lists what is still tripped. There is no
+reset from this command yet: a parent a breaker paused stays paused until the process is stopped.
 Keys: each venue's API key is looked up in adapters.secrets by reference (``--key NAME=REF``, else
 ``venues.keys``, else the venue name); see docs/connectivity.md.
 """
@@ -138,6 +141,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
     from core.actors import Actor, Role
     from core.clock import LiveClock
     from core.engine import Engine
+    from core.events import Alert
     from core.execution.service import ExecutionConfig, ExecutionService
     from core.orders import validate_parent_id
     from core.parent import ParentOrder, ParentState
@@ -241,6 +245,8 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             SeedTree(args.seed),
             ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
         )
+        breakers = start_breakers(engine, service, settings)
+        engine.bus.subscribe(Alert, _emit_breaker)
         first_order = _watch_first_order(engine, oms.sequences.get(parent_id, 0), parent_id)
         if args.resume:
             _resume(service, parent_id)
@@ -294,6 +300,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             children=len(children),
             open_children=len(oms.open_children(parent_id)),
             venues={v.name: {**dict(v.stats), "book": {s: asdict(a) for s, a in _audits(v).items()}} for v in venues},
+            tripped_breakers=sorted(breakers.tripped),
         )
         if engine.risk.killed:
             return 3
@@ -302,6 +309,27 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         for v in venues:
             await v.close()
         journal.close()
+
+
+def start_breakers(engine: Any, service: Any, settings: Any) -> Any:
+    """The circuit breakers of the settings' `[breakers]`, started on `service` (the builder the
+    terminal and `simulate` share). No pre-trade report is computed here, so the `slippage`
+    band has no forecast and does not judge; every other breaker does."""
+    from app.risk_wiring import build_breakers
+    from app.settings import breaker_config
+
+    return build_breakers(engine, service, breaker_config(settings))
+
+
+def _emit_breaker(alert: Any) -> None:
+    if alert.kind.startswith("breaker:"):
+        emit(
+            "breaker",
+            rule=alert.kind.removeprefix("breaker:"),
+            venue=alert.venue,
+            parent_id=alert.parent_id,
+            detail=alert.detail,
+        )
 
 
 def _resume(service: Any, parent_id: str) -> None:

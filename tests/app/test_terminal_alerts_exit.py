@@ -89,21 +89,25 @@ def test_critical_alerts_sound_notify_when_unfocused_and_journal_their_acknowled
     qtbot.wait(notifier._flush.interval() + 50)
     assert rec.sounds == 0 and rec.notes == []
 
-    # a venue going down while the trader looks elsewhere: a sound and a desktop notification
+    # a venue going down while the trader looks elsewhere: a sound per critical alert (the venue's
+    # and the venue_down breaker's that takes it out of routing) and one desktop notification
     venue = market.venue_names[0]
     market.engine.bus.publish(VenueStatus(market.clock.now(), venue, False, 0.0, "websocket closed"))
-    assert rec.sounds == 1
+    assert rec.sounds == 2
     qtbot.waitUntil(lambda: len(rec.notes) == 1, timeout=2000)
-    assert "venue" in rec.notes[0][0] and "websocket closed" in rec.notes[0][1]
+    assert "critical alerts" in rec.notes[0][0] and "breaker:venue down" in rec.notes[0][1]
+    assert "venue: websocket closed" in rec.notes[0][1]
     down = next(r for r in alerts.alerts.rows() if r.kind == "venue" and r.venue == venue)
     assert down.severity is Severity.CRITICAL and alerts.alerts.critical_pending >= 1
-    assert alerts.visible_keys()[0] == down.alert_id  # pinned on top until acknowledged
+    breaker = next(r for r in alerts.alerts.rows() if r.kind == "breaker:venue_down" and r.venue == venue)
+    # both pinned on top until acknowledged
+    assert set(alerts.visible_keys()[:2]) == {down.alert_id, breaker.alert_id}
 
     # the same while the terminal is in front: the sound only
     rec.focused = True
     market.engine.bus.publish(VenueStatus(market.clock.now(), market.venue_names[1], False, 0.0, "timeout"))
     qtbot.wait(notifier._flush.interval() + 50)
-    assert rec.sounds == 2 and len(rec.notes) == 1
+    assert rec.sounds == 4 and len(rec.notes) == 1
 
     # a burst while unfocused (the parent stopped and trading halted together): one notification
     rec.focused = False
