@@ -7,7 +7,8 @@ to the widgets by Qt timers:
 - ladders at most `max_fps` per second (each ladder coalesces again to its own frame rate);
 - blotters every 250 ms, only the rows that changed since the last batch;
 - the execution chart at most 10 times a second (new samples only);
-- alerts, the HALTED state and RFQ quotes immediately (they are rare and urgent).
+- alerts, the HALTED state and RFQ quotes immediately (they are rare and urgent);
+- the tripped circuit breakers in the risk panel once a second (and at once after a reset).
 
 Commands go the other way: the ticket, pre-trade, override, RFQ dialog and kill switch emit
 signals; the bridge calls the ExecutionService, RfqService or Engine with the session's actor
@@ -55,6 +56,7 @@ from core.events import (
 from core.execution.algos import AlgoState
 from core.orders import ChildOrder
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
+from core.risk.breakers import ParentForecast
 from core.types import Instrument, Side
 from widgets import theme
 from widgets.alerts import AlertNotifier, AlertsView
@@ -68,7 +70,16 @@ from widgets.rfq_dialog import RfqQuoteDialog
 from widgets.risk_panel import RiskPanel
 from widgets.tables import BlotterView, ChildrenModel, Column, FillsModel, ParentsModel, RowTableModel
 from widgets.ticket import OrderTicket
-from widgets.viewmodels import AlertRow, ChartUpdate, ChildRow, FillRow, LadderView, ParentRow, RfqQuoteView
+from widgets.viewmodels import (
+    AlertRow,
+    BreakerRow,
+    ChartUpdate,
+    ChildRow,
+    FillRow,
+    LadderView,
+    ParentRow,
+    RfqQuoteView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +214,7 @@ class Bridge(QObject):
         self.engine = market.engine
         self.execution = market.execution
         self.rfq = market.rfq
+        self.breakers = market.breakers
         self.clock = market.clock
         self.window = window
         self.panels = panels
@@ -344,6 +356,7 @@ class Bridge(QObject):
         p.pretrade.horizon_chosen.connect(self._use_horizon)
         p.override.set_clock(self.clock.now)
         p.risk.limit_change_requested.connect(self.set_limit)
+        p.risk.breaker_reset_requested.connect(self.reset_breaker)
         p.override.pause_requested.connect(lambda pid: self._command(pid, "pause"))
         p.override.resume_requested.connect(lambda pid: self._command(pid, "resume"))
         p.override.finish_now_requested.connect(lambda pid: self._command(pid, "finish_now"))
@@ -691,6 +704,8 @@ class Bridge(QObject):
     def _on_report(self, parent_id: str, report: PreTradeReport) -> None:
         self.reports[parent_id] = report
         parent = self.engine.oms.parents[parent_id]
+        if parent.start_ts is not None:  # started before its report came back from the executor
+            self._register_forecast(parent_id, report, parent.start_ts)
         self.panels.pretrade.set_report(report.to_dict(), report.distribution.samples_bps, parent_id,
                                         parent.instrument.symbol)
         startable = parent.state is ParentState.STAGED
@@ -751,6 +766,8 @@ class Bridge(QObject):
             self.add_alert(Severity.WARNING, "parent", parent_id, f"Start refused: {exc}", parent_id=parent_id)
             return False
         parent = self.engine.oms.parents[parent_id]
+        if report is not None:
+            self._register_forecast(parent_id, report, self.clock.now())
         self._vwap_acc[parent_id] = [0.0, 0.0]
         self._series_for(parent_id).plan_dirty = True
         t.set_started(parent_id)
@@ -761,6 +778,16 @@ class Bridge(QObject):
         self.window.show_panel("override")
         self.push_blotters()
         return True
+
+    def _register_forecast(self, parent_id: str, report: PreTradeReport, start_ts: float) -> None:
+        """The slippage breaker's band for this parent: the staged pre-trade forecast (mean and
+        standard deviation of the cost, bps) over the parent's horizon from its start."""
+        if self.breakers is None:
+            return
+        horizon_s = self.engine.oms.parents[parent_id].horizon_s
+        self.breakers.forecasts[parent_id] = ParentForecast(
+            report.distribution.mean_bps, report.distribution.std_bps, horizon_s, start_ts
+        )
 
     def _use_horizon(self, seconds: float) -> None:
         self.panels.ticket.fill(horizon=f"{seconds / 60:g}m")
@@ -857,6 +884,39 @@ class Bridge(QObject):
         self.panels.risk.set_result(f"{name}: {old:g} → {new:g} (journaled, by {actor.user})", ok=True)
         self.add_alert(Severity.INFO, "risk_limit", str(actor), f"{name} changed from {old:g} to {new:g}")
         return True
+
+    def reset_breaker(self, key: str) -> bool:
+        """A Reset in the risk panel's breaker list, as the session's actor: core decides who may
+        (a supervisor; the parent's trader for the parent's own limits) and journals the reset."""
+        panel = self.panels.risk
+        if self.breakers is None:
+            panel.set_result("No circuit breakers run on this market.", ok=False)
+            return False
+        if self.actor is None:
+            panel.set_result("Log in to reset a circuit breaker.", ok=False)
+            return False
+        actor = self.actor
+        try:
+            self.breakers.reset(key, actor)
+        except (PermissionError, ValueError) as exc:
+            panel.set_result(f"Reset refused: {exc}", ok=False)
+            self.add_alert(Severity.WARNING, "breaker_reset", str(actor), f"Reset of {key} refused: {exc}")
+            return False
+        panel.set_breakers(self._breaker_rows())
+        rule, _, target = key.partition(":")
+        paused = target in self.engine.oms.parents and self.engine.oms.parents[target].state is ParentState.PAUSED
+        resume = " The parent stays paused: resume it in the Override panel." if paused else ""
+        panel.set_result(f"{key} reset by {actor.user} (journaled).{resume}", ok=True)
+        self.add_alert(Severity.INFO, "breaker_reset", str(actor), f"{rule} on {target} reset",
+                       venue="" if target in self.engine.oms.parents else target,
+                       parent_id=target if target in self.engine.oms.parents else "")
+        return True
+
+    def _breaker_rows(self) -> list[BreakerRow]:
+        if self.breakers is None:
+            return []
+        return [BreakerRow(t.key, t.rule, t.target, t.action, t.since, t.detail, t.reset_by)
+                for t in self.breakers.tripped_breakers()]
 
     def reset_kill_switch(self) -> bool:
         actor = self.actor or Actor("view-only", Role.TRADER)
@@ -1147,6 +1207,7 @@ class Bridge(QObject):
         self.panels.balances.model.apply_rows(self._balance_rows())
         self.panels.risk.set_summary(self._risk_text())
         self.panels.risk.set_limits(asdict(self.engine.risk.limits))
+        self.panels.risk.set_breakers(self._breaker_rows())
         self.refresh_override()
 
     def refresh_override(self) -> None:

@@ -1,15 +1,20 @@
-"""The risk panel: trading states and the latest risk events (a summary the bridge writes), and
-the limit editor — every pre-trade limit with its current value, a field for a new one and Set.
+"""The risk panel: trading states and the latest risk events (a summary the bridge writes), the
+circuit breakers tripped now — rule, venue or parent, action, since, detail, who may reset, and a
+Reset button per row — and the limit editor — every pre-trade limit with its current value, a
+field for a new one and Set.
 
-The panel only asks (`limit_change_requested(name, value)`); the engine decides. Hard limits are
-supervisor-only *in core* (`RiskGate.set_limit` refuses anyone else, journals every change with
-its actor); the editor mirrors that by disabling the fields for other roles, and shows the
-engine's answer with `set_result`.
+The panel only asks (`limit_change_requested(name, value)`, `breaker_reset_requested(key)`); the
+engine decides. Hard limits and most breaker resets are supervisor-only *in core*
+(`RiskGate.set_limit`, `Breakers.reset` refuse anyone else and journal with the actor); the
+editor mirrors that by disabling the fields for other roles. Reset buttons stay enabled for every
+role — a trader may reset the breakers of their own parent's limits — and the engine's answer
+comes back through `set_result`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,6 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from widgets import theme
+from widgets.viewmodels import BreakerRow
+
+BREAKER_COLUMNS = ("Rule", "Venue / parent", "Action", "Since (UTC)", "Detail", "Reset by", "")
 
 # what each limit means, in the trader's words (docs/risk.md has the table)
 LIMIT_HELP: dict[str, str] = {
@@ -45,6 +53,7 @@ LIMIT_HELP: dict[str, str] = {
 
 class RiskPanel(QWidget):
     limit_change_requested = Signal(str, float)
+    breaker_reset_requested = Signal(str)  # the breaker's key ("rule:venue" / "rule:parent")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +63,15 @@ class RiskPanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.summary.setContentsMargins(10, 8, 10, 8)
+
+        self.breakers_box = QGroupBox("Tripped circuit breakers")
+        self.breakers_box.setObjectName("riskBreakers")
+        self.breaker_grid = QGridLayout(self.breakers_box)
+        self.breaker_grid.setColumnStretch(4, 1)
+        self.breaker_rows: tuple[BreakerRow, ...] = ()
+        self.breaker_buttons: dict[str, QPushButton] = {}
+        self.breaker_cells: dict[str, list[QLabel]] = {}
+        self._breaker_widgets: list[QWidget] = []
 
         self.limits_box = QGroupBox("Limits")
         self.limits_box.setObjectName("riskLimits")
@@ -72,6 +90,7 @@ class RiskPanel(QWidget):
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.addWidget(self.summary)
+        column.addWidget(self.breakers_box)
         column.addWidget(self.limits_box)
         column.addWidget(self.note)
         column.addWidget(self.result)
@@ -83,6 +102,7 @@ class RiskPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.set_editable(False)
+        self.set_breakers([])
 
     # ---- fed by the bridge ----------------------------------------------------------------------
 
@@ -98,6 +118,52 @@ class RiskPanel(QWidget):
             text = _fmt(value)
             if self.current[name].text() != text:
                 self.current[name].setText(text)
+
+    def set_breakers(self, rows: Sequence[BreakerRow]) -> None:
+        """The breakers tripped now; the list is rebuilt only when it changed (trips are rare)."""
+        rows = tuple(rows)
+        if rows == self.breaker_rows and self._breaker_widgets:
+            return
+        self.breaker_rows = rows
+        for widget in self._breaker_widgets:
+            self.breaker_grid.removeWidget(widget)
+            widget.deleteLater()
+        self._breaker_widgets, self.breaker_buttons, self.breaker_cells = [], {}, {}
+        if not rows:
+            none = QLabel("No circuit breaker tripped.")
+            none.setObjectName("breakersNone")
+            self._place(none, 0, 0, span=len(BREAKER_COLUMNS))
+            return
+        for col, title in enumerate(BREAKER_COLUMNS):
+            header = QLabel(f"<b>{title}</b>")
+            self._place(header, 0, col)
+        for r, row in enumerate(rows, start=1):
+            texts = (row.rule, row.target, row.action.replace("_", " "), _utc(row.since), row.detail, row.reset_by)
+            cells = []
+            for col, text in enumerate(texts):
+                cell = QLabel(text)
+                cell.setObjectName(f"breaker_{row.key}_{col}")
+                cell.setWordWrap(col == 4)
+                cell.setToolTip(row.detail)
+                if col == 0:
+                    cell.setStyleSheet(f"color: {theme.DANGER}; font-weight: 700;")
+                self._place(cell, r, col)
+                cells.append(cell)
+            button = QPushButton("Reset")
+            button.setObjectName(f"breakerReset_{row.key}")
+            button.setAutoDefault(False)
+            button.setToolTip(
+                f"Reset {row.key} (by {row.reset_by}); journaled with your name. A paused parent "
+                "stays paused: resume it after the reset."
+            )
+            button.clicked.connect(lambda _=False, k=row.key: self.breaker_reset_requested.emit(k))
+            self._place(button, r, len(BREAKER_COLUMNS) - 1)
+            self.breaker_buttons[row.key] = button
+            self.breaker_cells[row.key] = cells
+
+    def _place(self, widget: QWidget, row: int, col: int, span: int = 1) -> None:
+        self.breaker_grid.addWidget(widget, row, col, 1, span)
+        self._breaker_widgets.append(widget)
 
     def set_editable(self, editable: bool) -> None:
         """Supervisors edit; everyone else sees the values (the engine refuses them anyway)."""
@@ -152,6 +218,12 @@ class RiskPanel(QWidget):
             self.set_result(f"{name}: a limit cannot be negative.", ok=False)
             return
         self.limit_change_requested.emit(name, value)
+
+
+def _utc(ts: float) -> str:
+    if ts != ts:  # NaN: not known
+        return "--:--:--"
+    return time.strftime("%H:%M:%S", time.gmtime(ts))
 
 
 def _fmt(value: float) -> str:

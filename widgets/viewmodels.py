@@ -197,6 +197,20 @@ class AlertRow:
         return self.alert_id
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerRow:
+    """A tripped circuit breaker as the risk panel lists it; `key` is what a reset names
+    ("rule:target"), `target` a venue or a parent id, `since` when it tripped."""
+
+    key: str
+    rule: str
+    target: str
+    action: str
+    since: float
+    detail: str
+    reset_by: str
+
+
 # ---- execution chart ------------------------------------------------------------------------------
 
 
