@@ -83,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=100,
         help="the venue's new-order limit per 10 s; risk keeps new orders within 80%% of it",
     )
+    parser.add_argument(
+        "--on-exit",
+        choices=("cancel", "leave"),
+        default="cancel",
+        help="stopped (SIGINT/SIGTERM) with orders working: cancel them all (default) or leave them working; "
+        "the choice is journaled",
+    )
     parser.add_argument("--progress-every", type=float, default=5.0)
     parser.add_argument("--connect-timeout", type=float, default=30.0)
     parser.add_argument("--log-level", default="WARNING")
@@ -286,6 +293,8 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             if parent.state.is_terminal:
                 await asyncio.sleep(engine.sweep_delay_s + 0.5 if engine.risk.killed else 0.3)
                 break
+        if stop.is_set() and not oms.parents[parent_id].state.is_terminal:
+            await _exit_choice(engine, service, parent_id, args.on_exit, actor)
         parent = oms.parents[parent_id]
         filled = oms.filled_qty(parent_id)
         children = oms.children_for(parent_id)
@@ -309,6 +318,24 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         for v in venues:
             await v.close()
         journal.close()
+
+
+EXIT_ACK_WAIT_S = 10.0  # how long a canceling exit waits for the venues' acks
+
+
+async def _exit_choice(engine: Any, service: Any, parent_id: str, choice: str, actor: Any) -> None:
+    """Stopped with the parent still working: cancel everything (and wait, bounded, for the acks)
+    or leave the orders working for a later `--resume`; journaled as `run.exit` either way."""
+    oms = engine.oms
+    working = [c.client_id for c in oms.open_children(parent_id)]
+    oms.record("run.exit", {"parent_id": parent_id, "choice": choice, "working": working}, actor, engine.clock.now())
+    if choice == "cancel":
+        service.cancel(parent_id, actor, "run stopped: cancel on exit")
+        deadline = time.monotonic() + EXIT_ACK_WAIT_S
+        while oms.open_children(parent_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    left = [c.client_id for c in oms.open_children(parent_id)]
+    emit("exit", parent_id=parent_id, choice=choice, working_at_stop=len(working), left_working=len(left))
 
 
 def start_breakers(engine: Any, service: Any, settings: Any) -> Any:
