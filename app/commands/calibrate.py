@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from app.commands.common import parse_duration, parse_sets
+from app.commands.common import parse_duration, parse_sets, worker_context
 from app.simulation import CALIBRATION_DIR, SimRequest, run_simulation
 
 CALIBRATION_SEED0 = 1_000_000
@@ -87,7 +87,7 @@ def calibrate(
                 )
                 k += 1
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=worker_context()) as pool:
         rows = list(pool.map(_one, jobs))
     daily_volume = float(np.median([r["daily_volume"] for r in rows]))
     sigma = float(np.nanmedian([r["sigma_daily"] for r in rows]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import multiprocessing.context
 import re
 import sys
 from pathlib import Path
@@ -90,3 +92,10 @@ def _default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Processes for parallel simulations are spawned, never forked: a fork of a process whose
+    numerical libraries already started OpenMP threads aborts the child ("fork() called from a
+    process already using GNU OpenMP"), which killed `compare` inside the test suite."""
+    return multiprocessing.get_context("spawn")

@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from typing import Any
 
-from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, write_json
+from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, worker_context, write_json
 from app.simulation import SimRequest, run_simulation
 from core.analytics.paired import paired_difference, summary
 
@@ -115,7 +115,7 @@ def compare(
     jobs = [(name, replace(req, seed=s, sets=dict(req.sets))) for s in seeds for name, req in arms]
     results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name, _ in arms}
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=worker_context()) as pool:
         futures = [pool.submit(_one, name, req) for name, req in jobs]
         for done, fut in enumerate(as_completed(futures), 1):
             name, seed, res = fut.result()

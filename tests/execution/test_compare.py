@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.commands.compare import compare, forecast_check, parse_arm, print_table
 from app.simulation import SimRequest
+from core.analytics.montecarlo import simulate_shortfall_paths
 
 
 def row(is_bps: float, adj: float, p05: float = 10.0, p95: float = 50.0, expected: float = 30.0) -> dict:
@@ -30,6 +32,9 @@ def test_bad_arms_say_what_to_write() -> None:
 
 
 def test_two_arms_on_two_seeds_are_paired_and_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    # the parallel Monte Carlo has started its thread pool in this process (as earlier tests do in
+    # CI): forked workers then died ("fork() called from a process already using GNU OpenMP")
+    simulate_shortfall_paths(np.ones(4), np.zeros(4), np.zeros(4), 1.0, 100.0, -1, 64, 1)
     base = SimRequest("btc-block-4h", qty=5.0, horizon_s=300.0, rfq="off", mc_paths=2000)
     arms = [parse_arm("twap=twap", base), parse_arm("ac=ac:urgency=high", base)]
     out = compare("btc-block-4h", arms, [1, 2], workers=1, progress=False)
