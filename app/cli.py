@@ -20,7 +20,8 @@ from typing import NoReturn
 from app.settings import SettingsError, load_settings
 
 COMMANDS = (
-    "version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill", "calibrate", "serve-exchange", "run",
+    "version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill", "calibrate", "train",
+    "serve-exchange", "run",
 )
 
 

@@ -23,6 +23,7 @@ from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
 from adapters.store.journal import MemoryJournal
+from app.policy import resolve_policy
 from app.risk_wiring import build_breakers
 from app.settings import RESOURCES
 from core.actors import Actor, Role
@@ -76,6 +77,10 @@ class SimRequest:
     probe_desks: int = 0
     probe_fraction: float = 1.0
     balances: dict[str, tuple[float, float]] = field(default_factory=dict)  # venue -> (base, quote); default ample
+    # the adaptive algo's parameters: "auto" (the scenario's fitted resources/policy/<scenario>.json
+    # if any, else the defaults), "defaults", or a policy file; `adaptive` overrides keys of it
+    policy: str = "auto"
+    adaptive: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -207,6 +212,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     if req.algo == "adaptive":  # surveillance feeds the policy (other algos run without its CPU cost)
         ticks = {v.name: float(v.spec.tick_size) for v in exchange.venues}
         execution.signals = Surveillance(engine.bus, tick_sizes=ticks)
+        execution.adaptive_policy = resolve_policy(scenario.name, req.policy).with_overrides(req.adaptive)
     desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, desks, seeds, disclosure)  # type: ignore[arg-type]
     breakers = build_breakers(engine, execution)
@@ -436,7 +442,8 @@ def _report(
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
         "algo": req.algo,
-        "algo_note": "adaptive policy not trained yet: runs AC" if req.algo == "adaptive" else "",
+        "algo_note": execution.adaptive_policy.label if req.algo == "adaptive" else "",
+        "policy": _policy_report(execution) if req.algo == "adaptive" else None,
         "seed": req.seed,
         "side": side.name.lower(),
         "qty": qty,
@@ -503,6 +510,14 @@ def _report(
             "open_at_venues_after": sum(len(v.open_orders("")) for v in engine.venues.values()),
         }
     return result
+
+
+def _policy_report(execution: ExecutionService) -> dict[str, Any]:
+    """The adaptive parameters the run used and where they came from (docs/json.md)."""
+    from core.execution.policy import parameters_of
+
+    policy = execution.adaptive_policy
+    return {"source": policy.source, "parameters": parameters_of(policy.config)}
 
 
 def _liquidation_cost(engine: Engine, side: Side, qty: float, mid: float) -> float:

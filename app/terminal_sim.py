@@ -29,6 +29,7 @@ from adapters.sim.desks import SimDesk
 from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
+from app.policy import resolve_policy
 from app.risk_wiring import build_breakers
 from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, market_history
 from core.analytics.horizon import HorizonImpactModel
@@ -139,6 +140,7 @@ def build_embedded_market(
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
     execution = ExecutionService(engine, seeds, ExecutionConfig())
+    execution.adaptive_policy = resolve_policy(scenario.name)  # the fitted policy when train wrote one
     surveillance = Surveillance(engine.bus, tick_sizes={v.name: float(v.spec.tick_size) for v in exchange.venues})
     execution.signals = surveillance
     breakers = build_breakers(engine, execution, breaker_config)

@@ -2,11 +2,13 @@
 
 Arms: `NAME=ALGO[:key=value,…]` with keys venues (A+B or deepest), rfq, urgency, qty, horizon,
 risk_aversion, probe_desks and probe_fraction (a leakage probe at the start: that many desks asked
-for that fraction of the block, every quote rejected; needs rfq=manual-reject), and
-set.<dotted.scenario.key>. `--algos twap,ac` is shorthand for arms named
-after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw and adjusted); for each arm
-against the first: the paired difference with its 95 % CI, n, the paired sd and the seeds 80 %
-power would need at the observed difference. Seeds run in parallel processes.
+for that fraction of the block, every quote rejected; needs rfq=manual-reject),
+set.<dotted.scenario.key>, and for the adaptive algo policy (auto, defaults or a policy file) and
+its parameters (confidence, lean_frac, informed_frac, window_s, max_age_s, max_shift_frac,
+same_move_s; core/execution/adaptive.py), which override the policy key by key. `--algos twap,ac`
+is shorthand for arms named after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw
+and adjusted); for each arm against the first: the paired difference with its 95 % CI, n, the
+paired sd and the seeds 80 % power would need at the observed difference. Seeds run in parallel processes.
 
 Risk: per arm, on how many seeds each circuit breaker fired (`breakers`, e.g. the slippage
 breaker's firing rate over 100 calm seeds in docs/risk.md) and how many children each pre-trade
@@ -21,12 +23,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, worker_context, write_json
 from app.simulation import SimRequest, run_simulation
 from core.analytics.paired import paired_difference, summary
+from core.execution.adaptive import AdaptiveConfig
+from core.execution.policy import config_values
+
+ADAPTIVE_KEYS = tuple(f.name for f in fields(AdaptiveConfig))
 
 SCHEMA_VERSION = 1
 METRICS = ("implementation_shortfall_bps", "is_adjusted_bps")
@@ -78,11 +84,17 @@ def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
             req.probe_fraction = float(value)
         elif key.startswith("set."):
             req.sets[key[4:]] = value
+        elif key == "policy":
+            req.policy = value
+        elif key in ADAPTIVE_KEYS:
+            req.adaptive = {**req.adaptive, **config_values({key: value}, f"arm {name}")}
         else:
             raise ValueError(
                 f"arm {name}: unknown option {key!r} (venues, rfq, urgency, qty, horizon, "
-                "risk_aversion, side, probe_desks, probe_fraction, set.<key>)"
+                f"risk_aversion, side, probe_desks, probe_fraction, set.<key>, policy, {', '.join(ADAPTIVE_KEYS)})"
             )
+    if (req.adaptive or req.policy != "auto") and algo != "adaptive":
+        raise ValueError(f"arm {name}: policy and adaptive parameters apply to algo adaptive only, not {algo!r}")
     return name, req
 
 
@@ -101,6 +113,8 @@ def _one(arm: str, req: SimRequest) -> tuple[str, int, dict[str, Any]]:
         "arrival_mid",
         "child_orders",
         "algo_note",
+        "policy",
+        "decisions",
     )
     out = {k: result[k] for k in keep}
     events = result["risk_events"]
@@ -109,14 +123,18 @@ def _one(arm: str, req: SimRequest) -> tuple[str, int, dict[str, Any]]:
     return arm, req.seed, out
 
 
-def compare(
-    scenario: str, arms: list[tuple[str, SimRequest]], seeds: list[int], workers: int = 2, progress: bool = True
-) -> dict[str, Any]:
-    jobs = [(name, replace(req, seed=s, sets=dict(req.sets))) for s in seeds for name, req in arms]
-    results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name, _ in arms}
+def run_arms(
+    jobs: list[tuple[str, SimRequest, int]], workers: int = 2, progress: bool = True
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Run (arm name, request, seed) jobs in spawned worker processes; results[arm][seed].
+
+    The runner `compare` and `train` share: each job is one simulation, deterministic per seed."""
+    results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name, _, _ in jobs}
+    if not jobs:
+        return results
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=worker_context()) as pool:
-        futures = [pool.submit(_one, name, req) for name, req in jobs]
+        futures = [pool.submit(_one, name, replace(req, seed=s, sets=dict(req.sets))) for name, req, s in jobs]
         for done, fut in enumerate(as_completed(futures), 1):
             name, seed, res = fut.result()
             results[name][seed] = res
@@ -126,6 +144,14 @@ def compare(
                 sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
+    return results
+
+
+def compare(
+    scenario: str, arms: list[tuple[str, SimRequest]], seeds: list[int], workers: int = 2, progress: bool = True
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    results = run_arms([(name, req, s) for s in seeds for name, req in arms], workers, progress)
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario,
@@ -141,6 +167,7 @@ def compare(
             "venues": list(req.venues) or "all",
             "rfq": req.rfq,
             "urgency": req.urgency,
+            "policy": results[name][seeds[0]]["policy"] if req.algo == "adaptive" else None,
             **{m: summary([r[m] for r in per_seed]) for m in METRICS},
             "unfilled_max": max(r["unfilled_qty"] for r in per_seed),
             "otc_qty_mean": sum(r["otc_qty"] for r in per_seed) / len(per_seed),

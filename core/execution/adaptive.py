@@ -19,8 +19,10 @@ over the window instead of crossing the spread at its end; the target always sta
 [0, quantity] and within `max_shift_frac` of the AC path. Every decision is recorded with its
 reason (the terminal lists them; `simulate` reports them).
 
-Parameters are documented defaults, not yet fitted; the learned layer (fitted in the simulator
-on training seeds and refitted from our fills) is the next step of issue 9 — see docs/ai.md.
+Parameters are the documented defaults below unless a fitted policy is given (`policy_label`
+says which): `python main.py train` fits `confidence`, `lean_frac`, `informed_frac` and
+`window_s` on training seeds and refits them from our own fills (core/execution/policy.py,
+core/execution/policy_search.py, core/execution/fills_refit.py; docs/ai.md).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class AdaptiveAc:
     decisions: list[dict[str, Any]]
     config: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     name: str = "adaptive"
+    policy_label: str = "policy: defaults"  # where `config` came from (core/execution/policy.py)
     _shifts: list[_Shift] = field(default_factory=list)
     _seen: set[tuple[str, float]] = field(default_factory=set)
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
@@ -120,7 +123,7 @@ class AdaptiveAc:
                 (v for d, t, v in self._acted if d == dip.direction and abs(t - dip.onset_ts) <= cfg.same_move_s), None
             )
             if same is not None:  # one market-wide move, seen on several venues: act once
-                self._record(state, now, "no change", f"same move as on {same} (seen on {venue})", 0.0)
+                self._record(state, now, "no change", f"same move as on {same} (seen on {venue})", 0.0, dip)
                 continue
             adverse = dip.direction == self.side_sign  # down hurts a seller (sign −1), up hurts a buyer (+1)
             move = "dip" if dip.direction < 0 else "spike"
@@ -134,14 +137,17 @@ class AdaptiveAc:
                 action = "trade ahead"
                 reason = f"informed {move} against us on {venue} (P(transient) {p:.2f}): trade before it goes further"
             else:
-                self._record(state, now, "no change", f"{move} on {venue}, P(transient) {p:.2f}: not acted on", 0.0)
+                reason = f"{move} on {venue}, P(transient) {p:.2f}: not acted on"
+                self._record(state, now, "no change", reason, 0.0, dip)
                 continue
             self._shifts.append(_Shift(state.elapsed_s, qty))
             self._acted.append((dip.direction, dip.onset_ts, venue))
-            self._record(state, now, action, reason, qty * state.quantity)
+            self._record(state, now, action, reason, qty * state.quantity, dip)
         self._shifts = [s for s in self._shifts if state.elapsed_s - s.start_s < cfg.window_s]
 
-    def _record(self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float) -> None:
+    def _record(self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float, dip: Dip) -> None:
+        """One decision; `p_transient`, `venue` and `window_s` let the fills refit attribute our
+        fills to it (core/execution/fills_refit.py)."""
         self.decisions.append(
             {
                 "time_s": round(state.elapsed_s, 3),
@@ -149,5 +155,8 @@ class AdaptiveAc:
                 "action": action,
                 "shift_qty": round(shift_qty, 8),
                 "reason": reason,
+                "venue": dip.venue,
+                "p_transient": round(dip.p_transient, 4),
+                "window_s": self.config.window_s,
             }
         )

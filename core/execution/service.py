@@ -35,6 +35,7 @@ from core.engine import Engine
 from core.events import Alert, OverrideApplied, ParentProgress, Severity
 from core.execution.adaptive import AdaptiveAc, AdaptiveConfig, MarketSignals
 from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
+from core.execution.policy import AdaptivePolicy
 from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
 from core.parent import (
@@ -130,6 +131,9 @@ class ExecutionService:
         engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}  # set by hand (tests, a trader's override): every algo
         self.signals: MarketSignals | None = None  # surveillance: what the adaptive policy reads
+        # the adaptive parents' parameters: a fitted policy set by the composition, else the defaults;
+        # a parent's params["adaptive"] override it key by key
+        self.adaptive_policy = AdaptivePolicy(AdaptiveConfig())
         self.disabled_venues: set[str] = set()
         # venue → who holds it off: "automatic" (a circuit breaker) and/or the user who switched it off
         self.venue_holds: dict[str, set[str]] = {}
@@ -349,7 +353,9 @@ class ExecutionService:
             runner.algo.replan(state)
             runner.replan_needed = False
         if isinstance(runner.algo, AdaptiveAc):
+            seen = len(runner.decisions)
             runner.algo.observe(state)
+            self._journal_decisions(parent_id, runner.decisions[seen:], now)
 
         mid = self.consolidated_mid(self._venues(parent))
         self._cancel_stale(runner, mid)
@@ -613,6 +619,7 @@ class ExecutionService:
                 lam = risk_aversion_for_urgency(AcUrgency(parent.urgency.value), params, parent.horizon_s, n)
             ac = AlmgrenChriss(params, lam, self.config.ac_period_s)
             if parent.algo == "adaptive":
+                policy = self.adaptive_policy.with_overrides(parent.params.get("adaptive", {}))
                 return AdaptiveAc(
                     ac,
                     parent.side.sign,
@@ -620,10 +627,17 @@ class ExecutionService:
                     self.signals,
                     self.engine.clock.now,
                     decisions if decisions is not None else [],
-                    AdaptiveConfig(**parent.params.get("adaptive", {})),
+                    policy.config,
+                    policy_label=policy.label,
                 )
             return ac
         raise ValueError(f"unknown algo {parent.algo!r}; choose twap, vwap, pov, iceberg, ac or adaptive")
+
+    def _journal_decisions(self, parent_id: str, decisions: list[dict[str, Any]], now: float) -> None:
+        """The adaptive policy's new decisions, journaled (`algo.decision`) so an export carries
+        them and the fills refit can attribute fills to them (core/execution/fills_refit.py)."""
+        items = [("algo.decision", {"parent_id": parent_id, **d}) for d in decisions]
+        self.engine.oms.record_many(items, SYSTEM, now)
 
     def _publish_progress(self, runner: Runner, now: float, mid: float, target: float) -> None:
         oms = self.engine.oms

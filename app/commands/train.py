@@ -1,0 +1,325 @@
+"""`python main.py train`: fit the adaptive policy on training seeds, or refit it from our fills.
+
+Fit (`--scenario NAME --seeds 1000001-1000016`): successive halving over a bounded grid of
+`confidence`, `lean_frac`, `informed_frac` and `window_s` (core/execution/policy_search.py), each
+candidate judged by its paired adjusted-shortfall difference against `ac` on the same seeds
+(common random numbers), with a penalty when adaptive's std exceeds 1.1× AC's and +inf when a
+parent is left unfilled. Only training seeds ≥ 1,000,000: evaluation seeds 1..N stay held out.
+The runs are `compare` arms (`c3=adaptive:policy=defaults,confidence=0.8,…` and `ac=ac`) run by
+compare's worker pool. Writes resources/policy/<scenario>.json (or --out), which adaptive runs on
+that scenario then load (app/policy.py).
+
+Cheap by construction: the training parent is short (`--horizon`, default 1 h, quantity scaled to
+the scenario's average rate) and the scenario is compressed around it (every event's start drawn
+inside the parent's life, the parent started after a 10-min warm-up); a seed on which the first
+candidate made no decision at all is the same run for every candidate (nothing the parameters
+touch happened), so it is run once.
+
+Refit (`--fills DIR`): the CSV directory `python main.py export` writes (fills, children,
+decisions): the markout of the fills made under each decision type against fills on the AC path,
+and the rule of core/execution/fills_refit.py applied to the policy in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import platform
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from adapters.sim.scenario import Scenario, load_scenario
+from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, write_json
+from app.commands.compare import parse_arm, run_arms
+from app.policy import policy_path, shown
+from app.simulation import SimRequest
+from core.analytics.paired import paired_difference, summary
+from core.execution.adaptive import AdaptiveConfig
+from core.execution.policy import FITTED_KEYS, POLICY_SCHEMA_VERSION, parameters_of
+from core.execution.policy_search import DEFAULT_GRID, SearchConfig, SeedOutcome, successive_halving
+
+TRAINING_SEED0 = 1_000_000  # as calibrate: seeds below are evaluation seeds, never fitted on
+WARMUP_S = 600.0  # market before the training parent starts (books and flow settle)
+EVENT_MARGIN_S = 300.0  # an event starts at least this long after the parent and before its end
+TAIL_S = 1_200.0  # market after the horizon (completion, markouts)
+UNFILLED_TOLERANCE = 1e-6  # base units: a parent with more left is not filled
+MC_PATHS = 2_000  # the pre-trade Monte Carlo's paths (it only reports; AC's schedule does not use it)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "train", help="fit the adaptive policy (training seeds ≥ 1,000,000) or refit it from fills"
+    )
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--seeds", default="1000001-1000016", help="training seeds, all ≥ 1,000,000")
+    p.add_argument("--side", default="sell", choices=("buy", "sell"))
+    p.add_argument("--horizon", default="1h", help="training parent's horizon; the scenario is compressed around it")
+    p.add_argument("--qty", type=float, help="training parent's quantity (default: the scenario's rate × horizon)")
+    p.add_argument("--rfq", default="off", choices=("off", "manual-reject", "auto"))
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    defaults = SearchConfig()
+    p.add_argument("--candidates", type=int, default=defaults.candidates, help="candidates on the first rung")
+    p.add_argument("--rungs", default=",".join(str(n) for n in defaults.rung_seeds), help="training seeds per rung")
+    p.add_argument("--search-seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", type=Path, help="policy file to write (default resources/policy/<scenario>.json)")
+    add_json_argument(p)
+    p.set_defaults(handler=run)
+
+
+def check_training_seeds(seeds: list[int]) -> None:
+    """Refuse evaluation seeds: fitting on them would leave nothing held out."""
+    low = [s for s in seeds if s < TRAINING_SEED0]
+    if low:
+        shown_low = ", ".join(str(s) for s in low[:5]) + ("…" if len(low) > 5 else "")
+        raise ValueError(
+            f"training seeds must be ≥ {TRAINING_SEED0:,} (seeds 1..N are held out for evaluation); "
+            f"got {shown_low}: write e.g. --seeds 1000001-1000016"
+        )
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("training seeds repeat: give each seed once")
+
+
+def training_market(scenario: Scenario, horizon_s: float, qty: float | None) -> tuple[float, dict[str, str]]:
+    """The training parent's quantity and the `--set`s that compress the scenario around it.
+
+    Same average rate as the scenario's own parent; the parent starts after `WARMUP_S`; every
+    event's start range is clipped into [start + EVENT_MARGIN_S, end − EVENT_MARGIN_S] and its
+    duration range to at most half the horizon; the run ends `TAIL_S` after the horizon. With the
+    scenario's own horizon nothing is compressed."""
+    parent = scenario.parent
+    if parent is None:
+        if qty is None:
+            raise ValueError(f"scenario {scenario.name} has no [parent]: give --qty")
+        return qty, {}
+    if qty is None:
+        qty = parent.quantity * min(horizon_s / parent.horizon_s, 1.0)
+    if horizon_s >= parent.horizon_s:
+        return qty, {}
+    if horizon_s <= 2 * EVENT_MARGIN_S:
+        raise ValueError(f"--horizon must exceed {2 * EVENT_MARGIN_S:.0f} s so events fall inside the parent's life")
+    start, end = WARMUP_S, WARMUP_S + horizon_s
+    sets = {
+        "scenario.duration_s": f"{end + TAIL_S:.0f}",
+        "parent.start_s": f"[{start:.0f}, {start:.0f}]",
+        "parent.horizon_s": f"{horizon_s:.0f}",
+    }
+    for k, event in enumerate(scenario.events):
+        lo, hi = start + EVENT_MARGIN_S, end - EVENT_MARGIN_S
+        sets[f"events.{k}.start_s"] = f"[{lo:.0f}, {hi:.0f}]"
+        d_lo, d_hi = event.duration_s
+        cap = horizon_s / 2
+        sets[f"events.{k}.duration_s"] = f"[{min(d_lo, cap / 2):.0f}, {min(d_hi, cap):.0f}]"
+    return qty, sets
+
+
+class SimEvaluator:
+    """The search's evaluator: `compare` arms on training seeds, AC once per seed, and a seed on
+    which a candidate made no decision at all reused for every candidate (an exact shortcut:
+    without a scored dip the parameters are never read, so every candidate runs the same)."""
+
+    def __init__(self, base: SimRequest, workers: int, progress: bool) -> None:
+        self.base = base
+        self.workers = workers
+        self.progress = progress
+        self.ac: dict[int, dict[str, Any]] = {}
+        self.inert: dict[int, dict[str, Any]] = {}
+        self.adaptive: dict[tuple[int, int], dict[str, Any]] = {}
+        self.runs: Counter[str] = Counter()
+
+    def __call__(
+        self, candidates: list[tuple[int, dict[str, float]]], seeds: list[int]
+    ) -> dict[tuple[int, int], SeedOutcome]:
+        first_idx, first_params = candidates[0]
+        fresh = [s for s in seeds if s not in self.inert]
+        jobs = [("ac", self._arm("ac", "ac"), s) for s in seeds if s not in self.ac]
+        jobs += [(f"c{first_idx}", self._candidate(first_idx, first_params), s) for s in fresh]
+        self._run(jobs)
+        for s in fresh:
+            result = self.adaptive[(first_idx, s)]
+            if not result["decisions"]:
+                self.inert[s] = result
+        jobs = [
+            (f"c{i}", self._candidate(i, params), s)
+            for s in seeds
+            if s not in self.inert
+            for i, params in candidates[1:]
+        ]
+        self._run(jobs)
+        out = {}
+        for i, _ in candidates:
+            for s in seeds:
+                res = self.inert.get(s) or self.adaptive[(i, s)]
+                if s in self.inert and (i, s) not in self.adaptive:
+                    self.runs["adaptive_reused"] += 1
+                out[(i, s)] = SeedOutcome(
+                    float(res["is_adjusted_bps"]),
+                    float(self.ac[s]["is_adjusted_bps"]),
+                    float(res["unfilled_qty"]) <= UNFILLED_TOLERANCE,
+                )
+        return out
+
+    def _arm(self, name: str, spec: str) -> SimRequest:
+        return parse_arm(f"{name}={spec}", self.base)[1]
+
+    def _candidate(self, index: int, params: dict[str, float]) -> SimRequest:
+        keys = ",".join(f"{k}={params[k]:g}" for k in sorted(params))
+        return self._arm(f"c{index}", f"adaptive:policy=defaults,{keys}")
+
+    def _run(self, jobs: list[tuple[str, SimRequest, int]]) -> None:
+        if not jobs:
+            return
+        results = run_arms(jobs, self.workers, self.progress)
+        for name, per_seed in results.items():
+            for seed, res in per_seed.items():
+                if name == "ac":
+                    self.ac[seed] = res
+                    self.runs["ac"] += 1
+                else:
+                    self.adaptive[(int(name[1:]), seed)] = res
+                    self.runs["adaptive"] += 1
+
+
+def fit(
+    scenario: str,
+    seeds: list[int],
+    base: SimRequest,
+    search: SearchConfig,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the search on simulations and return the policy document (docs/json.md, `train`)."""
+    check_training_seeds(seeds)
+    t0 = time.perf_counter()
+    evaluator = SimEvaluator(base, workers, progress)
+    found = successive_halving(seeds, evaluator, search)
+    chosen = found["chosen"]
+    if not math.isfinite(chosen["objective"]):
+        raise ValueError(
+            "no candidate filled every parent on the training seeds: give a longer --horizon or smaller --qty"
+        )
+    used = seeds[: search.rung_seeds[-1]]
+    params = parameters_of(AdaptiveConfig(**chosen["parameters"]))
+    adaptive_bps = [evaluator.inert.get(s, evaluator.adaptive.get((chosen["candidate"], s))) for s in used]
+    ac_bps = [float(evaluator.ac[s]["is_adjusted_bps"]) for s in used]
+    a_bps = [float(r["is_adjusted_bps"]) for r in adaptive_bps if r is not None]
+    sc = load_scenario(scenario, base.sets)
+    return {
+        "schema_version": POLICY_SCHEMA_VERSION,
+        "kind": "adaptive_policy",
+        "scenario": scenario,
+        "instrument": sc.scenario.symbol,
+        "parameters": params,
+        "fitted_keys": list(FITTED_KEYS),
+        "objective": {
+            "metric": "is_adjusted_bps",
+            "formula": "mean(adaptive - ac) + std_penalty_bps * max(0, std(adaptive)/std(ac) - std_ratio_max); "
+            "inf if a parent is left unfilled",
+            "std_ratio_max": search.std_ratio_max,
+            "std_penalty_bps": search.std_penalty_bps,
+        },
+        "training": {
+            "seeds": seeds,
+            "seeds_used": used,
+            "side": base.side,
+            "qty": base.qty,
+            "horizon_s": base.horizon_s,
+            "rfq": base.rfq,
+            "sets": base.sets,
+            "candidate_base": "defaults",
+        },
+        "search": {
+            "method": "successive halving",
+            "grid": {k: list(v) for k, v in DEFAULT_GRID.items()},
+            "candidates": search.candidates,
+            "rung_seeds": list(search.rung_seeds),
+            "eta": search.eta,
+            "search_seed": search.search_seed,
+        },
+        "chosen": chosen,
+        "chosen_vs_ac": paired_difference(a_bps, ac_bps).as_dict() if len(a_bps) == len(ac_bps) else None,
+        "ac_is_adjusted_bps": summary(ac_bps),
+        "candidates": found["candidates"],
+        "per_seed": {
+            "ac": {str(s): float(evaluator.ac[s]["is_adjusted_bps"]) for s in sorted(evaluator.ac)},
+            "adaptive": {
+                f"c{i}": {
+                    str(s): float((evaluator.inert.get(s) or evaluator.adaptive[(i, s)])["is_adjusted_bps"])
+                    for s in used
+                    if s in evaluator.inert or (i, s) in evaluator.adaptive
+                }
+                for i in sorted({i for i, _ in evaluator.adaptive})
+            },
+            "no_decision_seeds": sorted(evaluator.inert),
+        },
+        "runs": dict(sorted(evaluator.runs.items())),
+        "provenance": provenance(time.perf_counter() - t0),
+    }
+
+
+def provenance(wall_s: float) -> dict[str, Any]:
+    """Commit (and whether the tree had uncommitted changes), date, machine: enough to audit a fit."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
+        f"python {platform.python_version()}",
+        "wall_s": round(wall_s, 1),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    seeds = parse_seeds(args.seeds)
+    check_training_seeds(seeds)
+    rungs = tuple(int(x) for x in args.rungs.split(","))
+    search = SearchConfig(candidates=args.candidates, rung_seeds=rungs, search_seed=args.search_seed)
+    horizon = parse_duration(args.horizon)
+    qty, sets = training_market(load_scenario(args.scenario), horizon, args.qty)
+    sets.update(parse_sets(args.sets))
+    base = SimRequest(
+        scenario=args.scenario,
+        side=args.side,
+        qty=qty,
+        horizon_s=horizon,
+        rfq=args.rfq,
+        sets=sets,
+        mc_paths=MC_PATHS,
+    )
+    doc = fit(args.scenario, seeds, base, search, args.workers, progress=args.json != "-")
+    out = args.out or policy_path(args.scenario)
+    write_json(str(out), doc)
+    write_json(args.json, doc)
+    if args.json != "-":
+        print_fit(doc, out)
+    return 0
+
+
+def print_fit(doc: dict[str, Any], out: Path) -> None:
+    print(
+        f"{doc['scenario']}: {len(doc['training']['seeds_used'])} training seeds, runs {doc['runs']}, "
+        f"{doc['provenance']['wall_s']} s"
+    )
+    for cand in doc["candidates"]:
+        p = cand["parameters"]
+        text = " ".join(f"{k} {p[k]:g}" for k in sorted(p))
+        rungs = "  ".join(
+            f"n={r['seeds']}: J {r['objective']:.2f} (Δ {r['mean_diff_bps']:.2f}, std ratio {r['std_ratio']:.2f})"
+            for r in cand["rungs"]
+        )
+        print(f"  c{cand['candidate']:<2d} {text:60s} {rungs}")
+    c = doc["chosen"]
+    print(f"chosen c{c['candidate']}: {doc['parameters']} — J {c['objective']:.2f} bps on {c['seeds']} seeds")
+    print(f"policy written to {shown(out)}")
