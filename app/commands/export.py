@@ -1,6 +1,7 @@
 """`python main.py export --journal PATH [--day YYYY-MM-DD] --csv DIR`: compliance and operations
 extract of a journal — parents, children, fills (venue ids and fees), OTC fills, every RFQ quote
-with its decision and actor, overrides and risk events. One CSV per table; times in UTC ISO 8601.
+with its decision and actor, overrides, risk events and the adaptive policy's decisions (what
+`train --fills` refits from). One CSV per table; times in UTC ISO 8601.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from adapters.store.journal import SqlJournal
 from core.oms import OrderManager
 
-TABLES = ("parents", "children", "fills", "otc_fills", "rfq_quotes", "overrides", "risk_events")
+TABLES = ("parents", "children", "fills", "otc_fills", "rfq_quotes", "overrides", "risk_events", "decisions")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,6 +84,15 @@ def export(journal_path: str, out_dir: Path, day: str | None = None) -> dict[str
             rows["otc_fills"].append({"time": iso(rec.ts), "actor": rec.actor, **p})
         elif rec.kind == "parent.override":
             rows["overrides"].append({"time": iso(rec.ts), "actor": rec.actor, **p})
+        elif rec.kind == "algo.decision":
+            rows["decisions"].append(
+                {
+                    "time": iso(rec.ts),
+                    **{k: p.get(k) for k in ("parent_id", "time_s", "action", "shift_qty", "venue", "p_transient")},
+                    "window_s": p.get("window_s"),
+                    "reason": p.get("reason"),
+                }
+            )
         elif rec.kind.startswith("risk."):
             rows["risk_events"].append({"time": iso(rec.ts), "kind": rec.kind, "actor": rec.actor, "detail": str(p)})
         elif rec.kind == "rfq.quote":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_json_argument, parse_duration, parse_sets, write_json
@@ -24,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="apply a mid-trade override at a simulated time, e.g. 3600:urgency=high, 1800:pause=1",
     )
     p.add_argument("--kill-at", type=float, metavar="SECONDS", help="press the kill switch at this simulated time")
+    p.add_argument(
+        "--journal", type=Path, metavar="PATH", help="write the run's journal (SQLite) here, for `export` (new file)"
+    )
     add_json_argument(p)
     p.set_defaults(handler=run)
 
@@ -105,7 +109,10 @@ def parse_probe(text: str | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_simulation(request_from_args(args)).result
+    journal = getattr(args, "journal", None)
+    if journal is not None and journal.exists():
+        raise ValueError(f"--journal {journal} exists: give a new file (a run's journal is not appended to another)")
+    result = run_simulation(request_from_args(args), journal_path=journal).result
     if args.json:
         write_json(args.json, result)
     if args.json != "-":

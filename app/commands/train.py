@@ -23,6 +23,7 @@ and the rule of core/execution/fills_refit.py applied to the policy in use.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import math
 import platform
@@ -35,10 +36,11 @@ from typing import Any
 from adapters.sim.scenario import Scenario, load_scenario
 from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, write_json
 from app.commands.compare import parse_arm, run_arms
-from app.policy import policy_path, shown
+from app.policy import policy_path, resolve_policy, shown
 from app.simulation import SimRequest
 from core.analytics.paired import paired_difference, summary
 from core.execution.adaptive import AdaptiveConfig
+from core.execution.fills_refit import DecisionRow, FillRow, RefitRule, refit_from_fills
 from core.execution.policy import FITTED_KEYS, POLICY_SCHEMA_VERSION, parameters_of
 from core.execution.policy_search import DEFAULT_GRID, SearchConfig, SeedOutcome, successive_halving
 
@@ -66,7 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--rungs", default=",".join(str(n) for n in defaults.rung_seeds), help="training seeds per rung")
     p.add_argument("--search-seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--out", type=Path, help="policy file to write (default resources/policy/<scenario>.json)")
+    p.add_argument("--out", type=Path, help="policy file to write (fit: default resources/policy/<scenario>.json)")
+    p.add_argument(
+        "--fills", type=Path, metavar="DIR", help="refit from an export directory (fills, children, decisions)"
+    )
+    p.add_argument("--policy", default="auto", help="with --fills: the policy to adjust (auto, defaults or a file)")
+    p.add_argument("--markout", default="5m", help="with --fills: markout horizon (default 5m)")
+    p.add_argument("--min-decisions", type=int, default=RefitRule().min_decisions, help="with --fills: k of the rule")
     add_json_argument(p)
     p.set_defaults(handler=run)
 
@@ -261,6 +269,17 @@ def fit(
     }
 
 
+def json_safe(value: Any) -> Any:
+    """NaN and ±inf (no sample, an unfilled candidate's objective) as null: strict JSON readers reject them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def provenance(wall_s: float) -> dict[str, Any]:
     """Commit (and whether the tree had uncommitted changes), date, machine: enough to audit a fit."""
     root = Path(__file__).resolve().parents[2]
@@ -282,6 +301,8 @@ def provenance(wall_s: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fills is not None:
+        return run_refit(args)
     seeds = parse_seeds(args.seeds)
     check_training_seeds(seeds)
     rungs = tuple(int(x) for x in args.rungs.split(","))
@@ -298,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
         sets=sets,
         mc_paths=MC_PATHS,
     )
-    doc = fit(args.scenario, seeds, base, search, args.workers, progress=args.json != "-")
+    doc = json_safe(fit(args.scenario, seeds, base, search, args.workers, progress=args.json != "-"))
     out = args.out or policy_path(args.scenario)
     write_json(str(out), doc)
     write_json(args.json, doc)
@@ -323,3 +344,96 @@ def print_fit(doc: dict[str, Any], out: Path) -> None:
     c = doc["chosen"]
     print(f"chosen c{c['candidate']}: {doc['parameters']} — J {c['objective']:.2f} bps on {c['seeds']} seeds")
     print(f"policy written to {shown(out)}")
+
+
+def run_refit(args: argparse.Namespace) -> int:
+    """`train --fills DIR`: markouts per decision type and the rule's adjusted parameters."""
+    policy = resolve_policy(args.scenario, args.policy)
+    rule = RefitRule(markout_s=parse_duration(args.markout), min_decisions=args.min_decisions)
+    fills, decisions = read_export(args.fills)
+    report = refit_from_fills(fills, decisions, policy.config, rule)
+    doc = json_safe(
+        {"schema_version": 1, "kind": "fills_refit", "export": str(args.fills), "policy": policy.label, **report}
+    )
+    if args.out is not None:
+        write_json(str(args.out), refitted_policy(args.scenario, doc, policy.label))
+    write_json(args.json, doc)
+    if args.json != "-":
+        print_refit(doc, args.out)
+    return 0
+
+
+def read_export(path: Path) -> tuple[list[FillRow], list[DecisionRow]]:
+    """Fills (with their parent, through children.csv) and decisions from `export`'s CSV directory."""
+    folder = path.parent if path.suffix == ".csv" else path
+    tables = {name: folder / f"{name}.csv" for name in ("fills", "children", "decisions")}
+    missing = [str(p) for p in tables.values() if not p.exists()]
+    if missing:
+        raise ValueError(
+            f"--fills {path}: missing {', '.join(missing)}; give the directory `python main.py export --csv DIR` wrote"
+        )
+    parent_of = {row["client_id"]: row["parent_id"] for row in _rows(tables["children"])}
+    fills = []
+    for row in _rows(tables["fills"]):
+        parent = parent_of.get(row["client_id"])
+        if parent is None:
+            raise ValueError(f"{tables['fills']}: fill of child {row['client_id']} not in children.csv (export both)")
+        side = {"BUY": 1, "SELL": -1}.get(row["side"])
+        if side is None:
+            raise ValueError(f"{tables['fills']}: side {row['side']!r} must be BUY or SELL")
+        fills.append(FillRow(parent, float(row["venue_ts"]), side, float(row["price"]), float(row["quantity"])))
+    decisions = [
+        DecisionRow(
+            row["parent_id"],
+            dt.datetime.fromisoformat(row["time"]).timestamp(),
+            row["action"],
+            float(row["shift_qty"]),
+            float(row["p_transient"]) if row["p_transient"] else math.nan,
+            float(row["window_s"]) if row["window_s"] else AdaptiveConfig().window_s,
+        )
+        for row in _rows(tables["decisions"])
+    ]
+    return fills, decisions
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [row for row in csv.DictReader(fh) if "(no rows)" not in row]
+
+
+def refitted_policy(scenario: str, refit: dict[str, Any], base_label: str) -> dict[str, Any]:
+    """A policy document with the rule's parameters; `refit` says from what and what changed."""
+    sc = load_scenario(scenario)
+    return {
+        "schema_version": POLICY_SCHEMA_VERSION,
+        "kind": "adaptive_policy",
+        "scenario": scenario,
+        "instrument": sc.scenario.symbol,
+        "parameters": refit["parameters_after"],
+        "fitted_keys": list(FITTED_KEYS),
+        "refit": {"from_policy": base_label, "export": refit["export"], "changes": refit["changes"]},
+        "provenance": provenance(0.0),
+    }
+
+
+def print_refit(doc: dict[str, Any], out: Path | None) -> None:
+    rule = doc["rule"]
+    print(
+        f"{doc['fills']} fills ({doc['fills_without_reference']} without a {rule['markout_s']:g}-s reference), "
+        f"{doc['acting_decisions']} acting decisions of {doc['decisions']}; {doc['policy']}"
+    )
+    for name, row in doc["decision_types"].items():
+        edge = (
+            ""
+            if "decisions" not in row
+            else (f"; {row['decisions']} decisions, edge {row['edge_bps_mean']:.2f} ± {row['edge_bps_se']:.2f} bps")
+        )
+        print(f"  {name:12s} {row['fills']:6d} fills, gain {row['gain_bps_mean']:7.2f} bps{edge}")
+    for change in doc["changes"]:
+        print(f"  {change}")
+    if out is not None:
+        print(f"policy written to {shown(out)}")
+
+
+def _bps(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} bps"
