@@ -1237,7 +1237,8 @@ class Bridge(QObject):
         })
         runner = self.execution.runners.get(pid)
         latest = runner.decisions[-POLICY_DECISIONS_SHOWN:] if runner is not None else []
-        self.panels.override.set_policy_decisions(latest[::-1], parent.algo)
+        label = getattr(runner.algo, "policy_label", "") if runner is not None else ""  # fitted or defaults
+        self.panels.override.set_policy_decisions(latest[::-1], parent.algo, label)
         self.panels.override.set_decisions(self._decisions.get(pid, []))
 
     # ---- view-model builders --------------------------------------------------------------------

@@ -252,8 +252,9 @@ class OverridePanel(QWidget):
         self._set_live(self.state in _LIVE_STATES)
         self.pause_button.setText("Resume" if self.state == "paused" else "Pause")
 
-    def set_policy_decisions(self, decisions: Sequence[Mapping[str, Any]], algo: str = "") -> None:
-        """The adaptive policy's decisions, newest first (the first `POLICY_DECISIONS_SHOWN` are listed)."""
+    def set_policy_decisions(self, decisions: Sequence[Mapping[str, Any]], algo: str = "", policy: str = "") -> None:
+        """The adaptive policy's decisions, newest first (the first `POLICY_DECISIONS_SHOWN` are listed);
+        `policy` is where its parameters came from (`policy: fitted …` or `policy: defaults`)."""
         lines = [format_policy_decision(d) for d in decisions[:POLICY_DECISIONS_SHOWN]]
         if lines:
             caption = f"Adaptive policy: latest {len(lines)} decisions and reasons (newest first)"
@@ -261,6 +262,8 @@ class OverridePanel(QWidget):
             caption = f"Adaptive policy: not used by this parent (algo {algo})"
         else:
             caption = "Adaptive policy: no decisions yet"
+        if policy and algo == "adaptive":
+            caption += f" ({policy})"
         self.policy_caption.setText(caption)
         self.policy_decisions.setVisible(bool(lines))
         if lines != self.policy_model.stringList():

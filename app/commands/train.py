@@ -48,7 +48,6 @@ TRAINING_SEED0 = 1_000_000  # as calibrate: seeds below are evaluation seeds, ne
 WARMUP_S = 600.0  # market before the training parent starts (books and flow settle)
 EVENT_MARGIN_S = 300.0  # an event starts at least this long after the parent and before its end
 TAIL_S = 1_200.0  # market after the horizon (completion, markouts)
-UNFILLED_TOLERANCE = 1e-6  # base units: a parent with more left is not filled
 MC_PATHS = 2_000  # the pre-trade Monte Carlo's paths (it only reports; AC's schedule does not use it)
 
 
@@ -104,8 +103,9 @@ def training_market(scenario: Scenario, horizon_s: float, qty: float | None) -> 
         if qty is None:
             raise ValueError(f"scenario {scenario.name} has no [parent]: give --qty")
         return qty, {}
-    if qty is None:
-        qty = parent.quantity * min(horizon_s / parent.horizon_s, 1.0)
+    if qty is None:  # on every venue's lot grid, or the residual below a lot could never fill
+        lot = coarsest_lot(scenario)
+        qty = round(math.floor(parent.quantity * min(horizon_s / parent.horizon_s, 1.0) / lot) * lot, 10)
     if horizon_s >= parent.horizon_s:
         return qty, {}
     if horizon_s <= 2 * EVENT_MARGIN_S:
@@ -125,6 +125,11 @@ def training_market(scenario: Scenario, horizon_s: float, qty: float | None) -> 
     return qty, sets
 
 
+def coarsest_lot(scenario: Scenario) -> float:
+    """The largest lot size among the scenario's venues (base units)."""
+    return max(float(v.lot_size) for v in scenario.venues)
+
+
 class SimEvaluator:
     """The search's evaluator: `compare` arms on training seeds, AC once per seed, and a seed on
     which a candidate made no decision at all reused for every candidate (an exact shortcut:
@@ -132,6 +137,8 @@ class SimEvaluator:
 
     def __init__(self, base: SimRequest, workers: int, progress: bool) -> None:
         self.base = base
+        # filled = less left than the execution service treats as done (half the smallest lot; we use the coarsest)
+        self.unfilled_tolerance = 0.5 * coarsest_lot(load_scenario(base.scenario, base.sets))
         self.workers = workers
         self.progress = progress
         self.ac: dict[int, dict[str, Any]] = {}
@@ -167,7 +174,7 @@ class SimEvaluator:
                 out[(i, s)] = SeedOutcome(
                     float(res["is_adjusted_bps"]),
                     float(self.ac[s]["is_adjusted_bps"]),
-                    float(res["unfilled_qty"]) <= UNFILLED_TOLERANCE,
+                    float(res["unfilled_qty"]) < self.unfilled_tolerance,
                 )
         return out
 
@@ -212,9 +219,10 @@ def fit(
         )
     used = seeds[: search.rung_seeds[-1]]
     params = parameters_of(AdaptiveConfig(**chosen["parameters"]))
-    adaptive_bps = [evaluator.inert.get(s, evaluator.adaptive.get((chosen["candidate"], s))) for s in used]
     ac_bps = [float(evaluator.ac[s]["is_adjusted_bps"]) for s in used]
-    a_bps = [float(r["is_adjusted_bps"]) for r in adaptive_bps if r is not None]
+    a_bps = [
+        float((evaluator.inert.get(s) or evaluator.adaptive[(chosen["candidate"], s)])["is_adjusted_bps"]) for s in used
+    ]
     sc = load_scenario(scenario, base.sets)
     return {
         "schema_version": POLICY_SCHEMA_VERSION,
@@ -249,18 +257,19 @@ def fit(
             "search_seed": search.search_seed,
         },
         "chosen": chosen,
-        "chosen_vs_ac": paired_difference(a_bps, ac_bps).as_dict() if len(a_bps) == len(ac_bps) else None,
+        "chosen_vs_ac": paired_difference(a_bps, ac_bps).as_dict(),
         "ac_is_adjusted_bps": summary(ac_bps),
         "candidates": found["candidates"],
         "per_seed": {
             "ac": {str(s): float(evaluator.ac[s]["is_adjusted_bps"]) for s in sorted(evaluator.ac)},
-            "adaptive": {
-                f"c{i}": {
-                    str(s): float((evaluator.inert.get(s) or evaluator.adaptive[(i, s)])["is_adjusted_bps"])
-                    for s in used
-                    if s in evaluator.inert or (i, s) in evaluator.adaptive
+            "adaptive": {  # each candidate on the seeds of the last rung it reached
+                f"c{c['candidate']}": {
+                    str(s): float(
+                        (evaluator.inert.get(s) or evaluator.adaptive[(c["candidate"], s)])["is_adjusted_bps"]
+                    )
+                    for s in seeds[: c["rungs"][-1]["seeds"]]
                 }
-                for i in sorted({i for i, _ in evaluator.adaptive})
+                for c in found["candidates"]
             },
             "no_decision_seeds": sorted(evaluator.inert),
         },
@@ -423,12 +432,10 @@ def print_refit(doc: dict[str, Any], out: Path | None) -> None:
         f"{doc['acting_decisions']} acting decisions of {doc['decisions']}; {doc['policy']}"
     )
     for name, row in doc["decision_types"].items():
-        edge = (
-            ""
-            if "decisions" not in row
-            else (f"; {row['decisions']} decisions, edge {row['edge_bps_mean']:.2f} ± {row['edge_bps_se']:.2f} bps")
-        )
-        print(f"  {name:12s} {row['fills']:6d} fills, gain {row['gain_bps_mean']:7.2f} bps{edge}")
+        edge = ""
+        if "decisions" in row:
+            edge = f"; {row['decisions']} decisions, edge {_bps(row['edge_bps_mean'])} ± {_bps(row['edge_bps_se'])}"
+        print(f"  {name:12s} {row['fills']:6d} fills, gain {_bps(row['gain_bps_mean'])}{edge}")
     for change in doc["changes"]:
         print(f"  {change}")
     if out is not None:

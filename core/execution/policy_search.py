@@ -83,26 +83,41 @@ class CandidateRecord:
 
 
 def draw_candidates(grid: Mapping[str, Sequence[float]], n: int, search_seed: int) -> list[dict[str, float]]:
-    """The defaults, the no-shift policy, then distinct grid points drawn with `search_seed`."""
+    """The defaults, the no-shift policy, then distinct grid points drawn with `search_seed`.
+
+    Points that run identically are drawn once: with both fractions 0 nothing is ever shifted,
+    so `confidence` and `window_s` change no schedule (the first fit drew two such no-shift
+    candidates and spent a slot on a copy)."""
     defaults = AdaptiveConfig()
     keys = sorted(grid)
     first = {k: float(getattr(defaults, k)) for k in keys}
     off = {**first, "lean_frac": 0.0, "informed_frac": 0.0} if {"lean_frac", "informed_frac"} <= set(keys) else first
     out: list[dict[str, float]] = []
-    for cand in (first, off):
-        if cand not in out and len(out) < n:
+    seen: set[tuple[tuple[str, float], ...]] = set()
+
+    def add(cand: dict[str, float]) -> None:
+        key = _behaviour(cand, first)
+        if key not in seen and len(out) < n:
+            seen.add(key)
             out.append(cand)
+
+    add(first)
+    add(off)
     points = [
         dict(zip(keys, (float(v) for v in values), strict=True))
         for values in itertools.product(*(grid[k] for k in keys))
     ]
     rng = np.random.default_rng(search_seed)
     for i in rng.permutation(len(points)):
-        if len(out) >= n:
-            break
-        if points[int(i)] not in out:
-            out.append(points[int(i)])
+        add(points[int(i)])
     return out
+
+
+def _behaviour(cand: dict[str, float], defaults: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """What decides a candidate's schedule: without any shift, its threshold and window do not."""
+    if cand.get("lean_frac") == 0.0 and cand.get("informed_frac") == 0.0:
+        cand = {**cand, **{k: defaults[k] for k in ("confidence", "window_s") if k in defaults}}
+    return tuple(sorted(cand.items()))
 
 
 def objective(outcomes: Sequence[SeedOutcome], config: SearchConfig) -> dict[str, Any]:

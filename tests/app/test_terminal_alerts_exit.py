@@ -180,7 +180,10 @@ def test_override_panel_lists_the_policys_latest_decisions_with_reasons(
     panel = bridge.panels.override
     runner = market.execution.runners[pid]
     bridge.refresh_override()
-    assert panel.policy_caption.text() == "Adaptive policy: no decisions yet" and not panel.policy_decisions.isVisible()
+    label = runner.algo.policy_label  # which parameters: the scenario's fitted policy or the defaults
+    assert label in ("policy: defaults", f"policy: fitted resources/policy/{market.scenario.name}.json")
+    assert panel.policy_caption.text() == f"Adaptive policy: no decisions yet ({label})"
+    assert not panel.policy_decisions.isVisible()
 
     t0 = market.clock.now()
     for k in range(POLICY_DECISIONS_SHOWN + 5):

@@ -100,3 +100,12 @@ def test_bad_search_settings_and_too_few_seeds_say_what_to_change() -> None:
         SearchConfig(rung_seeds=(8, 4))
     with pytest.raises(ValueError, match="more training seeds"):
         successive_halving(SEEDS[:3], FakeEvaluator(), SearchConfig(rung_seeds=(2, 4)), GRID)
+
+
+def test_candidates_that_run_identically_are_drawn_once() -> None:
+    """Both fractions 0: nothing is shifted, so threshold and window change nothing — one such candidate."""
+    grid = {"confidence": (0.6, 0.9), "lean_frac": (0.0, 0.02), "informed_frac": (0.0,), "window_s": (120.0, 600.0)}
+    cands = draw_candidates(grid, 10, search_seed=0)
+    no_shift = [c for c in cands if c["lean_frac"] == 0.0 and c["informed_frac"] == 0.0]
+    assert len(no_shift) == 1
+    assert len(cands) == 1 + 1 + 4  # the defaults, the no-shift policy, the four lean_frac=0.02 points

@@ -32,6 +32,8 @@ def test_policy_decisions_listed_newest_first_capped(qtbot) -> None:  # type: ig
     assert len(lines) == POLICY_DECISIONS_SHOWN and lines[0].endswith("step 30") and panel.policy_decisions.isVisible()
     panel.set_policy_decisions([], "twap")
     assert "not used by this parent (algo twap)" in panel.policy_caption.text()
+    panel.set_policy_decisions(decisions, "adaptive", "policy: fitted resources/policy/btc-mixed-4h.json")
+    assert panel.policy_caption.text().endswith("(newest first) (policy: fitted resources/policy/btc-mixed-4h.json)")
 
 
 def test_exit_dialog_answers_once_and_defaults_to_staying(qtbot) -> None:  # type: ignore[no-untyped-def]

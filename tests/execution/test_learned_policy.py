@@ -1,0 +1,144 @@
+"""The fitted policy as an artifact: train refuses evaluation seeds, policy files round-trip and a
+broken one names the key to fix, the adaptive algo runs with the fitted parameters and says so."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import app.policy
+from adapters.sim.scenario import load_scenario
+from app.cli import main
+from app.commands.train import check_training_seeds, json_safe, training_market
+from app.simulation import SimRequest, run_simulation
+from core.execution.adaptive import AdaptiveAc, AdaptiveConfig
+from core.execution.policy import AdaptivePolicy, PolicyError, load_policy, parameters_of
+from core.parent import ParentOrder
+from core.types import Side
+from tests.execution.fakes import BTC
+from tests.execution.test_adaptive import Signals, dip, shift
+from tests.execution.test_service import TRADER, setup
+
+FITTED = AdaptiveConfig(confidence=0.8, lean_frac=0.02, informed_frac=0.06, window_s=600.0)
+
+
+def policy_doc(config: AdaptiveConfig = FITTED) -> dict:
+    return {"schema_version": 1, "kind": "adaptive_policy", "scenario": "x", "parameters": parameters_of(config)}
+
+
+def test_training_refuses_evaluation_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match="≥ 1,000,000"):
+        check_training_seeds([1_000_001, 999_999])
+    check_training_seeds([1_000_000, 1_000_001])  # the first training seed is allowed
+    rc = main(["train", "--scenario", "btc-mixed-4h", "--seeds", "1-16", "--out", "/nonexistent/p.json"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "held out for evaluation" in err and "1000001-1000016" in err
+
+
+def test_a_policy_file_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(policy_doc()))
+    policy = load_policy(path, shown_as="resources/policy/x.json")
+    assert policy.config == FITTED
+    assert policy.label == "policy: fitted resources/policy/x.json"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["parameters"].update(lean_frac=0.5), "lean_frac"),  # beyond max_shift_frac
+        (lambda d: d["parameters"].update(confidence="high"), "confidence = 'high' must be a number"),
+        (lambda d: d["parameters"].pop("window_s"), "lacks window_s"),
+        (lambda d: d["parameters"].update(lean_fraction=0.02), "unknown key 'lean_fraction'"),
+        (lambda d: d.update(schema_version=7), "schema_version is 7"),
+        (lambda d: d.update(parameters=[0.7]), "'parameters' must be an object"),
+    ],
+)
+def test_a_corrupted_policy_file_names_the_key_and_what_to_change(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    doc = policy_doc()
+    mutate(doc)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(PolicyError, match=message) as err:
+        load_policy(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_policy_file_that_is_not_json_says_refit(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text('{"schema_version": 1, "parameters": {')
+    with pytest.raises(PolicyError, match=r"not valid JSON.*train"):
+        load_policy(path)
+
+
+def test_the_adaptive_algo_runs_with_the_fitted_parameters() -> None:
+    """Same transient dip, same seller: the fitted lean_frac (2 %) holds back half what the default (4 %) does."""
+    moved = {}
+    policies = {"defaults": AdaptivePolicy(AdaptiveConfig()), "fitted": AdaptivePolicy(FITTED, "fitted p")}
+    for name, policy in policies.items():
+        clock, engine, service, venues = setup()
+        signals = Signals()
+        service.signals = signals
+        service.adaptive_policy = policy  # as the composition sets it (app/simulation.py, app/terminal_sim.py)
+        service.stage(ParentOrder("P1", BTC, Side.SELL, Decimal("50"), 3600.0, algo="adaptive"), TRADER)
+        service.start("P1", TRADER)
+        clock.run_until(clock.now() + 600)
+        algo = service.runners["P1"].algo
+        assert isinstance(algo, AdaptiveAc) and algo.config == policy.config and algo.policy_label == policy.label
+        signals.dips["V0"] = dip(clock, "V0", -1, 0.95)
+        clock.run_until(clock.now() + 11)
+        moved[name] = shift(service)
+    assert moved["defaults"] == pytest.approx(-0.04 * 50, rel=0.05)
+    assert moved["fitted"] == pytest.approx(-0.02 * 50, rel=0.05)
+
+
+def test_explicit_parameters_override_the_policy_key_by_key() -> None:
+    policy = AdaptivePolicy(FITTED, "fitted p").with_overrides({"lean_frac": 0.0})
+    assert policy.config.lean_frac == 0.0 and policy.config.informed_frac == FITTED.informed_frac
+    assert policy.label == "policy: fitted p + overrides lean_frac=0.0"
+
+
+def test_simulate_loads_the_scenarios_fitted_policy_and_reports_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(app.policy, "POLICY_DIR", tmp_path)
+    req = SimRequest("btc-block-4h", algo="adaptive", qty=2.0, horizon_s=120.0, seed=4, rfq="off", mc_paths=500)
+    assert run_simulation(req).result["algo_note"] == "policy: defaults"
+    (tmp_path / "btc-block-4h.json").write_text(json.dumps(policy_doc()))
+    result = run_simulation(req).result
+    assert result["algo_note"].startswith("policy: fitted") and result["algo_note"].endswith("btc-block-4h.json")
+    assert result["policy"]["parameters"]["lean_frac"] == 0.02 and result["policy"]["parameters"]["window_s"] == 600.0
+    (tmp_path / "btc-block-4h.json").write_text(json.dumps({**policy_doc(), "parameters": {"confidence": 2}}))
+    with pytest.raises(PolicyError, match=r"btc-block-4h\.json"):
+        run_simulation(req)
+
+
+def test_the_training_market_is_compressed_around_a_short_parent_at_the_same_rate() -> None:
+    sc = load_scenario("btc-mixed-4h")
+    qty, sets = training_market(sc, 3600.0, None)
+    assert qty == pytest.approx(1000.0 / 4)
+    assert sets["parent.horizon_s"] == "3600" and sets["scenario.duration_s"] == "5400"
+    short = load_scenario("btc-mixed-4h", sets)  # the scenario's own validation accepts it
+    for event in short.events:
+        assert 900.0 <= event.start_s[0] <= event.start_s[1] <= 3900.0
+    assert training_market(sc, 4 * 3600.0, None) == (1000.0, {})  # the scenario's own horizon: as is
+    assert json_safe({"a": [float("inf"), 1.0]}) == {"a": [None, 1.0]}
+
+
+@pytest.mark.slow
+def test_the_same_training_seeds_give_the_same_policy(tmp_path: Path) -> None:
+    """Two fits on the same seeds: identical documents but for the provenance's date and wall time."""
+    docs = []
+    for k in range(2):
+        out = tmp_path / f"p{k}.json"
+        args = ["train", "--scenario", "btc-mixed-4h", "--seeds", "1000001-1000002", "--horizon", "11m"]
+        assert main([*args, "--candidates", "2", "--rungs", "2", "--out", str(out)]) == 0
+        docs.append(json.loads(out.read_text()))
+    for doc in docs:
+        doc["provenance"].pop("date")
+        doc["provenance"].pop("wall_s")
+    assert docs[0] == docs[1]
+    assert docs[0]["training"]["seeds"] == [1_000_001, 1_000_002] and len(docs[0]["candidates"]) == 2
+    assert all(len(c["rungs"]) == 1 and c["rungs"][0]["seeds"] == 2 for c in docs[0]["candidates"])
+    assert load_policy(tmp_path / "p0.json").config == AdaptiveConfig(**docs[0]["parameters"])
