@@ -104,6 +104,8 @@ NPROC = 6
 VF_VOL_NOTIONAL = 10  # traded quote notional
 VF_ANCHOR = 11  # where fast quotes are centred (absolute ticks): reference x exp(G_X + VF_XLOC)
 VF_XLOC = 12  # this venue's local displacement (log)
+VF_INV = 13  # this venue's fast market makers' inventory, base units (+ long: they bought from sellers)
+VF_QMULT = 14  # + side: size multiplier of new fast quotes, exp(-inventory that side would add / scale)
 NVF = 16
 
 # per-venue parameters pv[v, :]
@@ -148,6 +150,7 @@ PV_MIN_SPREAD = 37  # HFT quotes never narrow the spread below this many ticks
 PV_M_MAX_LEVELS = 38  # background market orders stop after walking this many ticks
 PV_X_LOCAL_DECAY = 39  # a venue's own displacement beyond the market-wide one decays at this rate, 1/s
 PV_L_STALE_LIFE = 40  # mean life of latent orders left on the wrong side of the reference, s
+PV_H_INV_K = 41  # 1 / hft.inventory_scale (0: fast quotes ignore the market makers' inventory)
 NPV = 44
 
 # global state g[:]
@@ -285,15 +288,16 @@ NA_COLS = 16
 MAXAGENTS = 32
 # Model switches (compile-time). ANCHOR_BEYOND_ONLY: a trade moves the quotes' anchor only by the
 # part of its mid move beyond the anchor (a trade that merely brings a stale mid back to the
-# anchor after news leaves no displacement). LATENT_SIDE_CENTERS / LATENT_OFFSET: experimental
-# variant where the side facing away from a displacement re-forms around the displaced price
-# (off: both latent sides hang around the reference; see docs/simulator.md, "Known limits").
+# anchor after news leaves no displacement). LATENT_SIDE_CENTERS / LATENT_OFFSET: the side facing
+# away from a displacement re-forms around the displaced price (off: both latent sides hang around
+# the reference, and small metaorders were damped below the square root: delta 0.72-0.73 over 10
+# seeds instead of 0.66-0.67; see docs/simulator.md, "Square root from the book").
 ANCHOR_BEYOND_ONLY = True
 # cancels are a thinned Poisson process: candidates at THIN_BOUND x the placement rate, each
 # accepted with probability (live orders / mean life) / bound (>= 1 when the book is over-full)
 THIN_BOUND = 1.3
-LATENT_OFFSET = False
-LATENT_SIDE_CENTERS = False
+LATENT_OFFSET = True
+LATENT_SIDE_CENTERS = True
 FLUSH_REBOUND_SHARE = 0.1  # dip buyers stop once the price is back within this share of the dip
 SPOOF_PULL_TICKS = 1  # a spoofer pulls an order once it is this close to the touch
 
@@ -773,6 +777,23 @@ def consume_level(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, dl: np.ndarray
 
 
 @njit(cache=True, nogil=True)
+def note_mm_fills(vf: np.ndarray, pv: np.ndarray, v: int, s: int, lots: int) -> None:
+    """Fast quotes of resting side s on venue v lost `lots` to an aggressor (anyone's): that venue's
+    market makers' inventory moves, and the side that would add to it quotes smaller
+    (inventory-averse market making: Avellaneda & Stoikov 2008; Gueant, Lehalle & Fernandez-Tapia
+    2013, where a market maker near its inventory bound stops quoting the side that would exceed
+    it). The inventory is laid off passively: the other side keeps quoting full size and is filled
+    by the opposite flow (including arbitrage, which carries it to the other venues)."""
+    q = lots * pv[v, PV_LOT]
+    vf[v, VF_INV] += q if s == BID else -q
+    k = pv[v, PV_H_INV_K]
+    if k > 0.0:
+        inv = vf[v, VF_INV]
+        vf[v, VF_QMULT + BID] = math.exp(-inv * k) if inv > 0.0 else 1.0
+        vf[v, VF_QMULT + ASK] = math.exp(inv * k) if inv < 0.0 else 1.0
+
+
+@njit(cache=True, nogil=True)
 def set_anchors(vi: np.ndarray, vf: np.ndarray, g: np.ndarray) -> None:
     for u in range(vi.shape[0]):
         vf[u, VF_ANCHOR] = vf[u, VF_CENTER] * math.exp(g[G_X] + vf[u, VF_XLOC])
@@ -793,6 +814,7 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
     first = -1
     mid_before = mid_ticks(vi, vf, v)
     had_both = vi[v, VI_BEST_BID] >= 0 and vi[v, VI_BEST_ASK] < NLEV
+    mm_lots = 0
     while qty > 0:
         i = vi[v, VI_BEST_ASK] if aside == BID else vi[v, VI_BEST_BID]
         if i < 0 or i >= NLEV:
@@ -806,7 +828,9 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
         elif (aside == BID and i - first > max_levels) or (aside == ASK and first - i > max_levels):
             break
         tid = vi[v, VI_TRADE_ID] + 1
+        qh = bk[v, QH + s, i]
         c = consume_level(bk, fw, vi, dl, trk, trkf, tl, tfree, st, oe_f, oe_i, cnt, v, s, i, qty, t, tid)
+        mm_lots += qh - bk[v, QH + s, i]
         if c > 0:
             vi[v, VI_TRADE_ID] = tid
             qty -= c
@@ -832,6 +856,8 @@ def walk(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv: np.
             break  # cannot happen: a non-empty level always gives something
     vi[v, VI_SEQ] += 1
     vi[v, VI_CNT_TAKER_ORDERS] += 1
+    if mm_lots > 0:
+        note_mm_fills(vf, pv, v, s, mm_lots)
     if filled > 0 and vi[v, VI_BEST_BID] >= 0 and vi[v, VI_BEST_ASK] < NLEV and had_both:
         # market makers everywhere re-quote around the price the trade left (whoever traded):
         # the part of the mid move beyond this venue's anchor is a displacement, shared between
@@ -956,7 +982,8 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
 
     The anchor moves with the reference (market makers see news at once) and follows the
     venue's own mid (they re-quote where the market trades), so quotes neither pin the price
-    to the reference nor ignore it.
+    to the reference nor ignore it. Its size shrinks on the side that would add to the market
+    makers' inventory (``VF_QMULT``, see :func:`note_mm_fills`).
     """
     sb = v * NS_PER_VENUE + S_HP
     u_side = unif(rng, sb)
@@ -964,6 +991,11 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
     u_pos = unif(rng, sb)
     q = lognormal_lots(rng, sb, pv[v, PV_H_SIZE_MED], pv[v, PV_H_SIZE_SIG])
     s = BID if u_side < 0.5 else ASK
+    m = vf[v, VF_QMULT + s]
+    if m < 1.0:
+        q = int(q * m + 0.5)
+        if q < 1:
+            q = 1
     bb = vi[v, VI_BEST_BID]
     ba = vi[v, VI_BEST_ASK]
     half = 0.5 * pv[v, PV_MIN_SPREAD]

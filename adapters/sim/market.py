@@ -554,6 +554,8 @@ class MarketSim:
         K.update_centers(self.vi, self.vf, self.pv, self.g)
         self.vf[:, K.VF_ANCHOR] = self.vf[:, K.VF_CENTER]
         self.g[K.G_X_DECAY_RATE] = self.gp[K.GP_X_DECAY]
+        self.vf[:, K.VF_QMULT + K.BID] = 1.0
+        self.vf[:, K.VF_QMULT + K.ASK] = 1.0
         for v in range(len(sc.venues)):
             center = round(self.vf[v, K.VF_CENTER])
             self.vi[v, K.VI_BASE] = center - K.NLEV // 2
@@ -651,6 +653,7 @@ def venue_params(v: object, p0: float) -> FloatArray:
     pv[K.PV_H_SIZE_SIG] = h.size_sigma
     pv[K.PV_H_DIST_MEAN] = h.dist_mean_ticks
     pv[K.PV_H_IMPROVE] = h.improve_prob
+    pv[K.PV_H_INV_K] = 1.0 / h.inventory_scale if h.inventory_scale > 0 else 0.0
     pv[K.PV_X_LOCAL_DECAY] = math.log(2.0) / v.local_resilience_half_life_s
     la = v.latent
     d0 = la.start_bps * ticks_per_bp

@@ -103,6 +103,9 @@ class HftConfig:
     size_sigma: float = 1.0
     dist_mean_ticks: float = 8.0  # mean distance behind the anchor's touch (density grows linearly with it)
     improve_prob: float = 0.0  # extra chance a quote goes exactly at the anchor's touch
+    # the venue's fast market makers' inventory I (base units, from their fills): new quotes on the side that
+    # would add to it shrink by exp(-|I| / inventory_scale); 0 switches inventory awareness off
+    inventory_scale: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,6 +484,7 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
             _positive(f"{vp}.hft.{key}", getattr(h, key))
         _positive(f"{vp}.hft.size_sigma", h.size_sigma, allow_zero=True)
         _prob(f"{vp}.hft.improve_prob", h.improve_prob)
+        _positive(f"{vp}.hft.inventory_scale", h.inventory_scale, allow_zero=True)
         la = v.latent
         for key in ("depth_1pct", "end_pct", "life_s", "stale_life_s", "size_median"):
             _positive(f"{vp}.latent.{key}", getattr(la, key))
