@@ -48,6 +48,11 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
         "quote (needs --rfq manual-reject)",
     )
     p.add_argument("--urgency", default="medium", choices=("low", "medium", "high"))
+    p.add_argument(
+        "--policy",
+        default="auto",
+        help="adaptive algo: auto (the scenario's fitted resources/policy/<scenario>.json if any), defaults, or a file",
+    )
     p.add_argument("--risk-aversion", type=float, help="λ in 1/$ (overrides --urgency)")
     p.add_argument("--limit", type=float, help="limit price")
     p.add_argument(
@@ -90,6 +95,7 @@ def request_from_args(args: argparse.Namespace) -> SimRequest:
         overrides=overrides,
         rfq=args.rfq,
         urgency=args.urgency,
+        policy=getattr(args, "policy", "auto"),
         risk_aversion=args.risk_aversion,
         limit_price=args.limit,
         max_slippage_bps=getattr(args, "max_slippage", None),

@@ -57,10 +57,18 @@ class AdaptiveConfig:
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
             raise ValueError(f"adaptive confidence must be in (0.5, 1), got {self.confidence}")
-        if self.window_s <= 0 or self.max_age_s <= 0:
-            raise ValueError("adaptive window_s and max_age_s must be positive")
-        if not (0 <= self.lean_frac <= self.max_shift_frac and 0 <= self.informed_frac <= self.max_shift_frac):
-            raise ValueError("adaptive lean_frac and informed_frac must be within [0, max_shift_frac]")
+        for key in ("window_s", "max_age_s", "same_move_s"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"adaptive {key} = {getattr(self, key)} must be positive seconds")
+        if not 0 < self.max_shift_frac <= 1:
+            raise ValueError(f"adaptive max_shift_frac = {self.max_shift_frac} must be in (0, 1]")
+        for key in ("lean_frac", "informed_frac"):
+            value = getattr(self, key)
+            if not 0 <= value <= self.max_shift_frac:
+                raise ValueError(
+                    f"adaptive {key} = {value} must be within [0, max_shift_frac = {self.max_shift_frac}] "
+                    "(a fraction of the parent quantity)"
+                )
 
 
 @dataclass(slots=True)
@@ -130,15 +138,20 @@ class AdaptiveAc:
             p = dip.p_transient
             if p >= cfg.confidence:
                 qty = cfg.lean_frac if not adverse else -cfg.lean_frac
-                action = "lean in" if qty > 0 else "hold back"
+                action = "hold back" if adverse else "lean in"
                 reason = f"transient {move} on {venue} (P(transient) {p:.2f}): {action}, trade the recovery"
+                unused = "lean_frac"
             elif p <= 1.0 - cfg.confidence and adverse:
                 qty = cfg.informed_frac
                 action = "trade ahead"
                 reason = f"informed {move} against us on {venue} (P(transient) {p:.2f}): trade before it goes further"
+                unused = "informed_frac"
             else:
                 reason = f"{move} on {venue}, P(transient) {p:.2f}: not acted on"
                 self._record(state, now, "no change", reason, 0.0, dip)
+                continue
+            if qty == 0.0:  # a fitted policy may switch a response off: say so, do not call it an action
+                self._record(state, now, "no change", f"{reason.split(':')[0]}: not acted on ({unused} is 0)", 0.0, dip)
                 continue
             self._shifts.append(_Shift(state.elapsed_s, qty))
             self._acted.append((dip.direction, dip.onset_ts, venue))

@@ -98,7 +98,8 @@ def test_fills_on_a_real_adaptive_simulation_and_export(tmp_path: Path, capsys: 
         "events.1.start_s=[600,600]", "events.2.start_s=[600,600]",
     ]  # fmt: skip
     args = ["simulate", "--scenario", "btc-mixed-4h", "--algo", "adaptive", "--qty", "60", "--horizon", "20m"]
-    args += ["--rfq", "off", "--seed", "1000003", "--journal", str(journal), "--json", str(tmp_path / "sim.json")]
+    args += ["--rfq", "off", "--seed", "1000003", "--policy", "defaults"]  # not the fitted one: it may never act
+    args += ["--journal", str(journal), "--json", str(tmp_path / "sim.json")]
     assert main(args + [x for s in sets for x in ("--set", s)]) == 0
     sim = json.loads((tmp_path / "sim.json").read_text())
     assert main(["export", "--journal", str(journal), "--csv", str(folder)]) == 0

@@ -95,6 +95,21 @@ def test_the_adaptive_algo_runs_with_the_fitted_parameters() -> None:
     assert moved["fitted"] == pytest.approx(-0.02 * 50, rel=0.05)
 
 
+def test_a_response_the_policy_switched_off_is_recorded_as_no_change() -> None:
+    clock, engine, service, venues = setup()
+    signals = Signals()
+    service.signals = signals
+    service.adaptive_policy = AdaptivePolicy(AdaptiveConfig(lean_frac=0.0), "fitted p")
+    service.stage(ParentOrder("P1", BTC, Side.SELL, Decimal("50"), 3600.0, algo="adaptive"), TRADER)
+    service.start("P1", TRADER)
+    clock.run_until(clock.now() + 600)
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.95)
+    clock.run_until(clock.now() + 11)
+    [decision] = service.runners["P1"].decisions
+    assert decision["action"] == "no change" and "(lean_frac is 0)" in decision["reason"]
+    assert shift(service) == 0.0
+
+
 def test_explicit_parameters_override_the_policy_key_by_key() -> None:
     policy = AdaptivePolicy(FITTED, "fitted p").with_overrides({"lean_frac": 0.0})
     assert policy.config.lean_frac == 0.0 and policy.config.informed_frac == FITTED.informed_frac
