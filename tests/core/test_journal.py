@@ -85,6 +85,25 @@ def test_replay_rebuilds_identical_state(steps: list[tuple[str, int, int]]) -> N
         journal.close()
 
 
+@settings(max_examples=60)
+@given(ops)
+def test_open_children_and_filled_match_a_scan_of_every_child(steps: list[tuple[str, int, int]]) -> None:
+    """The OMS keeps its open children and filled quantity as orders change (not by scanning every
+    child ever sent); both must equal the scan, in creation order, live and after a replay."""
+    journal = MemoryJournal()
+    live = OrderManager(journal)
+    drive(live, steps)
+    fresh = OrderManager(None)
+    fresh.replay(journal)
+    for oms in (live, fresh):
+        every = list(oms.children.values())
+        assert oms.open_children() == [c for c in every if c.status.is_open]
+        for venue in ("A", "B"):
+            assert oms.open_children("P1", venue) == [c for c in every if c.status.is_open and c.venue == venue]
+        assert oms.filled_qty("P1") == sum((c.filled for c in every), Decimal(0))
+        assert oms.working_qty("P1") == sum((c.leaves for c in every), Decimal(0))
+
+
 def test_memory_and_sql_journals_replay_alike(tmp_path: Path) -> None:
     steps = [("child", 0, 3), ("ack", 0, 1), ("fill", 0, 2), ("cancel", 0, 1), ("fill", 0, 4), ("child", 1, 2)]
     mem, sql = OrderManager(MemoryJournal()), OrderManager(SqlJournal(tmp_path / "j.sqlite", durable=False))
