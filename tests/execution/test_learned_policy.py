@@ -143,16 +143,15 @@ def test_the_training_market_is_compressed_around_a_short_parent_at_the_same_rat
 
 @pytest.mark.slow
 def test_the_same_training_seeds_give_the_same_policy(tmp_path: Path) -> None:
-    """Two fits on the same seeds: identical documents but for the provenance's date and wall time."""
+    """Two fits on the same seeds: identical documents but for the provenance (date, wall time, commit)."""
     docs = []
     for k in range(2):
         out = tmp_path / f"p{k}.json"
         args = ["train", "--scenario", "btc-mixed-4h", "--seeds", "1000001-1000002", "--horizon", "11m"]
         assert main([*args, "--candidates", "2", "--rungs", "2", "--out", str(out)]) == 0
         docs.append(json.loads(out.read_text()))
-    for doc in docs:
-        doc["provenance"].pop("date")
-        doc["provenance"].pop("wall_s")
+    for doc in docs:  # when, how long, and the tree's state (others commit to it meanwhile) are not the fit
+        assert set(doc.pop("provenance")) == {"commit", "uncommitted_changes", "date", "machine", "wall_s"}
     assert docs[0] == docs[1]
     assert docs[0]["training"]["seeds"] == [1_000_001, 1_000_002] and len(docs[0]["candidates"]) == 2
     assert all(len(c["rungs"]) == 1 and c["rungs"][0]["seeds"] == 2 for c in docs[0]["candidates"])
