@@ -321,3 +321,28 @@ def test_exit_without_a_login_cannot_cancel(qtbot, terminal: Terminal) -> None: 
     assert dialog is not None and not dialog.cancel_button.isEnabled() and "Log in" in dialog.informativeText()
     dialog.choice.emit(CANCEL)  # even if asked: nothing is canceled, the window stays
     assert window.isVisible() and journal(terminal, "terminal.exit") == []
+
+
+# ---- a parent stopped with nothing working ---------------------------------------------------------
+
+
+def test_a_kill_with_no_child_working_shows_the_parent_stopped_and_raises_its_critical_alert(
+    terminal: Terminal, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    """Regression: the parents blotter redrew a row only on the parent's progress events, so a kill
+    switch pressed while none of its children was working (no fill, no cancel, no progress) left
+    the row showing RUNNING and raised no 'stopped' alert."""
+    bridge, engine = terminal.bridge, terminal.engine
+    assert bridge is not None
+    pid = start_parent(terminal, qtbot)
+    execution = bridge.execution
+    execution.pause(pid, SUPERVISOR)
+    advance(terminal, 3.0, qtbot)  # the pause's cancels are acknowledged
+    assert not engine.oms.open_children(pid)
+    assert bridge.panels.parents.model.row_by_key(pid).state is ParentState.PAUSED
+
+    assert bridge.kill_switch()  # pushes the blotters itself; the market does not move
+    assert engine.oms.parents[pid].state is ParentState.STOPPED_BY_RISK
+    assert bridge.panels.parents.model.row_by_key(pid).state is ParentState.STOPPED_BY_RISK
+    stopped = [a for a in bridge.panels.alerts.alerts.rows() if a.kind == "parent" and "stopped by risk" in a.detail]
+    assert stopped and stopped[0].severity is Severity.CRITICAL

@@ -134,7 +134,10 @@ def test_a_move_of_1_2x_the_price_move_threshold_pauses_the_parent_until_a_super
     dip = 1.2 * DEFAULTS.price_move_pct / 100.0
     run = run_simulation(request(scenario(tmp_path, "move", informed_move(dip)), stop_at_s=EVENT_AT_S + 60.0))
     fired = [e for e in run.result["risk_events"] if e["rule"] == "price_move"]
-    assert fired and fired[0]["action"] == "pause" and "alpha" in fired[0]["detail"]
+    # the move is alpha's, and arbitrage carries it to the other venues within a second: whichever
+    # venue crosses the threshold first pauses the parent; alpha must be among them
+    assert fired and all(e["action"] == "pause" for e in fired)
+    assert any(e["detail"].startswith("alpha mid moved") for e in fired)
     assert EVENT_AT_S - 1 <= fired[0]["time_s"] <= EVENT_AT_S - 1 + DEFAULTS.price_move_window_s
     # the action: the parent paused (by the system), its working children canceled, nothing sent after
     assert run.engine.oms.parents[run.parent_id].state is ParentState.PAUSED
