@@ -96,5 +96,6 @@ def test_a_prehedging_desk_moves_the_mid_against_the_requester() -> None:
         clock.run_until(clock.now() + 40)
         moves.append((desk._mid() - before) / before * 1e4)
     # same seed, same market: the only difference is the desk selling 150 BTC ahead of our quote
-    print(f"mid 40 s after a 300 BTC sell request: {moves[0]:+.1f} bps without pre-hedge, {moves[1]:+.1f} bps with half")
+    print(f"mid 40 s after a 300 BTC sell request: {moves[0]:+.1f} bps without pre-hedge, "
+          f"{moves[1]:+.1f} bps with half")
     assert moves[1] < moves[0] - 3.0
