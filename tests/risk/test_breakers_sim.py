@@ -203,7 +203,9 @@ def test_no_breaker_fires_on_calm_with_its_own_parent(seed: int) -> None:
 
 
 def test_simulate_kill_at_reports_what_it_canceled_and_when_every_cancel_was_acknowledged(tmp_path: Path) -> None:
-    run = run_simulation(request(scenario(tmp_path, "kill"), qty=40.0, horizon_s=900.0, kill_at_s=120.0))
+    # the kill must land while children are working: at 120 s (the end of the warm-up) every child
+    # of this seed had filled on the final simulator; at 300 s two rest, on alpha and gamma
+    run = run_simulation(request(scenario(tmp_path, "kill"), qty=40.0, horizon_s=900.0, kill_at_s=300.0))
     kill = run.result["kill"]
     assert set(kill) >= {"orders_canceled", "venues", "time_to_all_acked_ms", "children_after_kill"}
     assert kill["orders_canceled"] == sum(kill["venues"].values()) > 0
