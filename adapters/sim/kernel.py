@@ -1011,11 +1011,11 @@ def hft_place(bk: np.ndarray, fw: np.ndarray, vi: np.ndarray, vf: np.ndarray, pv
     if s == BID:
         i = math.floor(a - half) - j
         if ba < NLEV and i >= ba:
-            i = ba - int(math.ceil(2.0 * half)) - j
+            i = ba - math.ceil(2.0 * half) - j
     else:
         i = math.ceil(a + half) + j
         if bb >= 0 and i <= bb:
-            i = bb + int(math.ceil(2.0 * half)) + j
+            i = bb + math.ceil(2.0 * half) + j
     if 0 <= i < NLEV:
         bg_add(bk, fw, vi, dl, v, s, i, 0, q)
 
