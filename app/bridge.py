@@ -1135,12 +1135,12 @@ class Bridge(QObject):
     def push_blotters(self) -> None:
         self._discover_children()
         oms = self.engine.oms
-        # a parent whose state moved since its row was drawn is redrawn even when nothing else
+        # live parents, and any whose state moved since its row was drawn even when nothing else
         # happened to it (a kill switch pressed while none of its children was working stops it
         # without a fill, a cancel or a progress event)
-        moved = {pid for pid, p in oms.parents.items() if self._parent_state.get(pid) is not p.state}
-        live = {pid for pid, p in oms.parents.items() if p.state in _LIVE}
-        pids = self._dirty_parents | live | moved
+        shown = self._parent_state
+        redraw = {pid for pid, p in oms.parents.items() if p.state in _LIVE or shown.get(pid) is not p.state}
+        pids = self._dirty_parents | redraw
         self._dirty_parents = set()
         rows = [self._parent_row(pid) for pid in pids if pid in oms.parents]
         if rows:

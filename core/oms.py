@@ -50,7 +50,7 @@ class OrderManager:
         self.children_of: dict[str, list[str]] = {}
         # the children that could still trade, in creation order: open_children is asked on every
         # routing decision and risk check, and scanning every child ever sent made a 4 h block
-        # quadratic in its children (2,400 of them: a third of `simulate`'s wall time)
+        # quadratic in its children (2,400 of them: about a sixth of a `simulate` profile)
         self._open: dict[str, ChildOrder] = {}
         self._filled: dict[str, Decimal] = {}  # exchange fills per parent, kept as fills apply
         self.sequences: dict[str, int] = {}
