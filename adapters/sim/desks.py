@@ -14,7 +14,12 @@ touch by its improvement and keeps the quote firm for the axe's expiry (the brie
 
 Pre-hedging: a desk with `prehedge_fraction` > 0 trades that share of the *requested* size on the
 exchanges in our direction right after the request (market orders spread over 30 s) — the
-information leakage a requester pays for disclosing size. Last look: a non-firm desk may reject
+information leakage a requester pays for disclosing size. Post-trade layoff: a fill outside an
+axe does not vanish from the market — the desk internalizes part of it against its other flow and
+lays `layoff_fraction` of it off on the exchanges in our direction, in equal market-order slices
+every `LAYOFF_SLICE_S` over `layoff_s` (default half over 30 minutes; an assumption, not a
+calibration: dealers' internalization rates are private and vary). A fill into an axe is not
+laid off: the axe is the desk's own need for the other side. Last look: a non-firm desk may reject
 an accept within `last_look_ms` with probability `last_look_reject_prob`, and always when the mid
 has moved against it by more than the quote's edge. A quote is never filled after its expiry.
 Desk randomness is drawn from each desk's own stream (`SeedTree`).
@@ -36,6 +41,7 @@ from core.types import Side
 RESPONSE_DELAY_S = (0.5, 3.0)
 PREHEDGE_SPREAD_S = 30.0
 PREHEDGE_SLICES = 10
+LAYOFF_SLICE_S = 30.0
 
 
 class SimDesk:
@@ -46,9 +52,10 @@ class SimDesk:
         self.name = config.name
         self.rng = rng
         self._n = 0
-        self._prehedge_ids = 10_000_000 * (index + 1)
+        self._own_order_ids = 10_000_000 * (index + 1)
         self.quotes: dict[str, Quote] = {}
         self.prehedged_qty = 0.0
+        self.laid_off_qty = 0.0  # sent to the exchanges after our fills (scheduled so far)
         self.filled_qty = 0.0
         self._listeners: list[Callable[[str], None]] = []
         self.axe_filled = 0.0  # what the axe has absorbed so far
@@ -170,28 +177,40 @@ class SimDesk:
             self.filled_qty += float(qty)
             if self._axe(self.exchange.market.now_s) is not None:
                 self.axe_filled += float(qty)
+            elif cfg.layoff_fraction > 0 and qty > 0:
+                self._lay_off(quote.side, float(qty) * cfg.layoff_fraction)
             self._n += 1
             on_result(OtcExecution(quote.quote_id, qty, quote.price, f"otc:{self.name}-{self._n}", now))
 
         clock.call_later(delay, answer)
 
-    # ---- pre-hedging ----------------------------------------------------------------------------
+    # ---- the desk's own exchange trading: pre-hedging and post-trade layoff -------------------
 
     def _prehedge(self, our_side: Side, qty: float) -> None:
         """Trade in our direction on the deepest venue ahead of the quote (information leakage)."""
+        self.prehedged_qty += self._trade_in_slices(our_side.sign, qty, PREHEDGE_SLICES, PREHEDGE_SPREAD_S)
+
+    def _lay_off(self, our_side: Side, qty: float) -> None:
+        """After buying from a seller (selling to a buyer), unwind that share on the exchanges."""
+        slices = max(1, round(self.config.layoff_s / LAYOFF_SLICE_S))
+        self.laid_off_qty += self._trade_in_slices(our_side.sign, qty, slices, self.config.layoff_s)
+
+    def _trade_in_slices(self, direction: int, qty: float, slices: int, over_s: float) -> float:
+        """Market orders of equal lots on the deepest venue, `slices` of them evenly over `over_s`;
+        returns the quantity scheduled (whole lots)."""
         ex = self.exchange
         m = ex.market
         lot = ex.venues[0].spec.lot_size
-        per = math.floor(qty / PREHEDGE_SLICES / lot) * lot
+        per = math.floor(qty / slices / lot) * lot
         if per <= 0:
-            return
-        self.prehedged_qty += per * PREHEDGE_SLICES
+            return 0.0
 
         def slice_once() -> None:
             ex.catch_up()
-            self._prehedge_ids += 1
+            self._own_order_ids += 1
             # these orders belong to no SimVenue: the exchange ignores their fills (the desk's account)
-            m.submit(0, self._prehedge_ids, our_side.sign, None, per, ioc=True)
+            m.submit(0, self._own_order_ids, direction, None, per, ioc=True)
 
-        for k in range(PREHEDGE_SLICES):
-            ex.clock.call_later(PREHEDGE_SPREAD_S * k / PREHEDGE_SLICES, slice_once)
+        for k in range(slices):
+            ex.clock.call_later(over_s * k / slices, slice_once)
+        return per * slices

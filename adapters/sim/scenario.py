@@ -206,6 +206,10 @@ class DeskConfig:
     last_look_ms: float = 200.0
     last_look_reject_prob: float = 0.0
     prehedge_fraction: float = 0.0  # share of a requested size the desk pre-hedges on the exchanges
+    # after a fill outside an axe the desk lays this share of it off on the exchanges (our direction),
+    # evenly over layoff_s; the rest it internalizes against its other flow
+    layoff_fraction: float = 0.5
+    layoff_s: float = 1800.0
     max_qty: float = 500.0
     axe: AxeConfig = field(default_factory=AxeConfig)
 
@@ -511,6 +515,8 @@ def validate(sc: Scenario, source: str = "scenario") -> None:
         dp = f"{p}.desks.{k}"
         _positive(f"{dp}.base_spread_bps", d.base_spread_bps, allow_zero=True)
         _prob(f"{dp}.prehedge_fraction", d.prehedge_fraction)
+        _prob(f"{dp}.layoff_fraction", d.layoff_fraction)
+        _positive(f"{dp}.layoff_s", d.layoff_s)
         _prob(f"{dp}.last_look_reject_prob", d.last_look_reject_prob)
         _prob(f"{dp}.axe.probability", d.axe.probability)
         if d.expiry_s[0] <= 0:

@@ -11,8 +11,8 @@ policy reacts to events the market-surveillance layer scores, and only to those:
   hurts: down for a seller, up for a buyer): trade ahead of it (target raised by `informed_frac`)
   before it goes further. An informed move in our favour changes nothing: slowing down would be
   trading slower than the shared risk aversion allows, which is not an edge.
-* **Spoofed or stuffed books**: the router weighs venues by surveillance's `toxicity` (see
-  `core/execution/router.py`); that needs no schedule change.
+* **Spoofed or stuffed books**: the router weighs venues by `toxicity_weight` × surveillance's
+  `toxicity` (see `core/execution/router.py`); that needs no schedule change.
 
 A shift decays linearly to zero over `window_s`, so catching up (or giving back a lean) is spread
 over the window instead of crossing the spread at its end; the target always stays within
@@ -20,8 +20,8 @@ over the window instead of crossing the spread at its end; the target always sta
 reason (the terminal lists them; `simulate` reports them).
 
 Parameters are the documented defaults below unless a fitted policy is given (`policy_label`
-says which): `python main.py train` fits `confidence`, `lean_frac`, `informed_frac` and
-`window_s` on training seeds and refits them from our own fills (core/execution/policy.py,
+says which): `python main.py train` fits `confidence`, `lean_frac`, `informed_frac`, `window_s`
+and `toxicity_weight` on training seeds and refits them from our own fills (core/execution/policy.py,
 core/execution/policy_search.py, core/execution/fills_refit.py; docs/ai.md).
 """
 
@@ -53,6 +53,7 @@ class AdaptiveConfig:
     max_age_s: float = 90.0  # a dip scored longer ago than this is history, not a signal
     max_shift_frac: float = 0.08  # |target − AC target| never exceeds this share of the parent
     same_move_s: float = 60.0  # a move of the same direction starting this close to one acted on is the same move
+    toxicity_weight: float = 1.0  # the router avoids a venue by this × surveillance's toxicity (0: ignore it)
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
@@ -62,6 +63,10 @@ class AdaptiveConfig:
                 raise ValueError(f"adaptive {key} = {getattr(self, key)} must be positive seconds")
         if not 0 < self.max_shift_frac <= 1:
             raise ValueError(f"adaptive max_shift_frac = {self.max_shift_frac} must be in (0, 1]")
+        if not 0 <= self.toxicity_weight <= 1:
+            raise ValueError(
+                f"adaptive toxicity_weight = {self.toxicity_weight} must be in [0, 1] (0 ignores surveillance)"
+            )
         for key in ("lean_frac", "informed_frac"):
             value = getattr(self, key)
             if not 0 <= value <= self.max_shift_frac:

@@ -21,7 +21,10 @@ from typing import Any
 from core.execution.adaptive import AdaptiveConfig
 
 POLICY_SCHEMA_VERSION = 1
-FITTED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s")  # what `train` searches
+FITTED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s", "toxicity_weight")  # what `train` searches
+# every policy file carries these; `toxicity_weight` was fitted from 2026-11-26 on, and a file
+# without it ran with the router fully weighing surveillance (its default, 1)
+REQUIRED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s")
 DEFAULTS_SOURCE = "defaults"
 
 
@@ -90,7 +93,7 @@ def policy_from_document(data: Any, source: str) -> AdaptiveConfig:
     params = data.get("parameters")
     if not isinstance(params, dict):
         raise PolicyError(f"{source}: 'parameters' must be an object of adaptive parameters, e.g. {{'window_s': 300}}")
-    missing = [k for k in FITTED_KEYS if k not in params]
+    missing = [k for k in REQUIRED_KEYS if k not in params]
     if missing:
         raise PolicyError(f"{source}: parameters lacks {', '.join(missing)} (every fitted key must be present)")
     return make_config(config_values(params, f"{source}: parameters"), f"{source}: parameters")

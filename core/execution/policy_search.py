@@ -10,8 +10,9 @@ J = +inf when any adaptive parent was left unfilled (issue 9: every parent fille
 shortfall std at most 1.1× AC's). Lower is better.
 
 Search (deterministic for a search seed): the documented defaults, the policy that never shifts
-(lean_frac = informed_frac = 0: AC plus spoof-aware routing), and `candidates − 2` distinct
-points drawn from the grid by `numpy.random.default_rng(search_seed)`; then successive halving
+(lean_frac = informed_frac = 0: AC plus spoof-aware routing), the policy that is AC (no shift,
+toxicity_weight = 0), and `candidates − 3` distinct points drawn from the grid by
+`numpy.random.default_rng(search_seed)`; then successive halving
 (Jamieson & Talwalkar 2016, "Non-stochastic best arm identification and hyperparameter
 optimization", AISTATS; the rung schedule of Li et al. 2018, Hyperband, JMLR 18): every
 survivor runs on the first n_r training seeds of rung r, the best ⌈k/eta⌉ by J go on (ties by
@@ -39,6 +40,7 @@ DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "lean_frac": (0.0, 0.02, 0.04, 0.06, 0.08),
     "informed_frac": (0.0, 0.02, 0.04, 0.06, 0.08),
     "window_s": (120.0, 300.0, 600.0),
+    "toxicity_weight": (0.0, 0.5, 1.0),
 }
 
 
@@ -83,7 +85,10 @@ class CandidateRecord:
 
 
 def draw_candidates(grid: Mapping[str, Sequence[float]], n: int, search_seed: int) -> list[dict[str, float]]:
-    """The defaults, the no-shift policy, then distinct grid points drawn with `search_seed`.
+    """The defaults, the no-shift policy, the policy that is AC (no shift and toxicity ignored),
+    then distinct grid points drawn with `search_seed`.
+
+    The AC-equivalent candidate makes "nothing beats AC" a possible answer: the fit then runs AC.
 
     Points that run identically are drawn once: with both fractions 0 nothing is ever shifted,
     so `confidence` and `window_s` change no schedule (the first fit drew two such no-shift
@@ -92,6 +97,7 @@ def draw_candidates(grid: Mapping[str, Sequence[float]], n: int, search_seed: in
     keys = sorted(grid)
     first = {k: float(getattr(defaults, k)) for k in keys}
     off = {**first, "lean_frac": 0.0, "informed_frac": 0.0} if {"lean_frac", "informed_frac"} <= set(keys) else first
+    plain = {**off, "toxicity_weight": 0.0} if "toxicity_weight" in keys else off
     out: list[dict[str, float]] = []
     seen: set[tuple[tuple[str, float], ...]] = set()
 
@@ -103,6 +109,7 @@ def draw_candidates(grid: Mapping[str, Sequence[float]], n: int, search_seed: in
 
     add(first)
     add(off)
+    add(plain)
     points = [
         dict(zip(keys, (float(v) for v in values), strict=True))
         for values in itertools.product(*(grid[k] for k in keys))

@@ -478,10 +478,13 @@ class ExecutionService:
 
     def _toxicity(self, parent: ParentOrder, venue: str) -> float:
         """How much the router avoids `venue` for this parent: a trader's setting for every algo,
-        surveillance's live score for the adaptive policy (spoof-aware routing)."""
+        surveillance's live score × the policy's `toxicity_weight` for an adaptive parent
+        (spoof-aware routing)."""
         manual = self.toxicity.get(venue, 0.0)
-        if parent.algo == "adaptive" and self.signals is not None:
-            return max(manual, self.signals.toxicity(venue))
+        runner = self.runners.get(parent.parent_id)
+        algo = runner.algo if runner is not None else None
+        if isinstance(algo, AdaptiveAc) and algo.signals is not None:
+            return max(manual, algo.config.toxicity_weight * algo.signals.toxicity(venue))
         return manual
 
     def participation_room(self, venue: str) -> float:

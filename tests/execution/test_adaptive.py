@@ -30,11 +30,12 @@ class Signals:
         return self.dips.get(venue)
 
 
-def start(side: Side, algo: str = "adaptive", qty: str = "50", horizon_s: float = 3600.0):  # type: ignore[no-untyped-def]
+def start(side: Side, algo: str = "adaptive", qty: str = "50", horizon_s: float = 3600.0, **adaptive: float):  # type: ignore[no-untyped-def]
     clock, engine, service, venues = setup()
     signals = Signals()
     service.signals = signals
-    service.stage(ParentOrder("P1", BTC, side, Decimal(qty), horizon_s, algo=algo), TRADER)
+    params = {"adaptive": adaptive} if adaptive else {}
+    service.stage(ParentOrder("P1", BTC, side, Decimal(qty), horizon_s, algo=algo, params=params), TRADER)
     service.start("P1", TRADER)
     clock.run_until(clock.now() + 600)
     return clock, engine, service, venues, signals
@@ -108,11 +109,24 @@ def test_the_adaptive_policy_avoids_a_toxic_venue_and_plain_ac_does_not() -> Non
         assert (len(venues[1].sent) > before) is expect_v1, algo
 
 
+def test_a_policy_fitted_to_ignore_surveillance_routes_like_ac() -> None:
+    """toxicity_weight 0 (a fit that found spoof-aware routing costs more than it saves): the
+    spoofed venue keeps its share; at 0.5 a score of 1 no longer excludes it either."""
+    for weight in (0.0, 0.5):
+        clock, engine, service, venues, signals = start(Side.SELL, toxicity_weight=weight)
+        signals.tox["V1"] = 1.0
+        before = len(venues[1].sent)
+        clock.run_until(clock.now() + 900)
+        assert len(venues[1].sent) > before, weight
+
+
 def test_bad_adaptive_settings_say_what_to_change() -> None:
     with pytest.raises(ValueError, match="confidence"):
         AdaptiveConfig(confidence=0.4)
     with pytest.raises(ValueError, match="max_shift_frac"):
         AdaptiveConfig(lean_frac=0.2)
+    with pytest.raises(ValueError, match="toxicity_weight"):
+        AdaptiveConfig(toxicity_weight=1.5)
 
 
 def test_one_move_seen_on_two_venues_is_acted_on_once() -> None:

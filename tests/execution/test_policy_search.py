@@ -109,3 +109,26 @@ def test_candidates_that_run_identically_are_drawn_once() -> None:
     no_shift = [c for c in cands if c["lean_frac"] == 0.0 and c["informed_frac"] == 0.0]
     assert len(no_shift) == 1
     assert len(cands) == 1 + 1 + 4  # the defaults, the no-shift policy, the four lean_frac=0.02 points
+
+
+def test_the_third_candidate_is_ac_itself_so_nothing_beating_ac_fits_ac() -> None:
+    """With the routing response in the grid, the search always holds the policy that changes
+    nothing (no shift, surveillance ignored by the router): if no candidate beats AC, it is chosen."""
+    grid = {**GRID, "toxicity_weight": (0.0, 0.5, 1.0)}
+    cands = draw_candidates(grid, 6, search_seed=3)
+    assert cands[1] == {**cands[0], "lean_frac": 0.0, "informed_frac": 0.0}
+    assert cands[2] == {**cands[1], "toxicity_weight": 0.0}
+
+    def ac_is_best(candidates, seeds):  # type: ignore[no-untyped-def]
+        out = {}
+        for i, p in candidates:
+            for s in seeds:
+                ac = 20.0 + seed_noise(s)
+                cost = 30 * p["lean_frac"] + 20 * p["informed_frac"] + 1.5 * p["toxicity_weight"]
+                out[(i, s)] = SeedOutcome(ac + cost + (0.01 * (s % 2) if cost else 0.0), ac, True)
+        return out
+
+    result = successive_halving(SEEDS, ac_is_best, SearchConfig(candidates=6, rung_seeds=(2, 4, 8)), grid)
+    assert result["chosen"]["candidate"] == 2
+    assert result["chosen"]["parameters"]["toxicity_weight"] == 0.0
+    assert result["chosen"]["mean_diff_bps"] == 0.0

@@ -1,4 +1,5 @@
-"""Simulated OTC desks on the real simulated market: prices, axes, last look, pre-hedging."""
+"""Simulated OTC desks on the real simulated market: prices, axes, last look, pre-hedging, and
+the post-trade layoff that keeps an OTC fill from vanishing from the market."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_the_axed_desk_offers_more_than_asked_through_the_touch_for_its_whole_wi
     desk.accept(q, q.quantity, results.append)
     clock.run_until(clock.now() + 1)
     assert results[0].filled == q.quantity and results[0].desk_trade_id.startswith("otc:")
+    assert desk.laid_off_qty == 0.0  # the axe is the desk's own need for the other side: nothing laid off
 
 
 def test_a_quote_is_never_filled_after_expiry_and_last_look_can_reject() -> None:
@@ -99,3 +101,26 @@ def test_a_prehedging_desk_moves_the_mid_against_the_requester() -> None:
     print(f"mid 40 s after a 300 BTC sell request: {moves[0]:+.1f} bps without pre-hedge, "
           f"{moves[1]:+.1f} bps with half")
     assert moves[1] < moves[0] - 3.0
+
+
+def test_a_desk_lays_off_part_of_what_it_bought_and_the_mid_feels_it() -> None:
+    """Same seed and market, a 300 BTC sale to a plain desk: with the default layoff (half over
+    30 min) the desk sells 150 BTC on the exchange and the mid 30 min later sits lower than when
+    the desk keeps everything (layoff_fraction 0)."""
+    moves, laid = [], []
+    for fraction in (0.0, 0.5):
+        clock, ex = world(seed=9)
+        desk = SimDesk(ex, DeskConfig(name="n", layoff_fraction=fraction), 0, np.random.default_rng(5))
+        quotes: list[Quote] = []
+        desk.request_quote("R1", "BTC/USDT", Side.SELL, Decimal("300"), quotes.append)
+        clock.run_until(clock.now() + 4)
+        before = desk._mid()
+        results: list[OtcExecution] = []
+        desk.accept(quotes[0], quotes[0].quantity, results.append)
+        clock.run_until(clock.now() + 1805)
+        assert results[0].filled == Decimal("300")
+        moves.append((desk._mid() - before) / before * 1e4)
+        laid.append(desk.laid_off_qty)
+    print(f"mid 30 min after a 300 BTC OTC sale: {moves[0]:+.1f} bps kept, {moves[1]:+.1f} bps half laid off")
+    assert laid == [0.0, 150.0]
+    assert moves[1] < moves[0] - 5.0
