@@ -27,6 +27,7 @@ from app.policy import resolve_policy
 from app.risk_wiring import build_breakers
 from app.settings import RESOURCES
 from core.actors import Actor, Role
+from core.analytics.event_behaviour import EventFill, MarketEvent, run_event_metrics
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
@@ -371,7 +372,7 @@ def _press_kill(engine: Engine, kill: dict[str, Any]) -> None:
 def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.ndarray) -> np.ndarray:
     """Quantity still to trade at each grid time (exchange and OTC fills)."""
     fills = [(f["ts"], float(f["quantity"])) for f in engine.oms.otc_fills.get(parent_id, [])]
-    for rec_ts, q in _fill_times(engine, parent_id):
+    for rec_ts, _, q, _ in _exchange_fills(engine, parent_id):
         fills.append((rec_ts, q))
     fills.sort()
     times = np.array([f[0] for f in fills]) if fills else np.zeros(0)
@@ -381,16 +382,54 @@ def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.nda
     return np.maximum(qty - done, 0.0)
 
 
-def _fill_times(engine: Engine, parent_id: str) -> list[tuple[float, float]]:
+def _exchange_fills(engine: Engine, parent_id: str) -> list[tuple[float, str, float, float]]:
+    """(ts, venue, quantity, price) of the parent's exchange fills, from the journal."""
     journal = engine.journal
-    out = []
+    out: list[tuple[float, str, float, float]] = []
     if journal is None:
         return out
     ids = set(engine.oms.children_of.get(parent_id, ()))
     for rec in journal.replay():
-        if rec.kind == "venue.fill" and rec.payload["client_id"] in ids:
-            out.append((rec.ts, float(rec.payload["quantity"])))
+        p = rec.payload
+        if rec.kind == "venue.fill" and p["client_id"] in ids:
+            out.append((rec.ts, p["venue"], float(p["quantity"]), float(p["price"])))
     return out
+
+
+def _event_behaviour(
+    market: MarketSim, engine: Engine, parent_id: str, side: Side, start_ts: float
+) -> list[dict[str, Any]]:
+    """The parent's behaviour around the market's events (core/analytics/event_behaviour.py),
+    judged from the evaluation log after the run; nothing here is visible to an algo."""
+    log = market.eval_log
+    names = log.venue_names
+    events = [
+        MarketEvent(
+            e.kind,
+            names[e.venue] if e.venue >= 0 else "",
+            e.start_s,
+            e.end_s,
+            0 if e.kind == "spoof" else (-1 if e.side == "sell" else 1),
+            float(e.params.get("recovery_s", 0.0)),
+        )
+        for e in log.events
+        if e.kind in ("flush", "informed", "spoof") and e.venue >= 0
+    ]
+    fills = [EventFill(ts - EPOCH_T0, venue, q, px) for ts, venue, q, px in _exchange_fills(engine, parent_id)]
+    fills += [
+        EventFill(float(f["ts"]) - EPOCH_T0, "otc", float(f["quantity"]), float(f["price"]))
+        for f in engine.oms.otc_fills.get(parent_id, [])
+    ]
+    paths = {name: log.mid_path(k) for k, name in enumerate(names)}
+
+    def mid_at(venue: str, t_s: float) -> float:
+        t, mid = paths[venue]
+        i = int(np.searchsorted(t, t_s, side="right")) - 1
+        return float(mid[max(i, 0)]) if len(mid) else float("nan")
+
+    t0 = start_ts - EPOCH_T0
+    horizon = engine.oms.parents[parent_id].horizon_s
+    return run_event_metrics(events, fills, side.sign, (t0, t0 + horizon), mid_at)
 
 
 def _report(
@@ -495,6 +534,7 @@ def _report(
         ]
         if parent_id in execution.runners
         else [],
+        "events": _event_behaviour(market, engine, parent_id, side, start_ts),
     }
     if kill is not None:
         after = [c for c in children if c.created_ts > kill.get("pressed_ts", float("inf"))]

@@ -28,6 +28,7 @@ from typing import Any
 
 from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, worker_context, write_json
 from app.simulation import SimRequest, run_simulation
+from core.analytics.event_behaviour import behaviour_summary
 from core.analytics.paired import paired_difference, summary
 from core.execution.adaptive import AdaptiveConfig
 from core.execution.policy import config_values
@@ -115,6 +116,8 @@ def _one(arm: str, req: SimRequest) -> tuple[str, int, dict[str, Any]]:
         "algo_note",
         "policy",
         "decisions",
+        "side",
+        "events",
     )
     out = {k: result[k] for k in keep}
     events = result["risk_events"]
@@ -187,6 +190,13 @@ def compare(
             ).as_dict()
             for m in METRICS
         }
+    # issue 9's event behaviour: each adaptive arm against the first AC arm, seed by seed
+    ac_arm = next((name for name, req in arms if req.algo == "ac"), None)
+    out["event_behaviour"] = {
+        f"{name} vs {ac_arm}": behaviour_summary(results[name], results[ac_arm], seeds)
+        for name, req in arms
+        if req.algo == "adaptive" and ac_arm is not None
+    }
     return out
 
 
@@ -269,3 +279,9 @@ def print_table(result: dict[str, Any]) -> None:
                 f"  sd {d['sd']:.2f}  n {d['n']}  seeds for 80% power: {power if power else '-'}"
                 f"{'  *' if d['significant'] else ''}"
             )
+    for pair, classes in result.get("event_behaviour", {}).items():
+        parts = []
+        for cls, b in classes.items():
+            p = b["sign_test_p"]
+            parts.append(f"{cls} {b['passed']}/{b['seeds']}" + (f" (p {p:.3f})" if p is not None else ""))
+        print(f"{pair:24s} event behaviour (seeds passed): {'; '.join(parts)}")

@@ -102,6 +102,11 @@ def test_fills_on_a_real_adaptive_simulation_and_export(tmp_path: Path, capsys: 
     args += ["--journal", str(journal), "--json", str(tmp_path / "sim.json")]
     assert main(args + [x for s in sets for x in ("--set", s)]) == 0
     sim = json.loads((tmp_path / "sim.json").read_text())
+    (flush,) = sim["events"]  # the evaluation log's flush, 5 min into the parent, with what we did around it
+    assert flush["kind"] == "flush" and flush["start_s"] == 600.0
+    assert flush["class"] == ("transient_against" if flush["direction"] == -1 else "transient_favourable")  # a sell
+    assert 0 < flush["window_qty"] <= sim["filled_qty"] + 1e-9 and flush["venue_qty_during"] <= flush["window_qty"]
+    assert abs(flush["pre_mid"] / sim["arrival_mid"] - 1) < 0.01
     assert main(["export", "--journal", str(journal), "--csv", str(folder)]) == 0
     with (folder / "decisions.csv").open() as fh:
         rows = list(csv.DictReader(fh))

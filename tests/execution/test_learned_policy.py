@@ -67,6 +67,19 @@ def test_a_corrupted_policy_file_names_the_key_and_what_to_change(tmp_path: Path
     assert str(path) in str(err.value)
 
 
+def test_a_policy_fitted_before_toxicity_weight_existed_keeps_its_routing(tmp_path: Path) -> None:
+    """Files written before the router's use of surveillance was fitted lack the key; they ran with
+    the router fully weighing surveillance, and still do."""
+    doc = policy_doc()
+    del doc["parameters"]["toxicity_weight"]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    assert load_policy(path).config.toxicity_weight == 1.0
+    doc["parameters"]["toxicity_weight"] = 0.0
+    path.write_text(json.dumps(doc))
+    assert load_policy(path).config.toxicity_weight == 0.0
+
+
 def test_a_policy_file_that_is_not_json_says_refit(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"schema_version": 1, "parameters": {')
