@@ -138,10 +138,15 @@ class Desk:
     horizon_s: float
     venues: tuple[str, ...]
     pretrade: PreTradeReport
+    surveillance: Surveillance | None = None
 
 
 def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
-    """Build the market and engine, run to the parent's start, and compute the pre-trade report."""
+    """Build the market and engine, run to the parent's start, and compute the pre-trade report.
+
+    An adaptive parent's surveillance starts with the market, not with the parent: its
+    detectors learn their baselines from the warm-up, as a terminal's do from the moment it
+    connects (started with the parent, the first 30 minutes were scored against no baseline)."""
     scenario = load_scenario(req.scenario, req.sets)
     seeds = SeedTree(req.seed)
     market = MarketSim(scenario, req.seed)
@@ -156,6 +161,10 @@ def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
     for venue in exchange.venues:
         engine.add_venue(venue)
         engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
+    surveillance = None
+    if req.algo == "adaptive":  # the policy reads it; other algos run without its CPU cost
+        ticks = {v.name: float(v.spec.tick_size) for v in exchange.venues}
+        surveillance = Surveillance(engine.bus, tick_sizes=ticks)
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))
 
@@ -192,7 +201,7 @@ def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
         pretrade = build_pretrade_report(
             books, side.sign, qty, horizon, risk, history["daily_volume"], history["sigma_daily"], settings
         )
-    return Desk(scenario, seeds, market, clock, exchange, engine, side, qty, horizon, venues, pretrade)
+    return Desk(scenario, seeds, market, clock, exchange, engine, side, qty, horizon, venues, pretrade, surveillance)
 
 
 def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
@@ -210,9 +219,8 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     side, qty, horizon, venues, pretrade = desk.side, desk.qty, desk.horizon_s, desk.venues, desk.pretrade
     ac = ac_per_second(pretrade.ac_params)
     execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
-    if req.algo == "adaptive":  # surveillance feeds the policy (other algos run without its CPU cost)
-        ticks = {v.name: float(v.spec.tick_size) for v in exchange.venues}
-        execution.signals = Surveillance(engine.bus, tick_sizes=ticks)
+    if desk.surveillance is not None:  # surveillance feeds the adaptive policy
+        execution.signals = desk.surveillance
         execution.adaptive_policy = resolve_policy(scenario.name, req.policy).with_overrides(req.adaptive)
     desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
     rfq = RfqService(engine, execution, desks, seeds, disclosure)  # type: ignore[arg-type]

@@ -797,6 +797,7 @@ class Surveillance:
         self.adverse = AdverseSelection(self.cfg.markout)
         self.dips = DipMonitor(on_scored=self._dip_scored)
         self._sec = -1
+        self.watching_since: float | None = None  # ts of the first book seen: how much baseline there is
         self._last_dip: dict[str, Dip] = {}
         self._ticks = tick_sizes or {}
         self._publish = publish or (bus.publish if bus is not None else (lambda _a: None))
@@ -819,6 +820,8 @@ class Surveillance:
             self.stuffing[venue] = QuoteStuffingDetector(venue, self.cfg.stuffing)
 
     def on_book(self, book: BookUpdate) -> None:
+        if self.watching_since is None:
+            self.watching_since = book.ts
         self._ensure(book.venue)
         spoof = self.spoofing[book.venue]
         transition = spoof.on_book(book)
