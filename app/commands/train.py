@@ -210,6 +210,7 @@ def fit(
     """Run the search on simulations and return the policy document (docs/json.md, `train`)."""
     check_training_seeds(seeds)
     t0 = time.perf_counter()
+    code = code_version()  # the code the fit runs, read before it starts (edits during a fit are not its code)
     evaluator = SimEvaluator(base, workers, progress)
     found = successive_halving(seeds, evaluator, search)
     chosen = found["chosen"]
@@ -274,7 +275,7 @@ def fit(
             "no_decision_seeds": sorted(evaluator.inert),
         },
         "runs": dict(sorted(evaluator.runs.items())),
-        "provenance": provenance(time.perf_counter() - t0),
+        "provenance": provenance(time.perf_counter() - t0, code),
     }
 
 
@@ -289,8 +290,8 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def provenance(wall_s: float) -> dict[str, Any]:
-    """Commit (and whether the tree had uncommitted changes), date, machine: enough to audit a fit."""
+def code_version() -> dict[str, Any]:
+    """The commit and whether tracked files differed from it, now."""
     root = Path(__file__).resolve().parents[2]
 
     def git(*args: str) -> str:
@@ -302,6 +303,14 @@ def provenance(wall_s: float) -> dict[str, Any]:
     return {
         "commit": git("rev-parse", "--short", "HEAD") or "unknown",
         "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
+
+
+def provenance(wall_s: float, code: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Commit (and whether the tree had uncommitted changes) when the fit started, date, machine:
+    enough to audit a fit."""
+    return {
+        **(code or code_version()),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
         f"python {platform.python_version()}",

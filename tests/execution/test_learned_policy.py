@@ -169,3 +169,36 @@ def test_the_same_training_seeds_give_the_same_policy(tmp_path: Path) -> None:
     assert docs[0]["training"]["seeds"] == [1_000_001, 1_000_002] and len(docs[0]["candidates"]) == 2
     assert all(len(c["rungs"]) == 1 and c["rungs"][0]["seeds"] == 2 for c in docs[0]["candidates"])
     assert load_policy(tmp_path / "p0.json").config == AdaptiveConfig(**docs[0]["parameters"])
+
+
+def test_a_fit_records_the_code_it_started_on_not_an_edit_made_while_it_ran(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The fit of record said `uncommitted_changes: true` only because docs were edited during its
+    20 minutes: the commit is read when the fit starts."""
+    import app.commands.train as train
+    from core.execution.policy_search import SearchConfig, SeedOutcome
+
+    versions = iter([{"commit": "started", "uncommitted_changes": False}])
+    edited = {"commit": "edited", "uncommitted_changes": True}
+    monkeypatch.setattr(train, "code_version", lambda: next(versions, edited))
+
+    class Evaluator:  # every candidate costs what AC costs; reading the version mid-fit sees the edit
+        def __init__(self, base, workers, progress):  # type: ignore[no-untyped-def]
+            self.ac: dict = {}
+            self.adaptive: dict = {}
+            self.inert: dict = {}
+            self.runs = {"ac": 0, "adaptive": 0}
+
+        def __call__(self, candidates, seeds):  # type: ignore[no-untyped-def]
+            assert train.code_version()["commit"] == "edited"
+            out = {}
+            for i, _ in candidates:
+                for s in seeds:
+                    self.ac[s] = self.adaptive[(i, s)] = {"is_adjusted_bps": 20.0 + s % 3}
+                    out[(i, s)] = SeedOutcome(20.0 + s % 3, 20.0 + s % 3, True)
+            return out
+
+    monkeypatch.setattr(train, "SimEvaluator", Evaluator)
+    base = SimRequest("btc-mixed-4h", algo="adaptive", qty=10.0, horizon_s=600.0)
+    search = SearchConfig(candidates=2, rung_seeds=(2,))
+    doc = train.fit("btc-mixed-4h", [1_000_001, 1_000_002], base, search, progress=False)
+    assert doc["provenance"]["commit"] == "started" and doc["provenance"]["uncommitted_changes"] is False
