@@ -103,14 +103,31 @@ class SimRun:
 def market_history(scenario: Scenario) -> dict[str, float]:
     """Daily volume (base units, all venues) and daily volatility the pre-trade uses as history.
 
-    From `resources/calibration/<scenario>.json` when calibrated (runs on history seeds ≥ 1,000,000),
+    From `resources/calibration/<scenario>.json` when calibrated (runs on history seeds ≥ 1,000,000);
+    else from the calibration of the scenario it `extends` when both have the same venues and
+    fundamental (btc-mixed-4h is btc-block-4h's market with other events: its own fit put all the
+    impact in the permanent term, c 0.001, because the drawn events swamp the temporary part);
     else the scenario's own calm-regime volatility and the summed venue volume targets."""
-    path = CALIBRATION_DIR / f"{scenario.name}.json"
-    if path.exists():
+    path = calibration_path(scenario)
+    if path is not None:
         data = json.loads(path.read_text())
         return {k: float(data[k]) for k in ("daily_volume", "sigma_daily", "temporary_coeff", "permanent_coeff")}
     volume = sum(float(getattr(v, "daily_volume", 0.0) or 0.0) for v in scenario.venues)
     return {"daily_volume": volume or 30_000.0, "sigma_daily": scenario.fundamental.daily_vol_calm}
+
+
+def calibration_path(scenario: Scenario) -> Path | None:
+    """The calibration file the scenario's pre-trade uses (see `market_history`), or None."""
+    own = CALIBRATION_DIR / f"{scenario.name}.json"
+    if own.exists():
+        return own
+    base_name = scenario.scenario.extends
+    if not base_name:
+        return None
+    base = load_scenario(base_name)
+    if base.venues != scenario.venues or base.fundamental != scenario.fundamental:
+        return None
+    return calibration_path(base)
 
 
 def ac_per_second(params_days: AlmgrenChrissParams) -> AlmgrenChrissParams:

@@ -48,7 +48,8 @@ class ScenarioError(ValueError):
 class ScenarioInfo:
     name: str = "unnamed"
     description: str = ""
-    extends: str = ""  # another scenario (name or path) whose tables this file overrides key by key
+    extends: str = ""  # another scenario (name or path) whose tables this file overrides key by key;
+    # once loaded: the resolved path of that base (its tables are merged in already)
     symbol: str = "BTC/USDT"  # the instrument every venue lists (venue symbols may differ)
     duration_s: float = 14_400.0  # simulated length of a run
     warmup_s: float = 600.0  # background flow run before t = 0 so the book is in steady state
@@ -309,7 +310,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(f"{path.name}: scenario.extends = {base_name!r} not found")
     merged = _read_with_extends(base_path, (*seen, path))
     _merge(merged, raw)
-    merged["scenario"]["extends"] = ""
+    merged["scenario"]["extends"] = str(base_path)  # what it was built on (already merged in)
     return merged
 
 

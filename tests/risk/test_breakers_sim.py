@@ -154,7 +154,11 @@ def test_a_move_of_0_8x_the_price_move_threshold_does_not_fire_it(tmp_path: Path
     dip = 0.8 * DEFAULTS.price_move_pct / 100.0
     run = run_simulation(request(scenario(tmp_path, "small-move", informed_move(dip)), stop_at_s=EVENT_AT_S + 60.0))
     assert "price_move" not in rules(run)
-    assert run.engine.oms.parents[run.parent_id].state is not ParentState.PAUSED
+    # nothing paused the parent for the move itself. Since the scenario inherits calm's calibration,
+    # its forecast band is narrow: the 2.4 % fall against this seller takes the running shortfall
+    # beyond it, and the slippage breaker (not price_move) may pause it, saying so
+    pauses = [e for e in run.result["risk_events"] if e["action"] == "pause"]
+    assert all(e["rule"] == "slippage" and "above its band" in e["detail"] for e in pauses), pauses
 
 
 def test_a_move_that_takes_the_running_shortfall_beyond_its_band_pauses_the_parent(tmp_path: Path) -> None:
