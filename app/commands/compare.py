@@ -37,6 +37,7 @@ ADAPTIVE_KEYS = tuple(f.name for f in fields(AdaptiveConfig))
 
 SCHEMA_VERSION = 1
 METRICS = ("implementation_shortfall_bps", "is_adjusted_bps")
+MARGIN_SHARE = 0.05  # equivalence / non-inferiority margin, a share of the first arm's mean
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -184,12 +185,14 @@ def compare(
         }
     base_name = arms[0][0]
     for name, _ in arms[1:]:
-        out["paired"][f"{name} - {base_name}"] = {
-            m: paired_difference(
-                [results[name][s][m] for s in seeds], [results[base_name][s][m] for s in seeds]
-            ).as_dict()
-            for m in METRICS
-        }
+        pair: dict[str, Any] = {}
+        for m in METRICS:
+            base_values = [results[base_name][s][m] for s in seeds]
+            diff = paired_difference([results[name][s][m] for s in seeds], base_values)
+            # issue 9's robustness: equivalent within, or not worse by more than, 5 % of the base's mean
+            margin = MARGIN_SHARE * abs(sum(base_values) / len(base_values))
+            pair[m] = {**diff.as_dict(), "margin_5pct": diff.margin_tests(margin)}
+        out["paired"][f"{name} - {base_name}"] = pair
     # issue 9's event behaviour: each adaptive arm against the first AC arm, seed by seed
     ac_arm = next((name for name, req in arms if req.algo == "ac"), None)
     out["event_behaviour"] = {
@@ -279,6 +282,13 @@ def print_table(result: dict[str, Any]) -> None:
                 f"  sd {d['sd']:.2f}  n {d['n']}  seeds for 80% power: {power if power else '-'}"
                 f"{'  *' if d['significant'] else ''}"
             )
+            if "margin_5pct" in d:
+                t = d["margin_5pct"]
+                print(
+                    f"{'':24s} {'':30s} ±5 % of the first arm ({t['margin']:.2f} bps): 90% CI "
+                    f"[{t['ci90_low']:.2f}, {t['ci90_high']:.2f}]  equivalent: {'yes' if t['equivalent'] else 'no'}"
+                    f"  non-inferior: {'yes' if t['noninferior'] else 'no'}"
+                )
     for pair, classes in result.get("event_behaviour", {}).items():
         parts = []
         for cls, b in classes.items():

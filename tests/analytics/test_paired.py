@@ -4,12 +4,36 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core.analytics.paired import paired_difference, student_t_975, summary
+from core.analytics.paired import paired_difference, student_t_95, student_t_975, summary
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 5, 10, 19, 50, 200])
 def test_student_t_quantile_matches_scipy(df: int) -> None:
     assert student_t_975(df) == pytest.approx(stats.t.ppf(0.975, df), rel=2e-4)
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 9, 19, 30, 31, 59, 99, 500])
+def test_one_sided_t_quantile_matches_scipy(df: int) -> None:
+    assert student_t_95(df) == pytest.approx(stats.t.ppf(0.95, df), rel=2e-4)
+
+
+def test_equivalence_and_noninferiority_are_schuirmanns_two_one_sided_tests() -> None:
+    """Against scipy's one-sided paired t-tests at α = 0.05, with a margin of 5 % of a 30 bps mean."""
+    rng = np.random.default_rng(11)
+    margin = 0.05 * 30.0
+    for shift, noise in ((0.0, 1.0), (0.3, 1.0), (1.2, 0.5), (-2.0, 1.0), (0.0, 8.0)):
+        b = rng.normal(30, 5, 40)
+        a = b + shift + rng.normal(0, noise, 40)
+        d = a - b
+        res = paired_difference(a, b)
+        p_low = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
+        p_high = stats.ttest_1samp(d, margin, alternative="less").pvalue
+        assert res.equivalent(margin) == (max(p_low, p_high) < 0.05), (shift, noise)
+        assert res.noninferior(margin) == (p_high < 0.05), (shift, noise)
+    same_market = paired_difference(b + 0.1, b)  # a constant 0.1 bps more: the interval is that point
+    assert same_market.equivalent(margin) and same_market.noninferior(margin)
+    worse = paired_difference(b + 2.0 + rng.normal(0, 0.2, 40), b)
+    assert not worse.noninferior(margin) and not worse.equivalent(margin)
 
 
 def test_paired_difference_matches_a_paired_t_interval() -> None:

@@ -48,6 +48,14 @@ def test_two_arms_on_two_seeds_are_paired_and_reported(capsys: pytest.CaptureFix
     diffs = [per["ac"]["per_seed"][s]["implementation_shortfall_bps"] - per["twap"]["per_seed"][s]
              ["implementation_shortfall_bps"] for s in ("1", "2")]
     assert d["n"] == 2 and d["mean"] == pytest.approx(sum(diffs) / 2)
+    base_mean = sum(per["twap"]["per_seed"][s]["implementation_shortfall_bps"] for s in ("1", "2")) / 2
+    margin = d["margin_5pct"]  # issue 9's robustness tests: 5 % of the first arm's mean
+    assert margin["margin"] == pytest.approx(0.05 * abs(base_mean))
+    assert margin["ci90_low"] <= d["mean"] <= margin["ci90_high"]
+    assert d["ci95_low"] <= margin["ci90_low"] and margin["ci90_high"] <= d["ci95_high"]
+    assert margin["equivalent"] == (-margin["margin"] < margin["ci90_low"] and margin["ci90_high"] < margin["margin"])
+    assert out["event_behaviour"] == {}  # no adaptive arm
     print_table(out)
     text = capsys.readouterr().out
     assert "forecast: realized IS inside its [P5, P95]" in text and "ac - twap" in text
+    assert "equivalent: " in text and "non-inferior: " in text
