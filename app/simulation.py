@@ -394,10 +394,15 @@ def _press_kill(engine: Engine, kill: dict[str, Any]) -> None:
     engine.bus.subscribe(OrderUpdate, all_acked)
 
 
-def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.ndarray) -> np.ndarray:
+ExchangeFill = tuple[float, str, float, float]  # (ts, venue, quantity, price)
+
+
+def _holdings_on_grid(
+    engine: Engine, parent_id: str, qty: float, t_grid: np.ndarray, exchange_fills: list[ExchangeFill]
+) -> np.ndarray:
     """Quantity still to trade at each grid time (exchange and OTC fills)."""
     fills = [(f["ts"], float(f["quantity"])) for f in engine.oms.otc_fills.get(parent_id, [])]
-    for rec_ts, _, q, _ in _exchange_fills(engine, parent_id):
+    for rec_ts, _, q, _ in exchange_fills:
         fills.append((rec_ts, q))
     fills.sort()
     times = np.array([f[0] for f in fills]) if fills else np.zeros(0)
@@ -407,10 +412,10 @@ def _holdings_on_grid(engine: Engine, parent_id: str, qty: float, t_grid: np.nda
     return np.maximum(qty - done, 0.0)
 
 
-def _exchange_fills(engine: Engine, parent_id: str) -> list[tuple[float, str, float, float]]:
+def _exchange_fills(engine: Engine, parent_id: str) -> list[ExchangeFill]:
     """(ts, venue, quantity, price) of the parent's exchange fills, from the journal."""
     journal = engine.journal
-    out: list[tuple[float, str, float, float]] = []
+    out: list[ExchangeFill] = []
     if journal is None:
         return out
     ids = set(engine.oms.children_of.get(parent_id, ()))
@@ -422,7 +427,12 @@ def _exchange_fills(engine: Engine, parent_id: str) -> list[tuple[float, str, fl
 
 
 def _event_behaviour(
-    market: MarketSim, engine: Engine, parent_id: str, side: Side, start_ts: float
+    market: MarketSim,
+    engine: Engine,
+    parent_id: str,
+    side: Side,
+    start_ts: float,
+    exchange_fills: list[ExchangeFill],
 ) -> list[dict[str, Any]]:
     """The parent's behaviour around the market's events (core/analytics/event_behaviour.py),
     judged from the evaluation log after the run; nothing here is visible to an algo."""
@@ -440,7 +450,7 @@ def _event_behaviour(
         for e in log.events
         if e.kind in ("flush", "informed", "spoof") and e.venue >= 0
     ]
-    fills = [EventFill(ts - EPOCH_T0, venue, q, px) for ts, venue, q, px in _exchange_fills(engine, parent_id)]
+    fills = [EventFill(ts - EPOCH_T0, venue, q, px) for ts, venue, q, px in exchange_fills]
     fills += [
         EventFill(float(f["ts"]) - EPOCH_T0, "otc", float(f["quantity"]), float(f["price"]))
         for f in engine.oms.otc_fills.get(parent_id, [])
@@ -487,6 +497,7 @@ def _report(
     unfilled = max(qty - filled, 0.0)
     liq_cost = _liquidation_cost(engine, side, unfilled, end_mid)
     ibs = implementation_shortfall_bps(side.sign, qty, arrival, prices, qtys, fees, end_mid, liq_cost)
+    exchange_fills = _exchange_fills(engine, parent_id)  # one journal replay for holdings and events
     t_f, fund = market.eval_log.fundamental_path()
     grid_ts = EPOCH_T0 + t_f
     mask = (grid_ts >= start_ts) & (grid_ts <= end_ts)
@@ -494,7 +505,7 @@ def _report(
     f = fund[mask]
     adjusted = ibs.total_bps
     if len(g) > 1:
-        holdings = _holdings_on_grid(engine, parent_id, qty, g[:-1])
+        holdings = _holdings_on_grid(engine, parent_id, qty, g[:-1], exchange_fills)
         adjusted = ibs.total_bps - market_move_bps(side.sign, qty, arrival, holdings, f)
     vwap = engine.tape.vwap()
     avg = ibs.avg_price
@@ -559,7 +570,7 @@ def _report(
         ]
         if parent_id in execution.runners
         else [],
-        "events": _event_behaviour(market, engine, parent_id, side, start_ts),
+        "events": _event_behaviour(market, engine, parent_id, side, start_ts, exchange_fills),
     }
     if kill is not None:
         after = [c for c in children if c.created_ts > kill.get("pressed_ts", float("inf"))]
