@@ -114,6 +114,9 @@ class MarkoutConfig:
     half_life_fills: float = 50.0  # per-venue mean markouts are EWMAs over about this many fills (qty-weighted)
     toxic_bps: float = 10.0  # a mean +10 s markout of this many bps reads as toxicity 1
     toxicity_horizon_s: float = 10.0
+    # a venue's evidence fades with this half-life once no new markout arrives (a venue we stopped
+    # trading on would otherwise stay condemned by its last fills)
+    stale_half_life_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -717,7 +720,11 @@ class Markout:
 
 
 class AdverseSelection:
-    """Markouts of our own fills per venue at fixed horizons (public mids only)."""
+    """Markouts of our own fills per venue at fixed horizons (public mids only).
+
+    `toxicity(venue)` reads the +`toxicity_horizon_s` markout EWMA, faded by `stale_half_life_s`
+    since the venue's last markout. A market-wide drift picks us off on every venue alike; the
+    router reads these scores relative to the cleanest venue (core/execution/service.py)."""
 
     def __init__(self, config: MarkoutConfig | None = None) -> None:
         self.cfg = config or MarkoutConfig()
@@ -726,11 +733,14 @@ class AdverseSelection:
         self.markouts: list[Markout] = []
         self._mean: dict[tuple[str, float], float] = {}
         self._weight: dict[tuple[str, float], float] = {}
+        self._last_ts: dict[tuple[str, float], float] = {}
+        self._now = -math.inf
 
     def on_mid(self, venue: str, ts: float, mid: float) -> list[Markout]:
         """A new mid on `venue` at `ts`; returns the markouts that matured (their horizon passed)."""
         if not math.isfinite(mid):
             return []
+        self._now = max(self._now, ts)
         done: list[Markout] = []
         q = self._pending.get(venue)
         if q:
@@ -740,7 +750,7 @@ class AdverseSelection:
                 while k < len(horizons) and ts >= fill_ts + horizons[k]:
                     m = Markout(fill_ts, venue, side, qty, horizons[k], -side * (mid - mid0) / mid0 * 1e4)
                     done.append(m)
-                    self._record(m)
+                    self._record(m, ts)
                     k += 1
                 if k < len(horizons):
                     keep.append((fill_ts, side, qty, mid0, k))
@@ -755,8 +765,9 @@ class AdverseSelection:
             return
         self._pending.setdefault(venue, deque()).append((ts, int(side), float(qty), mid0, 0))
 
-    def _record(self, m: Markout) -> None:
+    def _record(self, m: Markout, ts: float) -> None:
         key = (m.venue, m.horizon_s)
+        self._last_ts[key] = ts
         a = 1.0 - 0.5 ** (1.0 / self.cfg.half_life_fills)
         if key not in self._mean:
             self._mean[key] = m.bps
@@ -769,11 +780,15 @@ class AdverseSelection:
         """EWMA markout (bps, + = picked off) of `venue` at `horizon_s`; nan before the first one."""
         return self._mean.get((venue, horizon_s), math.nan)
 
+    def _faded(self, key: tuple[str, float]) -> float:
+        age = max(self._now - self._last_ts[key], 0.0)
+        return float(self._mean[key] * 0.5 ** (age / self.cfg.stale_half_life_s))
+
     def toxicity(self, venue: str) -> float:
-        m = self.mean_bps(venue, self.cfg.toxicity_horizon_s)
-        if not math.isfinite(m):
+        key = (venue, self.cfg.toxicity_horizon_s)
+        if key not in self._mean:
             return 0.0
-        return min(1.0, max(0.0, m / self.cfg.toxic_bps))
+        return min(1.0, max(0.0, self._faded(key) / self.cfg.toxic_bps))
 
 
 # --------------------------------------------------------------------------------------------

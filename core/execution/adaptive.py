@@ -54,6 +54,7 @@ class AdaptiveConfig:
     max_shift_frac: float = 0.08  # |target − AC target| never exceeds this share of the parent
     same_move_s: float = 60.0  # a move of the same direction starting this close to one acted on is the same move
     toxicity_weight: float = 1.0  # the router avoids a venue by this × surveillance's toxicity (0: ignore it)
+    venue_tilt: float = 4.0  # the moved venue's routing weight: × this on a lean, ÷ this on a hold-back (1: no tilt)
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
@@ -67,6 +68,8 @@ class AdaptiveConfig:
             raise ValueError(
                 f"adaptive toxicity_weight = {self.toxicity_weight} must be in [0, 1] (0 ignores surveillance)"
             )
+        if not 1 <= self.venue_tilt <= 100:
+            raise ValueError(f"adaptive venue_tilt = {self.venue_tilt} must be in [1, 100] (1: no per-venue tilt)")
         for key in ("lean_frac", "informed_frac"):
             value = getattr(self, key)
             if not 0 <= value <= self.max_shift_frac:
@@ -80,6 +83,8 @@ class AdaptiveConfig:
 class _Shift:
     start_s: float  # parent-elapsed seconds
     qty: float  # signed: + ahead of the AC target, − behind it
+    venue: str = ""  # the moved venue the shift is aimed at ("" = the whole schedule, e.g. trading ahead)
+    tilt: float = 1.0  # that venue's routing weight at the shift's start (> 1 lean, < 1 hold back)
 
 
 @dataclass(slots=True)
@@ -113,6 +118,16 @@ class AdaptiveAc:
                 total += s.qty * (1.0 - age / self.config.window_s)
         cap = self.config.max_shift_frac
         return total if abs(total) <= cap else math.copysign(cap, total)
+
+    def venue_weight(self, venue: str, at_s: float) -> float:
+        """The routing weight the live shifts give `venue` (1 = as AC routes): each aimed shift's
+        tilt, decaying geometrically to 1 over the shift's window, multiplied."""
+        weight = 1.0
+        for s in self._shifts:
+            age = at_s - s.start_s
+            if s.venue == venue and 0 <= age < self.config.window_s:
+                weight *= s.tilt ** (1.0 - age / self.config.window_s)
+        return weight
 
     def target_filled(self, state: AlgoState, at_s: float) -> float:
         base = self.base.target_filled(state, at_s)
@@ -158,7 +173,13 @@ class AdaptiveAc:
             if qty == 0.0:  # a fitted policy may switch a response off: say so, do not call it an action
                 self._record(state, now, "no change", f"{reason.split(':')[0]}: not acted on ({unused} is 0)", 0.0, dip)
                 continue
-            self._shifts.append(_Shift(state.elapsed_s, qty))
+            tilt = 1.0
+            if action in ("lean in", "hold back"):
+                tilt = cfg.venue_tilt if action == "lean in" else 1.0 / cfg.venue_tilt
+                if cfg.venue_tilt != 1.0:
+                    verb = "more" if action == "lean in" else "less"
+                    reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
+            self._shifts.append(_Shift(state.elapsed_s, qty, venue, tilt))
             self._acted.append((dip.direction, dip.onset_ts, venue))
             self._record(state, now, action, reason, qty * state.quantity, dip)
         self._shifts = [s for s in self._shifts if state.elapsed_s - s.start_s < cfg.window_s]

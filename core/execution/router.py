@@ -2,13 +2,15 @@
 
 Marketable slices walk the consolidated, fee-adjusted book of the allowed venues up to the price
 cap and send each venue what its levels can give. Passive slices are split by a venue score:
-depth at our side of the touch × recent fill rate × (1 − toxicity) / (1 + maker fee). Every
+depth at our side of the touch × recent fill rate × (1 − toxicity) × preference / (1 + maker fee)
+(preference: the adaptive policy's per-venue weight, 1 for every other algo). Every
 allocation is capped by the venue's available balance less what our working orders there lock,
 rounded down to the venue's lot, and dropped below the venue's minimum.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,6 +31,7 @@ class VenueRouting:
     capacity: float  # base units we may still send there (balance − locked, aggregate caps)
     toxicity: float = 0.0  # 0 neutral … 1 avoid (fed by surveillance)
     fill_rate: float = 1.0  # recent passive fill ratio (neutral prior 1)
+    preference: float = 1.0  # > 1 favour, < 1 disfavour (the adaptive policy's per-venue weight)
     enabled: bool = True
 
 
@@ -58,7 +61,10 @@ class Router:
                     break
                 effective = p * (1 + fee) if side is Side.BUY else -p * (1 - fee)
                 # toxic venues look worse than they are, so cleaner liquidity is taken first
-                levels.append((effective * (1 + 1e-3 * v.toxicity), p, q, name))
+                # toxic or disfavoured venues look slightly worse than they are, favoured ones slightly
+                # better, so at equal prices the preferred liquidity is taken first
+                tilt = 1e-3 * v.toxicity - 1e-4 * math.log(v.preference)
+                levels.append((effective * (1 + math.copysign(1.0, effective) * tilt), p, q, name))
         levels.sort(key=lambda lv: lv[0])
         take: dict[str, float] = {}
         worst: dict[str, float] = {}
@@ -85,7 +91,7 @@ class Router:
             bid, ask = float(v.book.bid_px[0]), float(v.book.ask_px[0])
             tick = float(v.instrument.tick_size)
             touch_qty = float(np.sum((v.book.bid_qty if side is Side.BUY else v.book.ask_qty)[:5]))
-            score = touch_qty * v.fill_rate * (1.0 - v.toxicity) / (1.0 + v.maker_fee_bps * 1e-4)
+            score = touch_qty * v.fill_rate * (1.0 - v.toxicity) * v.preference / (1.0 + v.maker_fee_bps * 1e-4)
             if score <= self.min_weight:
                 continue
             weights[name] = score

@@ -472,6 +472,7 @@ class ExecutionService:
                 inst.maker_fee_bps,
                 capacity,
                 toxicity=self._toxicity(parent, name),
+                preference=self._preference(parent, name),
                 enabled=name not in self.disabled_venues and venue.is_up,
             )
         return router
@@ -479,13 +480,32 @@ class ExecutionService:
     def _toxicity(self, parent: ParentOrder, venue: str) -> float:
         """How much the router avoids `venue` for this parent: a trader's setting for every algo,
         surveillance's live score × the policy's `toxicity_weight` for an adaptive parent
-        (spoof-aware routing)."""
+        (spoof-aware routing).
+
+        Surveillance's part is relative to the cleanest of the parent's venues,
+        (t − t_min)/(1 − t_min): it steers volume away from a venue worse than the others and
+        never stops a parent because every venue scores alike (a market-wide move reads as adverse
+        selection everywhere; excluding every venue left a parent unfilled for good)."""
         manual = self.toxicity.get(venue, 0.0)
         runner = self.runners.get(parent.parent_id)
         algo = runner.algo if runner is not None else None
-        if isinstance(algo, AdaptiveAc) and algo.signals is not None:
-            return max(manual, algo.config.toxicity_weight * algo.signals.toxicity(venue))
-        return manual
+        if not (isinstance(algo, AdaptiveAc) and algo.signals is not None):
+            return manual
+        signals = algo.signals
+        usable = [v for v in self._venues(parent) if v not in self.disabled_venues and self.engine.venues[v].is_up]
+        scores = {v: min(max(signals.toxicity(v), 0.0), 1.0) for v in usable}
+        floor = min(scores.values(), default=0.0)
+        mine = scores.get(venue, signals.toxicity(venue))
+        relative = (mine - floor) / (1.0 - floor) if floor < 1.0 else 0.0
+        return max(manual, algo.config.toxicity_weight * max(relative, 0.0))
+
+    def _preference(self, parent: ParentOrder, venue: str) -> float:
+        """The adaptive policy's routing weight for `venue` (its lean or hold-back aimed there); 1
+        for every other algo."""
+        runner = self.runners.get(parent.parent_id)
+        if runner is None or not isinstance(runner.algo, AdaptiveAc):
+            return 1.0
+        return runner.algo.venue_weight(venue, self.engine.clock.now() - runner.start_s)
 
     def participation_room(self, venue: str) -> float:
         """How much more we may send to `venue` (all parents together) before the gate's

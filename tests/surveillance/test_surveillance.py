@@ -300,3 +300,18 @@ def test_detectors_do_not_import_the_simulator_or_read_ground_truth() -> None:
         text = path.read_text(encoding="utf-8")
         for word in ("eval_log", "EventInstance", "MarketSim", "agent_id", "start_s"):
             assert word not in text, f"{name} mentions {word}"
+
+
+def test_a_venue_we_stopped_trading_on_is_not_condemned_forever() -> None:
+    """A venue's markout toxicity fades (half-life 15 min) once no new markout arrives: a router
+    that avoided it after bad fills would otherwise never send it another order."""
+    adv = AdverseSelection()
+    adv.on_mid("alpha", T0, 100.0)
+    adv.on_fill("alpha", T0, 1, 2.0)  # bought; the mid then falls 10 bps: picked off
+    for k in range(1, 200):
+        adv.on_mid("alpha", T0 + 0.1 * k, 99.9)
+    assert adv.toxicity("alpha") == pytest.approx(1.0, rel=0.01)  # 10 bps picked off, 10 s ago
+    adv.on_mid("alpha", T0 + 10.0 + 900.0, 99.9)  # 15 min without a fill
+    assert adv.toxicity("alpha") == pytest.approx(0.5, rel=0.02)
+    adv.on_mid("alpha", T0 + 10.0 + 3 * 3600.0, 99.9)
+    assert adv.toxicity("alpha") < 0.001
