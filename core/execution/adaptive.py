@@ -54,7 +54,7 @@ class AdaptiveConfig:
     max_shift_frac: float = 0.08  # |target − AC target| never exceeds this share of the parent
     same_move_s: float = 60.0  # a move of the same direction starting this close to one acted on is the same move
     toxicity_weight: float = 1.0  # the router avoids a venue by this × surveillance's toxicity (0: ignore it)
-    venue_tilt: float = 4.0  # the moved venue's routing weight: × this on a lean, ÷ this on a hold-back (1: no tilt)
+    venue_tilt: float = 20.0  # the moved venue's routing weight: × this on a lean, ÷ this on a hold-back (1: no tilt)
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
@@ -85,6 +85,7 @@ class _Shift:
     qty: float  # signed: + ahead of the AC target, − behind it
     venue: str = ""  # the moved venue the shift is aimed at ("" = the whole schedule, e.g. trading ahead)
     tilt: float = 1.0  # that venue's routing weight at the shift's start (> 1 lean, < 1 hold back)
+    excursion_bps: float = 0.0  # the move's size on that venue (the venue that moved most is the one aimed at)
 
 
 @dataclass(slots=True)
@@ -103,6 +104,7 @@ class AdaptiveAc:
     _shifts: list[_Shift] = field(default_factory=list)
     _seen: set[tuple[str, float]] = field(default_factory=set)
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
+    _aimed: dict[tuple[int, float], _Shift] = field(default_factory=dict)  # (direction, onset) acted on → its shift
 
     def replan(self, state: AlgoState) -> None:
         self.base.replan(state)
@@ -140,18 +142,30 @@ class AdaptiveAc:
             return
         now = self.now()
         cfg = self.config
+        fresh = []
         for venue in self.venues:
             dip = self.signals.last_dip(venue)
             if dip is None or math.isnan(dip.p_transient) or (venue, dip.onset_ts) in self._seen:
                 continue
             self._seen.add((venue, dip.onset_ts))
-            if now - dip.scored_ts > cfg.max_age_s:
-                continue
+            if now - dip.scored_ts <= cfg.max_age_s:
+                fresh.append(dip)
+        # one move seen on several venues: the venue where it went furthest (a flush's own venue;
+        # the others only followed by arbitrage) is decided on first, so a response is aimed there
+        fresh.sort(key=lambda d: (-_excursion(d), self.venues.index(d.venue)))
+        for dip in fresh:
+            venue = dip.venue
             same = next(
-                (v for d, t, v in self._acted if d == dip.direction and abs(t - dip.onset_ts) <= cfg.same_move_s), None
+                (a for a in self._acted if a[0] == dip.direction and abs(a[1] - dip.onset_ts) <= cfg.same_move_s), None
             )
             if same is not None:  # one market-wide move, seen on several venues: act once
-                self._record(state, now, "no change", f"same move as on {same} (seen on {venue})", 0.0, dip)
+                aimed = self._aimed.get(same[:2])
+                if aimed is not None and aimed.venue and _excursion(dip) > aimed.excursion_bps:
+                    aimed.venue, aimed.excursion_bps = venue, _excursion(dip)  # it went further here
+                    note = f"same move as on {same[2]} (seen on {venue}, further: response now aimed at {venue})"
+                else:
+                    note = f"same move as on {same[2]} (seen on {venue})"
+                self._record(state, now, "no change", note, 0.0, dip)
                 continue
             adverse = dip.direction == self.side_sign  # down hurts a seller (sign −1), up hurts a buyer (+1)
             move = "dip" if dip.direction < 0 else "spike"
@@ -179,8 +193,10 @@ class AdaptiveAc:
                 if cfg.venue_tilt != 1.0:
                     verb = "more" if action == "lean in" else "less"
                     reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
-            self._shifts.append(_Shift(state.elapsed_s, qty, venue, tilt))
+            shift = _Shift(state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip))
+            self._shifts.append(shift)
             self._acted.append((dip.direction, dip.onset_ts, venue))
+            self._aimed[(dip.direction, dip.onset_ts)] = shift
             self._record(state, now, action, reason, qty * state.quantity, dip)
         self._shifts = [s for s in self._shifts if state.elapsed_s - s.start_s < cfg.window_s]
 
@@ -199,3 +215,9 @@ class AdaptiveAc:
                 "window_s": self.config.window_s,
             }
         )
+
+
+def _excursion(dip: Dip) -> float:
+    """How far the move went on its venue (bps, the classifier's `drop_bps`); 0 when not measured."""
+    x = dip.features.get("drop_bps", 0.0)
+    return float(x) if math.isfinite(x) else 0.0

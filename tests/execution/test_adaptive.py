@@ -200,3 +200,27 @@ def test_a_parent_keeps_trading_when_every_venue_scores_toxic() -> None:
     marks = [len(v.sent) for v in venues]
     clock.run_until(clock.now() + 600)
     assert len(venues[0].sent) > marks[0] and len(venues[1].sent) == marks[1]
+
+
+def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furthest() -> None:
+    """A flush on V1 reaches V0 by arbitrage, shallower; the lean goes to V1 whichever venue's
+    dip is scored first (the same tick, or V1's a tick later)."""
+    for later in (False, True):
+        clock, engine, service, venues, signals = start(Side.BUY)
+        shallow = dip(clock, "V0", -1, 0.9)
+        shallow.features["drop_bps"] = 35.0
+        deep = dip(clock, "V1", -1, 0.95)
+        deep.features["drop_bps"] = 80.0
+        deep.onset_ts += 1.0
+        signals.dips["V0"] = shallow
+        if not later:
+            signals.dips["V1"] = deep
+        clock.run_until(clock.now() + 11)
+        if later:
+            deep.scored_ts = clock.now() - 1.0
+            signals.dips["V1"] = deep
+            clock.run_until(clock.now() + 11)
+        p = engine.oms.parents["P1"]
+        assert service._preference(p, "V1") > 2.0 and service._preference(p, "V0") == 1.0, later
+        actions = [d["action"] for d in service.runners["P1"].decisions]
+        assert actions == ["lean in", "no change"], later
