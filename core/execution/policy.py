@@ -21,10 +21,15 @@ from typing import Any
 from core.execution.adaptive import AdaptiveConfig
 
 POLICY_SCHEMA_VERSION = 1
-FITTED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s", "toxicity_weight")  # what `train` searches
+FITTED_KEYS = (  # what `train` searches
+    "confidence", "lean_frac", "informed_frac", "window_s", "toxicity_weight", "venue_tilt"
+)
 # every policy file carries these; `toxicity_weight` was fitted from 2026-11-26 on, and a file
 # without it ran with the router fully weighing surveillance (its default, 1)
 REQUIRED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s")
+# keys added after files were written, with the value those files ran with (not today's default):
+# before `venue_tilt` a lean or hold-back moved the whole schedule and routed like AC (tilt 1)
+LEGACY_VALUES = {"venue_tilt": 1.0}
 DEFAULTS_SOURCE = "defaults"
 
 
@@ -96,7 +101,8 @@ def policy_from_document(data: Any, source: str) -> AdaptiveConfig:
     missing = [k for k in REQUIRED_KEYS if k not in params]
     if missing:
         raise PolicyError(f"{source}: parameters lacks {', '.join(missing)} (every fitted key must be present)")
-    return make_config(config_values(params, f"{source}: parameters"), f"{source}: parameters")
+    values = {**LEGACY_VALUES, **config_values(params, f"{source}: parameters")}
+    return make_config(values, f"{source}: parameters")
 
 
 def load_policy(path: Path, shown_as: str | None = None) -> AdaptivePolicy:

@@ -41,6 +41,7 @@ DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "informed_frac": (0.0, 0.02, 0.04, 0.06, 0.08),
     "window_s": (120.0, 300.0, 600.0),
     "toxicity_weight": (0.0, 0.5, 1.0),
+    "venue_tilt": (1.0, 4.0, 20.0),
 }
 
 
@@ -121,9 +122,12 @@ def draw_candidates(grid: Mapping[str, Sequence[float]], n: int, search_seed: in
 
 
 def _behaviour(cand: dict[str, float], defaults: dict[str, float]) -> tuple[tuple[str, float], ...]:
-    """What decides a candidate's schedule: without any shift, its threshold and window do not."""
+    """What decides a candidate's schedule: without any shift, its threshold and window do not;
+    without a lean or hold-back, neither does the venue tilt that aims one."""
     if cand.get("lean_frac") == 0.0 and cand.get("informed_frac") == 0.0:
         cand = {**cand, **{k: defaults[k] for k in ("confidence", "window_s") if k in defaults}}
+    if cand.get("lean_frac") == 0.0 and "venue_tilt" in defaults:
+        cand = {**cand, "venue_tilt": defaults["venue_tilt"]}
     return tuple(sorted(cand.items()))
 
 

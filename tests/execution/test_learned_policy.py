@@ -80,6 +80,19 @@ def test_a_policy_fitted_before_toxicity_weight_existed_keeps_its_routing(tmp_pa
     assert load_policy(path).config.toxicity_weight == 0.0
 
 
+def test_a_policy_fitted_before_venue_tilt_existed_routes_its_leans_like_ac(tmp_path: Path) -> None:
+    """Before `venue_tilt` a lean moved the whole schedule and routed like AC: such a file loads
+    with tilt 1, not today's default, and the shipped btc-mixed-4h fit is one of them."""
+    doc = policy_doc()
+    doc["parameters"].pop("venue_tilt", None)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    assert load_policy(path).config.venue_tilt == 1.0
+    doc["parameters"]["venue_tilt"] = 20.0
+    path.write_text(json.dumps(doc))
+    assert load_policy(path).config.venue_tilt == 20.0
+
+
 def test_a_policy_file_that_is_not_json_says_refit(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"schema_version": 1, "parameters": {')

@@ -111,6 +111,14 @@ def test_candidates_that_run_identically_are_drawn_once() -> None:
     assert len(cands) == 1 + 1 + 4  # the defaults, the no-shift policy, the four lean_frac=0.02 points
 
 
+def test_a_venue_tilt_without_a_lean_runs_identically_and_is_drawn_once() -> None:
+    """The tilt only aims a lean or hold-back: with lean_frac 0 every tilt is the same candidate."""
+    grid = {"lean_frac": (0.0, 0.04), "informed_frac": (0.04,), "venue_tilt": (1.0, 4.0, 20.0)}
+    cands = draw_candidates(grid, 10, search_seed=0)
+    assert len([c for c in cands if c["lean_frac"] == 0.0 and c["informed_frac"] == 0.04]) == 1
+    assert sorted(c["venue_tilt"] for c in cands if c["lean_frac"] == 0.04) == [1.0, 4.0, 20.0]
+
+
 def test_the_third_candidate_is_ac_itself_so_nothing_beating_ac_fits_ac() -> None:
     """With the routing response in the grid, the search always holds the policy that changes
     nothing (no shift, surveillance ignored by the router): if no candidate beats AC, it is chosen."""
