@@ -67,30 +67,19 @@ def test_a_corrupted_policy_file_names_the_key_and_what_to_change(tmp_path: Path
     assert str(path) in str(err.value)
 
 
-def test_a_policy_fitted_before_toxicity_weight_existed_keeps_its_routing(tmp_path: Path) -> None:
-    """Files written before the router's use of surveillance was fitted lack the key; they ran with
-    the router fully weighing surveillance, and still do."""
+@pytest.mark.parametrize(("key", "legacy", "other"), [("toxicity_weight", 1.0, 0.0), ("venue_tilt", 1.0, 20.0)])
+def test_a_policy_fitted_before_a_key_existed_runs_as_it_was_fitted(tmp_path: Path, key: str, legacy, other) -> None:  # type: ignore[no-untyped-def]
+    """Files written before a key was fitted lack it and load with the value they ran with, not
+    today's default: `toxicity_weight` 1 (the router fully weighed surveillance), `venue_tilt` 1
+    (a lean moved the whole schedule and routed like AC; the shipped btc-mixed-4h fit is one)."""
     doc = policy_doc()
-    del doc["parameters"]["toxicity_weight"]
+    doc["parameters"].pop(key, None)
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
-    assert load_policy(path).config.toxicity_weight == 1.0
-    doc["parameters"]["toxicity_weight"] = 0.0
+    assert getattr(load_policy(path).config, key) == legacy
+    doc["parameters"][key] = other
     path.write_text(json.dumps(doc))
-    assert load_policy(path).config.toxicity_weight == 0.0
-
-
-def test_a_policy_fitted_before_venue_tilt_existed_routes_its_leans_like_ac(tmp_path: Path) -> None:
-    """Before `venue_tilt` a lean moved the whole schedule and routed like AC: such a file loads
-    with tilt 1, not today's default, and the shipped btc-mixed-4h fit is one of them."""
-    doc = policy_doc()
-    doc["parameters"].pop("venue_tilt", None)
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(doc))
-    assert load_policy(path).config.venue_tilt == 1.0
-    doc["parameters"]["venue_tilt"] = 20.0
-    path.write_text(json.dumps(doc))
-    assert load_policy(path).config.venue_tilt == 20.0
+    assert getattr(load_policy(path).config, key) == other
 
 
 def test_a_policy_file_that_is_not_json_says_refit(tmp_path: Path) -> None:
