@@ -103,6 +103,7 @@ class Runner:
     timer: Timer | None = None
     limit_bound: bool = False
     participation_bound: bool = False
+    no_route: str = ""  # why no venue can take this parent's orders now ("" = some can)
     market_volume_at_start: float = 0.0
     history: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed, done, target)
     decisions: list[dict[str, Any]] = field(default_factory=list)
@@ -426,6 +427,7 @@ class ExecutionService:
         router = self._router(parent)
         allocations = router.marketable(parent.side, quantity, cap)
         runner.limit_bound = not allocations and parent.limit_price is not None
+        self._note_route(runner, router, now=self.engine.clock.now())
         sent = 0.0
         for alloc in allocations:
             decision, _ = self.engine.send_child(
@@ -443,6 +445,32 @@ class ExecutionService:
                 continue
             self.engine.send_child(
                 parent.parent_id, alloc.venue, parent.side, alloc.quantity, alloc.price, TimeInForce.GTC
+            )
+
+    def _note_route(self, runner: Runner, router: Router, now: float) -> None:
+        """Warn once when a parent that must trade has no venue to trade on (every venue disabled,
+        down, out of capacity or avoided as toxic): it would otherwise sit behind schedule, or past
+        its horizon, with nothing on screen saying why. Cleared when a venue can take orders again."""
+        why = []
+        for name, v in router.venues.items():
+            if not v.enabled:
+                why.append(f"{name} disabled or down")
+            elif v.book is None:
+                why.append(f"{name} has no book")
+            elif v.capacity <= 0:
+                why.append(f"{name} out of balance or participation room")
+            elif v.toxicity >= 1.0:
+                why.append(f"{name} avoided (toxicity {v.toxicity:.2f})")
+            else:
+                runner.no_route = ""
+                return
+        reason = "; ".join(why) or "no venue allowed"
+        if reason != runner.no_route:
+            runner.no_route = reason
+            pid = runner.parent.parent_id
+            self.engine.bus.publish(
+                Alert(now, Severity.WARNING, "no_route", "execution", f"no venue can take {pid}'s orders: {reason}",
+                      parent_id=pid)
             )
 
     def _working(self, parent_id: str) -> float:

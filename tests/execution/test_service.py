@@ -211,3 +211,22 @@ def test_children_statuses_are_consistent_with_venue() -> None:
     for child in engine.oms.children.values():
         assert child.status in (OrderStatus.FILLED, OrderStatus.CANCELED)
     assert np.isclose(float(engine.oms.filled_qty("P1")), 20.0)
+
+
+def test_a_parent_with_no_venue_to_trade_on_says_so_once_and_resumes_when_one_returns() -> None:
+    from core.events import Alert, Severity
+
+    clock, engine, service, venues, parent = run_parent("twap", qty="20", horizon_s=600.0)
+    alerts: list[Alert] = []
+    engine.bus.subscribe(Alert, alerts.append)
+    clock.run_until(clock.now() + 60)
+    service.toxicity.update({"V0": 1.0, "V1": 1.0})  # the trader marks both venues toxic
+    filled = float(engine.oms.filled_qty("P1"))
+    clock.run_until(clock.now() + 120)
+    warned = [a for a in alerts if a.kind == "no_route"]
+    assert len(warned) == 1 and warned[0].severity is Severity.WARNING
+    assert "V0 avoided" in warned[0].detail and "V1 avoided" in warned[0].detail
+    assert float(engine.oms.filled_qty("P1")) == pytest.approx(filled, abs=1e-9)  # nothing traded meanwhile
+    service.toxicity["V0"] = 0.0
+    clock.run_until(clock.now() + 600)
+    assert parent.state is ParentState.DONE and len([a for a in alerts if a.kind == "no_route"]) == 1
