@@ -59,3 +59,23 @@ def test_two_arms_on_two_seeds_are_paired_and_reported(capsys: pytest.CaptureFix
     text = capsys.readouterr().out
     assert "forecast: realized IS inside its [P5, P95]" in text and "ac - twap" in text
     assert "equivalent: " in text and "non-inferior: " in text
+
+
+@pytest.mark.slow
+def test_the_shipped_policy_moves_volume_off_a_spoofed_venue_on_held_out_seeds() -> None:
+    """CI smoke of issue 9's spoofing-phase run (docs/ai.md, 20/20 seeds on 1-20): the same forced
+    spoofing phase on two held-out seeds, the fit of record against AC, judged by compare."""
+    simulate_shortfall_paths(np.ones(4), np.zeros(4), np.zeros(4), 1.0, 100.0, -1, 64, 1)  # see above
+    sets = {
+        "parent.start_s": "[1800,1800]",
+        "events.2.probability": "1",
+        "events.2.start_s": "[1900,3000]",
+        "events.2.duration_s": "[1200,2400]",
+    }
+    base = SimRequest("btc-mixed-4h", side="sell", qty=250.0, horizon_s=3600.0, rfq="off", sets=sets, mc_paths=2000)
+    arms = [parse_arm("ac=ac", base), parse_arm("fitted=adaptive", base)]
+    out = compare("btc-mixed-4h", arms, [1, 2], workers=1, progress=False)
+    spoof = out["event_behaviour"]["fitted vs ac"]["spoof"]
+    assert spoof["seeds"] == 2 and spoof["passed"] == 2, spoof
+    assert all(arm["unfilled_max"] == 0.0 for arm in out["arms"].values())
+    assert out["arms"]["fitted"]["policy"] is not None
