@@ -483,6 +483,7 @@ class ExecutionService:
         router = Router()
         symbol = parent.instrument.symbol
         locked = self._locked_by_venue(parent)
+        toxicity = self._toxicities(parent)
         for name in self._venues(parent):
             venue = self.engine.venues[name]
             inst = venue.instrument(symbol)
@@ -499,33 +500,34 @@ class ExecutionService:
                 inst.taker_fee_bps,
                 inst.maker_fee_bps,
                 capacity,
-                toxicity=self._toxicity(parent, name),
+                toxicity=toxicity[name],
                 preference=self._preference(parent, name),
                 enabled=name not in self.disabled_venues and venue.is_up,
             )
         return router
 
-    def _toxicity(self, parent: ParentOrder, venue: str) -> float:
-        """How much the router avoids `venue` for this parent: a trader's setting for every algo,
-        surveillance's live score × the policy's `toxicity_weight` for an adaptive parent
+    def _toxicities(self, parent: ParentOrder) -> dict[str, float]:
+        """How much the router avoids each of the parent's venues: a trader's setting for every
+        algo, surveillance's live score × the policy's `toxicity_weight` for an adaptive parent
         (spoof-aware routing).
 
-        Surveillance's part is relative to the cleanest of the parent's venues,
-        (t − t_min)/(1 − t_min): it steers volume away from a venue worse than the others and
+        Surveillance's part is relative to the cleanest venue the parent can trade on now (enabled,
+        up), (t − t_min)/(1 − t_min): it steers volume away from a venue worse than the others and
         never stops a parent because every venue scores alike (a market-wide move reads as adverse
         selection everywhere; excluding every venue left a parent unfilled for good)."""
-        manual = self.toxicity.get(venue, 0.0)
+        names = self._venues(parent)
+        manual = {v: self.toxicity.get(v, 0.0) for v in names}
         runner = self.runners.get(parent.parent_id)
         algo = runner.algo if runner is not None else None
         if not (isinstance(algo, AdaptiveAc) and algo.signals is not None):
             return manual
-        signals = algo.signals
-        usable = [v for v in self._venues(parent) if v not in self.disabled_venues and self.engine.venues[v].is_up]
-        scores = {v: min(max(signals.toxicity(v), 0.0), 1.0) for v in usable}
-        floor = min(scores.values(), default=0.0)
-        mine = scores.get(venue, signals.toxicity(venue))
-        relative = (mine - floor) / (1.0 - floor) if floor < 1.0 else 0.0
-        return max(manual, algo.config.toxicity_weight * max(relative, 0.0))
+        scores = {v: min(max(algo.signals.toxicity(v), 0.0), 1.0) for v in names}
+        usable = [scores[v] for v in names if v not in self.disabled_venues and self.engine.venues[v].is_up]
+        floor = min(usable, default=0.0)
+        if floor >= 1.0:  # every usable venue scores 1: none is worse than another
+            return manual
+        weight = algo.config.toxicity_weight
+        return {v: max(manual[v], weight * max((scores[v] - floor) / (1.0 - floor), 0.0)) for v in names}
 
     def _preference(self, parent: ParentOrder, venue: str) -> float:
         """The adaptive policy's routing weight for `venue` (its lean or hold-back aimed there); 1
