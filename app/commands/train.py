@@ -408,6 +408,7 @@ def read_export(path: Path) -> tuple[list[FillRow], list[DecisionRow]]:
             float(row["shift_qty"]),
             float(row["p_transient"]) if row["p_transient"] else math.nan,
             float(row["window_s"]) if row["window_s"] else AdaptiveConfig().window_s,
+            row.get("venue", "") or "",
         )
         for row in _rows(tables["decisions"])
     ]

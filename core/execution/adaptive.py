@@ -14,10 +14,24 @@ policy reacts to events the market-surveillance layer scores, and only to those:
 * **Spoofed or stuffed books**: the router weighs venues by `toxicity_weight` × surveillance's
   `toxicity` (see `core/execution/router.py`); that needs no schedule change.
 
-A shift decays linearly to zero over `window_s`, so catching up (or giving back a lean) is spread
-over the window instead of crossing the spread at its end; the target always stays within
+A shift is *held* while its move lasts, then decays linearly to zero over `window_s`, so giving
+back a lean is spread over the window instead of crossing the spread at its end. A transient
+move lasts until the moved venue's mid has recovered `release_recovery` of its excursion (from
+the dip's pre-move mid to the furthest mid seen); an informed move lasts until the venue's mid
+has made no new extreme for `release_quiet_s`; neither is held longer than `max_hold_s`. An
+informed move's news stays, so a trade-ahead is not given back in a window: once released it
+decays over the rest of the horizon, as an AC re-plan from where it stands would. (A lean paid
+back inside a fixed window from its start is a timing shift that gives the dip back while the dip
+is still there: the parent then trades *slower* than AC for the rest of the move.) Without a live
+venue mid (`venue_mid` None) or with `max_hold_s` 0 a shift decays from its start.
+
+A lean in also *takes* at once (the service's `take`, `lean_take` of the lean): it buys what the
+venues offer at least `take_depth` of the move below the moved venue's pre-move mid (a seller:
+above it), up to `lean_frac` of the parent, the moved venue first at equal prices; the shift is
+what was sent. (Capped at the pre-move mid itself, a take after a quick rebound paid nearly the
+recovered price and its own impact then "recovered" the venue.) The target always stays within
 [0, quantity] and within `max_shift_frac` of the AC path. Every decision is recorded with its
-reason (the terminal lists them; `simulate` reports them).
+reason (the terminal lists them; `simulate` reports them), and so is each release.
 
 Parameters are the documented defaults below unless a fitted policy is given (`policy_label`
 says which): `python main.py train` fits `confidence`, `lean_frac`, `informed_frac`, `window_s`
@@ -55,11 +69,16 @@ class AdaptiveConfig:
     same_move_s: float = 60.0  # a move of the same direction starting this close to one acted on is the same move
     toxicity_weight: float = 1.0  # the router avoids a venue by this × surveillance's toxicity (0: ignore it)
     venue_tilt: float = 20.0  # the moved venue's routing weight: × this on a lean, ÷ this on a hold-back (1: no tilt)
+    release_recovery: float = 1.0  # a transient move is over once its venue's mid has recovered this share of it
+    release_quiet_s: float = 60.0  # an informed move is over once its venue's mid made no new extreme this long
+    max_hold_s: float = 900.0  # a shift is held at most this long before it decays (0: never held)
+    lean_take: float = 1.0  # share of a lean in taken at once on the moved venue below the pre-move mid (0: none)
+    take_depth: float = 0.5  # the take buys only where at least this share of the move is still a discount
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
             raise ValueError(f"adaptive confidence must be in (0.5, 1), got {self.confidence}")
-        for key in ("window_s", "max_age_s", "same_move_s"):
+        for key in ("window_s", "max_age_s", "same_move_s", "release_quiet_s"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"adaptive {key} = {getattr(self, key)} must be positive seconds")
         if not 0 < self.max_shift_frac <= 1:
@@ -67,6 +86,16 @@ class AdaptiveConfig:
         if not 0 <= self.toxicity_weight <= 1:
             raise ValueError(
                 f"adaptive toxicity_weight = {self.toxicity_weight} must be in [0, 1] (0 ignores surveillance)"
+            )
+        if self.max_hold_s < 0:
+            raise ValueError(f"adaptive max_hold_s = {self.max_hold_s} must be at least 0 seconds (0: never held)")
+        if not 0 <= self.take_depth < 1:
+            raise ValueError(f"adaptive take_depth = {self.take_depth} must be in [0, 1) (a share of the move)")
+        if not 0 <= self.lean_take <= 1:
+            raise ValueError(f"adaptive lean_take = {self.lean_take} must be in [0, 1] (a share of the lean)")
+        if not 0 < self.release_recovery <= 1:
+            raise ValueError(
+                f"adaptive release_recovery = {self.release_recovery} must be in (0, 1] (a share of the move)"
             )
         if not 1 <= self.venue_tilt <= 100:
             raise ValueError(f"adaptive venue_tilt = {self.venue_tilt} must be in [1, 100] (1: no per-venue tilt)")
@@ -86,6 +115,24 @@ class _Shift:
     venue: str = ""  # the moved venue the shift is aimed at ("" = the whole schedule, e.g. trading ahead)
     tilt: float = 1.0  # that venue's routing weight at the shift's start (> 1 lean, < 1 hold back)
     excursion_bps: float = 0.0  # the move's size on that venue (the venue that moved most is the one aimed at)
+    informed: bool = False  # held until the move stops (informed) or recovers (transient)
+    watch: str = ""  # the venue whose mid decides when the move is over
+    direction: int = 0  # the move's direction (−1 down, +1 up)
+    pre_mid: float = math.nan  # that venue's mid before the move
+    extreme: float = math.nan  # the furthest mid seen since the move began
+    extreme_s: float = 0.0  # when (parent-elapsed s)
+    release_s: float | None = None  # when the hold ended: the decay runs from here (None: still held)
+    decay_s: float = 0.0  # from the release, the shift decays linearly to zero over this
+    p_transient: float = math.nan  # the score acted on
+
+    def weight_at(self, at_s: float) -> float:
+        """1 while held (and after its start), then linearly down to 0 over `decay_s`; 0 outside."""
+        if at_s < self.start_s:
+            return 0.0
+        if self.release_s is None or at_s <= self.release_s:
+            return 1.0
+        age = at_s - self.release_s
+        return 1.0 - age / self.decay_s if age < self.decay_s else 0.0
 
 
 @dataclass(slots=True)
@@ -101,6 +148,8 @@ class AdaptiveAc:
     config: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     name: str = "adaptive"
     policy_label: str = "policy: defaults"  # where `config` came from (core/execution/policy.py)
+    venue_mid: Callable[[str], float] | None = None  # a venue's live mid (NaN unknown): when a move is over
+    take: Callable[[str, float, float], float] | None = None  # (venue, qty, price cap) → qty sent at once
     _shifts: list[_Shift] = field(default_factory=list)
     _seen: set[tuple[str, float]] = field(default_factory=set)
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
@@ -113,22 +162,17 @@ class AdaptiveAc:
         return self.base.max_working(state)
 
     def shift_at(self, at_s: float) -> float:
-        total = 0.0
-        for s in self._shifts:
-            age = at_s - s.start_s
-            if 0 <= age < self.config.window_s:
-                total += s.qty * (1.0 - age / self.config.window_s)
+        total = sum(s.qty * s.weight_at(at_s) for s in self._shifts)
         cap = self.config.max_shift_frac
         return total if abs(total) <= cap else math.copysign(cap, total)
 
     def venue_weight(self, venue: str, at_s: float) -> float:
         """The routing weight the live shifts give `venue` (1 = as AC routes): each aimed shift's
-        tilt, decaying geometrically to 1 over the shift's window, multiplied."""
+        tilt, held with the shift and then decaying geometrically to 1 over its window, multiplied."""
         weight = 1.0
         for s in self._shifts:
-            age = at_s - s.start_s
-            if s.venue == venue and 0 <= age < self.config.window_s:
-                weight *= s.tilt ** (1.0 - age / self.config.window_s)
+            if s.venue == venue:
+                weight *= s.tilt ** s.weight_at(at_s)
         return weight
 
     def target_filled(self, state: AlgoState, at_s: float) -> float:
@@ -142,6 +186,7 @@ class AdaptiveAc:
             return
         now = self.now()
         cfg = self.config
+        self._update_holds(state, now)
         fresh = []
         for venue in self.venues:
             dip = self.signals.last_dip(venue)
@@ -193,12 +238,75 @@ class AdaptiveAc:
                 if cfg.venue_tilt != 1.0:
                     verb = "more" if action == "lean in" else "less"
                     reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
-            shift = _Shift(state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip))
+            low = dip.pre_mid * (1.0 + dip.direction * _excursion(dip) * 1e-4)  # the move's extreme so far
+            if action == "lean in" and cfg.lean_take > 0 and self.take is not None and math.isfinite(dip.pre_mid):
+                wanted = cfg.lean_take * qty * state.quantity
+                cap = dip.pre_mid + cfg.take_depth * (low - dip.pre_mid)  # keep that share of the move as discount
+                sent = self.take(venue, wanted, cap)
+                better = "below" if self.side_sign > 0 else "above"
+                reason += (f"; took {sent:.4g} of {wanted:.4g} {better} {cap:.2f} "
+                           f"({cfg.take_depth:.0%} of the move from the pre-{move} mid {dip.pre_mid:.2f})")
+                qty = (1.0 - cfg.lean_take) * qty + (sent / state.quantity if state.quantity > 0 else 0.0)
+            held = self.venue_mid is not None and math.isfinite(dip.pre_mid) and cfg.max_hold_s > 0
+            shift = _Shift(
+                state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip),
+                informed=action == "trade ahead", watch=venue, direction=dip.direction, pre_mid=dip.pre_mid,
+                extreme=low, extreme_s=state.elapsed_s, release_s=None if held else state.elapsed_s,
+                decay_s=cfg.window_s, p_transient=p,
+            )
+            if held:
+                reason += ", held while the move lasts"
             self._shifts.append(shift)
             self._acted.append((dip.direction, dip.onset_ts, venue))
             self._aimed[(dip.direction, dip.onset_ts)] = shift
             self._record(state, now, action, reason, qty * state.quantity, dip)
-        self._shifts = [s for s in self._shifts if state.elapsed_s - s.start_s < cfg.window_s]
+        self._shifts = [
+            s for s in self._shifts if s.release_s is None or state.elapsed_s - s.release_s < s.decay_s
+        ]
+
+    def _update_holds(self, state: AlgoState, now: float) -> None:
+        """End the hold of each shift whose move is over (see the module docstring); say so."""
+        cfg = self.config
+        if self.venue_mid is None:
+            return
+        for s in self._shifts:
+            if s.release_s is not None:
+                continue
+            mid = self.venue_mid(s.watch)
+            if math.isfinite(mid) and s.direction * (mid - s.extreme) > 0:
+                s.extreme, s.extreme_s = mid, state.elapsed_s
+            held_for = state.elapsed_s - s.start_s
+            excursion = s.direction * (s.extreme - s.pre_mid)
+            why = ""
+            if s.informed and state.elapsed_s - s.extreme_s >= cfg.release_quiet_s:
+                why = f"no new {'low' if s.direction < 0 else 'high'} on {s.watch} for {cfg.release_quiet_s:.0f} s"
+            elif (
+                not s.informed and math.isfinite(mid) and excursion > 0
+                and s.direction * (s.extreme - mid) >= cfg.release_recovery * excursion
+            ):
+                back = s.direction * (s.extreme - mid) / excursion
+                why = f"{s.watch} recovered {back:.0%} of the move"
+            elif held_for >= cfg.max_hold_s:
+                why = f"held {cfg.max_hold_s:.0f} s (the longest hold)"
+            if why:
+                s.release_s = state.elapsed_s
+                # a transient response is given back over the window; an informed move's news stays,
+                # so being ahead is kept and the rest is re-spread over the time left (as an AC re-plan)
+                s.decay_s = max(state.horizon_s - state.elapsed_s, cfg.window_s) if s.informed else cfg.window_s
+                verb = "giving back" if s.qty > 0 else "catching up"
+                self.decisions.append(
+                    {
+                        "time_s": round(state.elapsed_s, 3),
+                        "ts": now,
+                        "action": "release",
+                        "shift_qty": 0.0,
+                        "reason": f"move over ({why}): {verb} {abs(s.qty) * state.quantity:.4g} over "
+                                  f"{s.decay_s:.0f} s",
+                        "venue": s.watch,
+                        "p_transient": round(s.p_transient, 4),
+                        "window_s": round(s.decay_s, 3),
+                    }
+                )
 
     def _record(self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float, dip: Dip) -> None:
         """One decision; `p_transient`, `venue` and `window_s` let the fills refit attribute our

@@ -59,7 +59,8 @@ class DecisionRow:
     action: str
     shift_qty: float  # signed: + ahead of the AC target
     p_transient: float
-    window_s: float
+    window_s: float  # a release: the decay that follows it
+    venue: str = ""  # the moved venue the decision (or release) is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +154,29 @@ def fill_gains(fills: list[FillRow], rule: RefitRule) -> tuple[list[float | None
 
 
 def attribute(fills: list[FillRow], decisions: list[DecisionRow]) -> list[int | None]:
-    """Per fill, the index of the acting decision whose window holds it (the latest), or None."""
+    """Per fill, the index of the acting decision whose span holds it (the latest), or None. A
+    decision's span is [its time, its time + window_s), or, when a `release` of its hold follows
+    (same parent and venue), [its time, the release + the release's decay)."""
     acting: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    end: dict[int, float] = {}
     for k, d in enumerate(decisions):
         if d.action in ACTING:
             acting[d.parent_id].append((d.ts, k))
+            end[k] = d.ts + d.window_s
     for lst in acting.values():
         lst.sort()
+    released: set[int] = set()
+    for r in sorted((d for d in decisions if d.action == "release"), key=lambda d: d.ts):
+        held = [k for ts, k in acting.get(r.parent_id, []) if ts <= r.ts and k not in released
+                and decisions[k].venue == r.venue]
+        if held:
+            released.add(held[0])
+            end[held[0]] = r.ts + r.window_s
     owner: list[int | None] = []
     for f in fills:
         found = None
         for ts, k in reversed(acting.get(f.parent_id, [])):
-            if ts <= f.ts < ts + decisions[k].window_s:
+            if ts <= f.ts < end[k]:
                 found = k
                 break
         owner.append(found)

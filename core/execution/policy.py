@@ -28,8 +28,10 @@ FITTED_KEYS = (  # what `train` searches
 # without it ran with the router fully weighing surveillance (its default, 1)
 REQUIRED_KEYS = ("confidence", "lean_frac", "informed_frac", "window_s")
 # keys added after files were written, with the value those files ran with (not today's default):
-# before `venue_tilt` a lean or hold-back moved the whole schedule and routed like AC (tilt 1)
-LEGACY_VALUES = {"venue_tilt": 1.0}
+# before `venue_tilt` a lean or hold-back moved the whole schedule and routed like AC (tilt 1);
+# before `max_hold_s` and `lean_take` a shift decayed from its start and a lean was worked by the
+# schedule (0, 0)
+LEGACY_VALUES = {"venue_tilt": 1.0, "max_hold_s": 0.0, "lean_take": 0.0}
 DEFAULTS_SOURCE = "defaults"
 
 

@@ -108,6 +108,7 @@ class Runner:
     history: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed, done, target)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     replan_needed: bool = True
+    aimed_sent: float = 0.0  # sent this tick by the adaptive policy's own take (a lean in on the moved venue)
 
 
 class ExecutionService:
@@ -209,6 +210,8 @@ class ExecutionService:
         )
         runner.decisions = decisions
         runner.market_volume_at_start = self.market_volume()
+        if isinstance(runner.algo, AdaptiveAc):
+            runner.algo.take = lambda venue, q, cap: self._take_aimed(runner, venue, q, cap)
         self.runners[parent_id] = runner
         self._tick(parent_id)
 
@@ -353,6 +356,7 @@ class ExecutionService:
         if runner.replan_needed:
             runner.algo.replan(state)
             runner.replan_needed = False
+        runner.aimed_sent = 0.0
         if isinstance(runner.algo, AdaptiveAc):
             seen = len(runner.decisions)
             runner.algo.observe(state)
@@ -379,7 +383,7 @@ class ExecutionService:
         )
         runner.history.append((elapsed, done, target_now))
 
-        behind = target_now - done
+        behind = target_now - done - runner.aimed_sent  # the policy's own take this tick is in flight
         room = qty - done - working  # never over-fill: filled + working + new ≤ quantity
         cap_rate = parent.max_participation / (1 - parent.max_participation) if parent.max_participation < 1 else 1e9
         part_allow = (
@@ -435,6 +439,33 @@ class ExecutionService:
             )
             if decision is not Decision.REFUSE:
                 sent += float(alloc.quantity)
+        return sent
+
+    def _take_aimed(self, runner: Runner, venue: str, quantity: float, price_cap: float) -> float:
+        """The adaptive policy's lean in on a transient move: take what the parent's venues offer at
+        or better than `price_cap` (the moved venue's pre-move mid), now, up to `quantity`, the
+        moved `venue` first at equal prices; never past the parent's limit price, the service's
+        `max_cross_bps` from the consolidated mid, or the parent's room. Returns the quantity sent."""
+        parent = runner.parent
+        pid = parent.parent_id
+        room = float(parent.quantity) - float(self.engine.oms.done_qty(pid)) - self._working(pid)
+        mid = self.consolidated_mid(self._venues(parent))
+        quantity = min(quantity, room)
+        if quantity <= 0 or math.isnan(mid):
+            return 0.0
+        cross = mid * (1 + parent.side.sign * self.config.max_cross_bps * 1e-4)
+        caps = [price_cap, cross] + ([float(parent.limit_price)] if parent.limit_price is not None else [])
+        cap = min(caps) if parent.side is Side.BUY else max(caps)
+        router = self._router(parent)
+        if venue in router.venues:
+            router.venues[venue].preference = max(router.venues[venue].preference, 2.0)
+        sent = 0.0
+        for alloc in router.marketable(parent.side, quantity, cap):
+            decision, _ = self.engine.send_child(pid, alloc.venue, parent.side, alloc.quantity, alloc.price,
+                                                 TimeInForce.IOC)
+            if decision is not Decision.REFUSE:
+                sent += float(alloc.quantity)
+        runner.aimed_sent += sent
         return sent
 
     def _send_passive(self, runner: Runner, quantity: float, mid: float) -> None:
@@ -682,6 +713,7 @@ class ExecutionService:
                     decisions if decisions is not None else [],
                     policy.config,
                     policy_label=policy.label,
+                    venue_mid=lambda venue: self.consolidated_mid((venue,)),
                 )
             return ac
         raise ValueError(f"unknown algo {parent.algo!r}; choose twap, vwap, pov, iceberg, ac or adaptive")

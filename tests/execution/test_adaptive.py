@@ -41,9 +41,11 @@ def start(side: Side, algo: str = "adaptive", qty: str = "50", horizon_s: float 
     return clock, engine, service, venues, signals
 
 
-def dip(clock, venue: str, direction: int, p: float, age_s: float = 5.0) -> Dip:  # type: ignore[no-untyped-def]
+def dip(  # type: ignore[no-untyped-def]
+    clock, venue: str, direction: int, p: float, age_s: float = 5.0, pre_mid: float = 50_000.0, drop_bps: float = 0.0
+) -> Dip:
     now = clock.now()
-    return Dip(venue, now - 70.0, now - 65.0, direction, 50_000.0, {}, p, now - age_s)
+    return Dip(venue, now - 70.0, now - 65.0, direction, pre_mid, {"drop_bps": drop_bps}, p, now - age_s)
 
 
 def shift(service) -> float:  # type: ignore[no-untyped-def]
@@ -52,6 +54,13 @@ def shift(service) -> float:  # type: ignore[no-untyped-def]
     assert isinstance(algo, AdaptiveAc)
     state = AlgoState(service.engine.clock.now() - runner.start_s, 3600.0, 50.0, 0.0, 0.0, 0.25)
     return algo.target_filled(state, state.elapsed_s) - algo.base.target_filled(state, state.elapsed_s)
+
+
+def moved(venues, direction: int) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """A move of 1 % in `direction` on V0 that has already happened: (its pre-move mid, the live
+    mids the policy reads — V0 where the move took it, as the fake's book shows it)."""
+    now_mid = venues[0].published_mid
+    return now_mid / (1 + direction * 0.01), {v.name: v.published_mid for v in venues}
 
 
 @pytest.mark.parametrize(
@@ -64,18 +73,72 @@ def shift(service) -> float:  # type: ignore[no-untyped-def]
         (Side.BUY, +1, 0.05, "trade ahead", +1),  # informed move against a buyer
     ],
 )
-def test_each_event_moves_the_target_the_documented_way_and_says_why(side, direction, p, action, sign) -> None:  # type: ignore[no-untyped-def]
+def test_each_event_moves_the_target_the_documented_way_holds_it_while_the_move_lasts_and_says_why(  # type: ignore[no-untyped-def]
+    side, direction, p, action, sign
+) -> None:
     clock, engine, service, venues, signals = start(side)
-    signals.dips["V0"] = dip(clock, "V0", direction, p)
+    pre_mid, mids = moved(venues, direction)
+    algo = service.runners["P1"].algo
+    algo.venue_mid = lambda venue: mids[venue]  # the live mids, held where the move took them
+    signals.dips["V0"] = dip(clock, "V0", direction, p, pre_mid=pre_mid)
     clock.run_until(clock.now() + 11)  # one tick
     decisions = service.runners["P1"].decisions
     assert [d["action"] for d in decisions] == [action]
     assert "V0" in decisions[0]["reason"] and f"{p:.2f}" in decisions[0]["reason"]
+    assert "held while the move lasts" in decisions[0]["reason"]
     s = shift(service)
     assert math.copysign(1, s) == sign and 0 < abs(s) <= 0.04 * 50 + 1e-9
-    clock.run_until(clock.now() + 300)  # the shift has decayed over its window
-    assert shift(service) == pytest.approx(0.0, abs=1e-9)
-    assert len(service.runners["P1"].decisions) == 1  # one decision per dip
+    if action == "trade ahead":  # an informed move is over once the price stops making new extremes
+        clock.run_until(clock.now() + 50)
+        assert shift(service) == pytest.approx(s)  # still moving (no quiet minute yet): held
+        clock.run_until(clock.now() + 30)
+        assert "no new" in decisions[-1]["reason"]
+    else:  # a transient move is over once its venue is back where it was
+        clock.run_until(clock.now() + 600)
+        assert shift(service) == pytest.approx(s)  # the venue still sits where the move took it: held
+        mids["V0"] = mids["V0"] - 0.6 * (mids["V0"] - pre_mid)
+        clock.run_until(clock.now() + 11)
+        assert shift(service) == pytest.approx(s)  # 60 % back is not over
+        mids["V0"] = pre_mid
+        clock.run_until(clock.now() + 11)
+        assert "V0 recovered 100% of the move" in decisions[-1]["reason"]
+    assert [d["action"] for d in decisions] == [action, "release"]
+    released = shift(service)
+    clock.run_until(clock.now() + 150)
+    assert abs(shift(service)) < abs(released)  # given back (or caught up)
+    clock.run_until(clock.now() + 160)
+    if action == "trade ahead":  # the news stays: being ahead is re-spread over the time left, not a window
+        assert "over 2" in decisions[-1]["reason"] and abs(shift(service)) > 0.5 * abs(released)
+    else:  # the window has passed
+        assert shift(service) == pytest.approx(0.0, abs=1e-9)
+    assert len(decisions) == 2  # one decision per dip and one release
+
+
+def test_a_lean_in_takes_what_is_offered_below_the_middle_of_the_dip_at_once() -> None:
+    """A buyer in a transient 1 % dip on V0 buys, in the tick it decides, what the venues offer at
+    least half the dip below the pre-dip mid, up to the lean; the lean is what was sent. When the
+    venue has already rebounded more than half way, nothing is taken and the target does not move."""
+    for rebound, expect in ((0.0, 0.04 * 50), (0.7, 0.0)):
+        clock, engine, service, venues, signals = start(Side.BUY)
+        now_mid = venues[0].published_mid
+        low = now_mid / (1 + rebound * 0.01)  # the dip's low; the venue is `rebound` of the way back
+        pre_mid = low / 0.99
+        cap = pre_mid - 0.5 * (pre_mid - low)
+        algo = service.runners["P1"].algo
+        took: list[float] = []
+        take = algo.take
+        algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]  # noqa: B023
+        sent_before = [len(v.sent) for v in venues]
+        signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
+        clock.run_until(clock.now() + 10.5)  # the decision's tick, before the next one
+        decisions = service.runners["P1"].decisions
+        assert decisions[0]["action"] == "lean in" and len(took) == 1
+        assert took[0] == pytest.approx(decisions[0]["shift_qty"]) == pytest.approx(expect)
+        assert f"below {cap:.2f} (50% of the move from the pre-dip mid" in decisions[0]["reason"]
+        iocs = [o for v, k in zip(venues, sent_before, strict=True) for o in v.sent[k:] if o.tif.name == "IOC"]
+        assert sum(float(o.quantity) for o in iocs if float(o.price) <= cap) >= took[0]
+        if not expect:
+            assert not [o for o in iocs if float(o.price) <= cap]
 
 
 def test_a_favourable_informed_move_a_stale_dip_and_an_unsure_one_change_nothing() -> None:
@@ -159,11 +222,13 @@ def test_a_transient_response_is_aimed_at_the_moved_venue(side, direction, actio
     shares = {}
     for tilt in (1.0, 4.0):
         clock, engine, service, venues, signals = start(side, venue_tilt=tilt)
-        signals.dips["V0"] = dip(clock, "V0", direction, 0.95)
+        pre_mid, mids = moved(venues, direction)
+        service.runners["P1"].algo.venue_mid = lambda venue: mids[venue]  # noqa: B023 (read at once)
+        signals.dips["V0"] = dip(clock, "V0", direction, 0.95, pre_mid=pre_mid)
         marks = [len(v.sent) for v in venues]
         clock.run_until(clock.now() + 120)
         decisions = service.runners["P1"].decisions
-        assert [d["action"] for d in decisions] == [action]
+        assert [d["action"] for d in decisions][:1] == [action]
         on_v0, on_v1 = sent_qty(venues[0], marks[0]), sent_qty(venues[1], marks[1])
         shares[tilt] = on_v0 / (on_v0 + on_v1)
         weight = service._preference(engine.oms.parents["P1"], "V0")
@@ -172,7 +237,10 @@ def test_a_transient_response_is_aimed_at_the_moved_venue(side, direction, actio
         else:
             assert (weight > 1.5) if more_on_v0 else (weight < 1 / 1.5)
             assert "V0 (routing weight" in decisions[0]["reason"]
-            clock.run_until(clock.now() + 300)  # the tilt decays with the shift's window
+            clock.run_until(clock.now() + 300)  # held while V0 sits where the move took it
+            assert service._preference(engine.oms.parents["P1"], "V0") == pytest.approx(weight)
+            mids["V0"] = pre_mid  # recovered: the tilt decays with the shift's window
+            clock.run_until(clock.now() + 330)  # released at the next tick, then the 300-s window
             assert service._preference(engine.oms.parents["P1"], "V0") == 1.0
     # the disfavoured venue's share falls by at least a third
     if more_on_v0:

@@ -14,7 +14,7 @@ import pytest
 from app.cli import main
 from app.commands.train import read_export
 from core.execution.adaptive import AdaptiveConfig
-from core.execution.fills_refit import DecisionRow, FillRow, RefitRule, refit_from_fills
+from core.execution.fills_refit import DecisionRow, FillRow, RefitRule, attribute, refit_from_fills
 
 T0 = 1_767_225_600.0
 RULE = RefitRule(markout_s=300.0, min_decisions=3)
@@ -125,3 +125,20 @@ def test_fills_on_a_real_adaptive_simulation_and_export(tmp_path: Path, capsys: 
     written = json.loads((tmp_path / "p.json").read_text())  # the adjusted policy loads as a policy
     assert written["parameters"] == refit["parameters_after"] and written["refit"]["changes"] == refit["changes"]
     assert "fills" in capsys.readouterr().out
+
+
+def test_a_held_decision_owns_the_fills_until_its_release_and_decay_end() -> None:
+    """A hold-back held 20 min and then released owns the parent's fills up to the release plus its
+    decay; without the release it owns only its window; a release of another venue changes nothing."""
+    fills, decision = parent("P0", flat_then_recovering, "hold back", -2.0, 0.95)
+    decision = DecisionRow("P0", T0 + 1000.0, "hold back", -2.0, 0.95, 300.0, "beta")
+    release = DecisionRow("P0", T0 + 2200.0, "release", 0.0, 0.95, 300.0, "beta")
+    elsewhere = DecisionRow("P0", T0 + 2200.0, "release", 0.0, 0.95, 300.0, "alpha")
+
+    def owned(decisions: list[DecisionRow]) -> tuple[float, float]:
+        times = [f.ts - T0 for f, k in zip(fills, attribute(fills, decisions), strict=True) if k == 0]
+        return min(times), max(times)
+
+    assert owned([decision]) == (1000.0, 1290.0)
+    assert owned([decision, elsewhere]) == (1000.0, 1290.0)
+    assert owned([decision, release]) == (1000.0, 2490.0)

@@ -67,11 +67,15 @@ def test_a_corrupted_policy_file_names_the_key_and_what_to_change(tmp_path: Path
     assert str(path) in str(err.value)
 
 
-@pytest.mark.parametrize(("key", "legacy", "other"), [("toxicity_weight", 1.0, 0.0), ("venue_tilt", 1.0, 20.0)])
+@pytest.mark.parametrize(
+    ("key", "legacy", "other"),
+    [("toxicity_weight", 1.0, 0.0), ("venue_tilt", 1.0, 20.0), ("max_hold_s", 0.0, 900.0), ("lean_take", 0.0, 1.0)],
+)
 def test_a_policy_fitted_before_a_key_existed_runs_as_it_was_fitted(tmp_path: Path, key: str, legacy, other) -> None:  # type: ignore[no-untyped-def]
     """Files written before a key was fitted lack it and load with the value they ran with, not
     today's default: `toxicity_weight` 1 (the router fully weighed surveillance), `venue_tilt` 1
-    (a lean moved the whole schedule and routed like AC; the shipped btc-mixed-4h fit is one)."""
+    (a lean moved the whole schedule and routed like AC), `max_hold_s` 0 (a shift decayed from its
+    start) and `lean_take` 0 (a lean was worked by the schedule, nothing taken on the moved venue)."""
     doc = policy_doc()
     doc["parameters"].pop(key, None)
     path = tmp_path / "p.json"
