@@ -292,3 +292,24 @@ def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furth
         assert service._preference(p, "V1") > 2.0 and service._preference(p, "V0") == 1.0, later
         actions = [d["action"] for d in service.runners["P1"].decisions]
         assert actions == ["lean in", "no change"], later
+
+
+def test_a_lean_in_take_never_pays_past_the_parents_limit_price() -> None:
+    """The take is capped by the trader's limit as every other child is: a buyer limited 2 % under
+    the market takes nothing, however deep the dip it leans into."""
+    clock, engine, service, venues = setup()
+    service.signals = signals = Signals()
+    limit = Decimal(str(round(venues[0].published_mid * 0.98, 2)))
+    parent = ParentOrder("P1", BTC, Side.BUY, Decimal("50"), 3600.0, algo="adaptive", limit_price=limit)
+    service.stage(parent, TRADER)
+    service.start("P1", TRADER)
+    clock.run_until(clock.now() + 600)
+    pre_mid, _ = moved(venues, -1)
+    algo = service.runners["P1"].algo
+    took: list[float] = []
+    take = algo.take
+    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
+    clock.run_until(clock.now() + 11)
+    assert took == [0.0]
+    assert all(float(o.price) <= float(limit) for v in venues for o in v.sent)
