@@ -132,8 +132,10 @@ def coarsest_lot(scenario: Scenario) -> float:
 
 class SimEvaluator:
     """The search's evaluator: `compare` arms on training seeds, AC once per seed, and a seed on
-    which a candidate made no decision at all reused for every candidate (an exact shortcut:
-    without a scored dip the parameters are never read, so every candidate runs the same)."""
+    which a candidate made no decision at all reused for every candidate that routes the same (an
+    exact shortcut: without a scored dip only `toxicity_weight` is read — the router weighs
+    surveillance every tick — so candidates with the same weight run the same; reusing a run
+    across weights was a bug that scored a candidate with another's routing)."""
 
     def __init__(self, base: SimRequest, workers: int, progress: bool) -> None:
         self.base = base
@@ -142,41 +144,58 @@ class SimEvaluator:
         self.workers = workers
         self.progress = progress
         self.ac: dict[int, dict[str, Any]] = {}
-        self.inert: dict[int, dict[str, Any]] = {}
+        self.inert: dict[tuple[int, float], dict[str, Any]] = {}  # (seed, toxicity_weight) → the run
         self.adaptive: dict[tuple[int, int], dict[str, Any]] = {}
         self.runs: Counter[str] = Counter()
+
+    @staticmethod
+    def routing(params: dict[str, float]) -> float:
+        """What a candidate reads without a scored dip: the router's toxicity weight."""
+        return float(params.get("toxicity_weight", AdaptiveConfig().toxicity_weight))
 
     def __call__(
         self, candidates: list[tuple[int, dict[str, float]]], seeds: list[int]
     ) -> dict[tuple[int, int], SeedOutcome]:
-        first_idx, first_params = candidates[0]
-        fresh = [s for s in seeds if s not in self.inert]
+        firsts: dict[float, tuple[int, dict[str, float]]] = {}
+        for i, params in candidates:
+            firsts.setdefault(self.routing(params), (i, params))
         jobs = [("ac", self._arm("ac", "ac"), s) for s in seeds if s not in self.ac]
-        jobs += [(f"c{first_idx}", self._candidate(first_idx, first_params), s) for s in fresh]
+        jobs += [
+            (f"c{i}", self._candidate(i, params), s)
+            for w, (i, params) in firsts.items()
+            for s in seeds
+            if (s, w) not in self.inert and (i, s) not in self.adaptive
+        ]
         self._run(jobs)
-        for s in fresh:
-            result = self.adaptive[(first_idx, s)]
-            if not result["decisions"]:
-                self.inert[s] = result
+        for w, (i, _) in firsts.items():
+            for s in seeds:
+                result = self.adaptive.get((i, s))
+                if result is not None and not result["decisions"]:
+                    self.inert.setdefault((s, w), result)
         jobs = [
             (f"c{i}", self._candidate(i, params), s)
             for s in seeds
-            if s not in self.inert
-            for i, params in candidates[1:]
+            for i, params in candidates
+            if (s, self.routing(params)) not in self.inert and (i, s) not in self.adaptive
         ]
         self._run(jobs)
         out = {}
-        for i, _ in candidates:
+        for i, params in candidates:
             for s in seeds:
-                res = self.inert.get(s) or self.adaptive[(i, s)]
-                if s in self.inert and (i, s) not in self.adaptive:
+                if (i, s) not in self.adaptive:
                     self.runs["adaptive_reused"] += 1
+                res = self.result(i, params, s)
                 out[(i, s)] = SeedOutcome(
                     float(res["is_adjusted_bps"]),
                     float(self.ac[s]["is_adjusted_bps"]),
                     float(res["unfilled_qty"]) < self.unfilled_tolerance,
                 )
         return out
+
+    def result(self, index: int, params: dict[str, float], seed: int) -> dict[str, Any]:
+        """Candidate `index`'s run on `seed`: its own, else the no-decision run of its routing."""
+        own = self.adaptive.get((index, seed))
+        return own if own is not None else self.inert[(seed, self.routing(params))]
 
     def _arm(self, name: str, spec: str) -> SimRequest:
         return parse_arm(f"{name}={spec}", self.base)[1]
@@ -221,9 +240,7 @@ def fit(
     used = seeds[: search.rung_seeds[-1]]
     params = parameters_of(AdaptiveConfig(**chosen["parameters"]))
     ac_bps = [float(evaluator.ac[s]["is_adjusted_bps"]) for s in used]
-    a_bps = [
-        float((evaluator.inert.get(s) or evaluator.adaptive[(chosen["candidate"], s)])["is_adjusted_bps"]) for s in used
-    ]
+    a_bps = [float(evaluator.result(chosen["candidate"], chosen["parameters"], s)["is_adjusted_bps"]) for s in used]
     sc = load_scenario(scenario, base.sets)
     return {
         "schema_version": POLICY_SCHEMA_VERSION,
@@ -265,14 +282,12 @@ def fit(
             "ac": {str(s): float(evaluator.ac[s]["is_adjusted_bps"]) for s in sorted(evaluator.ac)},
             "adaptive": {  # each candidate on the seeds of the last rung it reached
                 f"c{c['candidate']}": {
-                    str(s): float(
-                        (evaluator.inert.get(s) or evaluator.adaptive[(c["candidate"], s)])["is_adjusted_bps"]
-                    )
+                    str(s): float(evaluator.result(c["candidate"], c["parameters"], s)["is_adjusted_bps"])
                     for s in seeds[: c["rungs"][-1]["seeds"]]
                 }
                 for c in found["candidates"]
             },
-            "no_decision_seeds": sorted(evaluator.inert),
+            "no_decision_seeds": sorted({s for s, _ in evaluator.inert}),
         },
         "runs": dict(sorted(evaluator.runs.items())),
         "provenance": provenance(time.perf_counter() - t0, code),

@@ -194,6 +194,9 @@ def test_a_fit_records_the_code_it_started_on_not_an_edit_made_while_it_ran(monk
             self.inert: dict = {}
             self.runs = {"ac": 0, "adaptive": 0}
 
+        def result(self, index, params, seed):  # type: ignore[no-untyped-def]
+            return self.adaptive[(index, seed)]
+
         def __call__(self, candidates, seeds):  # type: ignore[no-untyped-def]
             assert train.code_version()["commit"] == "edited"
             out = {}
@@ -208,3 +211,34 @@ def test_a_fit_records_the_code_it_started_on_not_an_edit_made_while_it_ran(monk
     search = SearchConfig(candidates=2, rung_seeds=(2,))
     doc = train.fit("btc-mixed-4h", [1_000_001, 1_000_002], base, search, progress=False)
     assert doc["provenance"]["commit"] == "started" and doc["provenance"]["uncommitted_changes"] is False
+
+
+def test_a_run_without_decisions_is_reused_only_by_candidates_that_route_the_same(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without a scored dip a candidate still reads `toxicity_weight` (the router weighs
+    surveillance every tick). The fit of 2026-11-26 11:47 scored the AC-equivalent candidate
+    (weight 0) with a weight-0.5 candidate's runs on 3 of 16 seeds: J 0.16 bps where AC's own
+    runs give 0. Each weight gets its own no-decision run; equal weights share it."""
+    import app.commands.train as train
+
+    ran: list[tuple[str, int]] = []
+
+    def run_arms(jobs, workers, progress):  # type: ignore[no-untyped-def]
+        out: dict = {}
+        for name, req, seed in jobs:
+            ran.append((name, seed))
+            weight = req.adaptive.get("toxicity_weight", 1.0) if req.algo == "adaptive" else 0.0
+            out.setdefault(name, {})[seed] = {"is_adjusted_bps": 20.0 + 10.0 * weight, "decisions": [],
+                                              "unfilled_qty": 0.0}
+        return out
+
+    monkeypatch.setattr(train, "run_arms", run_arms)
+    base = SimRequest("btc-mixed-4h", algo="adaptive", qty=10.0, horizon_s=600.0)
+    evaluator = train.SimEvaluator(base, workers=1, progress=False)
+    candidates = [(0, {"toxicity_weight": 0.5, "lean_frac": 0.04}), (1, {"toxicity_weight": 0.0}),
+                  (2, {"toxicity_weight": 0.5, "lean_frac": 0.02})]
+    out = evaluator(candidates, [1_000_001, 1_000_002])
+    for s in (1_000_001, 1_000_002):
+        assert out[(0, s)].adaptive_bps == out[(2, s)].adaptive_bps == 25.0  # weight 0.5: one run shared
+        assert out[(1, s)].adaptive_bps == out[(1, s)].ac_bps == 20.0  # weight 0 routes like AC
+    assert sorted(n for n, _ in ran if n != "ac") == ["c0", "c0", "c1", "c1"]
+    assert evaluator.runs["adaptive_reused"] == 2
