@@ -205,8 +205,11 @@ class AdaptiveAc:
             )
             if same is not None:  # one market-wide move, seen on several venues: act once
                 aimed = self._aimed.get(same[:2])
-                if aimed is not None and aimed.venue and _excursion(dip) > aimed.excursion_bps:
-                    aimed.venue, aimed.excursion_bps = venue, _excursion(dip)  # it went further here
+                if aimed is not None and aimed.release_s is None and _excursion(dip) > aimed.excursion_bps:
+                    # it went further here: the tilt (if any) and the hold now follow this venue
+                    aimed.venue = venue if aimed.venue else ""
+                    aimed.excursion_bps, aimed.watch, aimed.pre_mid = _excursion(dip), venue, dip.pre_mid
+                    aimed.extreme = dip.pre_mid * (1.0 + dip.direction * _excursion(dip) * 1e-4)
                     note = f"same move as on {same[2]} (seen on {venue}, further: response now aimed at {venue})"
                 else:
                     note = f"same move as on {same[2]} (seen on {venue})"

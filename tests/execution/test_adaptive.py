@@ -294,6 +294,28 @@ def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furth
         assert actions == ["lean in", "no change"], later
 
 
+def test_a_hold_follows_the_venue_where_the_move_went_furthest() -> None:
+    """Scored first on V0 (a shallow copy), then on V1 (the flush itself): the lean is held until
+    V1 is back, not V0 — also with no venue tilt (the response then moves the whole schedule)."""
+    clock, engine, service, venues, signals = start(Side.BUY, venue_tilt=1.0)
+    mids = {"V0": 49_900.0, "V1": 49_600.0}
+    service.runners["P1"].algo.venue_mid = lambda venue: mids[venue]
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.9, pre_mid=50_000.0, drop_bps=20.0)
+    clock.run_until(clock.now() + 11)
+    deep = dip(clock, "V1", -1, 0.95, pre_mid=50_000.0, drop_bps=80.0)
+    deep.onset_ts += 1.0
+    signals.dips["V1"] = deep
+    clock.run_until(clock.now() + 11)
+    decisions = service.runners["P1"].decisions
+    assert "response now aimed at V1" in decisions[-1]["reason"]
+    mids["V0"] = 50_000.0  # the copy is back; the flushed venue is not
+    clock.run_until(clock.now() + 30)
+    assert [d["action"] for d in decisions] == ["lean in", "no change"]
+    mids["V1"] = 50_000.0
+    clock.run_until(clock.now() + 11)
+    assert decisions[-1]["action"] == "release" and "V1 recovered" in decisions[-1]["reason"]
+
+
 def test_a_lean_in_take_never_pays_past_the_parents_limit_price() -> None:
     """The take is capped by the trader's limit as every other child is: a buyer limited 2 % under
     the market takes nothing, however deep the dip it leans into."""
