@@ -205,7 +205,7 @@ class AdaptiveAc:
             )
             if same is not None:  # one market-wide move, seen on several venues: act once
                 aimed = self._aimed.get(same[:2])
-                if aimed is not None and aimed.release_s is None and _excursion(dip) > aimed.excursion_bps:
+                if aimed is not None and _excursion(dip) > aimed.excursion_bps:
                     # it went further here: the tilt (if any) and the hold now follow this venue
                     aimed.venue = venue if aimed.venue else ""
                     aimed.excursion_bps, aimed.watch, aimed.pre_mid = _excursion(dip), venue, dip.pre_mid

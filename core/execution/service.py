@@ -108,7 +108,7 @@ class Runner:
     history: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed, done, target)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     replan_needed: bool = True
-    aimed_sent: float = 0.0  # sent this tick by the adaptive policy's own take (a lean in on the moved venue)
+    aimed_sent: float = 0.0  # sent this tick by the adaptive policy's own take (a lean in on a transient move)
 
 
 class ExecutionService:
@@ -443,9 +443,10 @@ class ExecutionService:
 
     def _take_aimed(self, runner: Runner, venue: str, quantity: float, price_cap: float) -> float:
         """The adaptive policy's lean in on a transient move: take what the parent's venues offer at
-        or better than `price_cap` (the moved venue's pre-move mid), now, up to `quantity`, the
-        moved `venue` first at equal prices; never past the parent's limit price, the service's
-        `max_cross_bps` from the consolidated mid, or the parent's room. Returns the quantity sent."""
+        or better than `price_cap` (the policy's: `take_depth` of the move inside the moved venue's
+        pre-move mid), now, up to `quantity`, the moved `venue` first at equal prices; never past
+        the parent's limit price, the service's `max_cross_bps` from the consolidated mid, or the
+        parent's room. Returns the quantity sent (a child the risk gate refuses is not counted)."""
         parent = runner.parent
         pid = parent.parent_id
         room = float(parent.quantity) - float(self.engine.oms.done_qty(pid)) - self._working(pid)

@@ -270,11 +270,12 @@ def test_a_parent_keeps_trading_when_every_venue_scores_toxic() -> None:
     assert len(venues[0].sent) > marks[0] and len(venues[1].sent) == marks[1]
 
 
-def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furthest() -> None:
+@pytest.mark.parametrize("max_hold_s", [900.0, 0.0])  # held, and a file fitted before holds existed
+def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furthest(max_hold_s: float) -> None:
     """A flush on V1 reaches V0 by arbitrage, shallower; the lean goes to V1 whichever venue's
     dip is scored first (the same tick, or V1's a tick later)."""
     for later in (False, True):
-        clock, engine, service, venues, signals = start(Side.BUY)
+        clock, engine, service, venues, signals = start(Side.BUY, max_hold_s=max_hold_s)
         shallow = dip(clock, "V0", -1, 0.9)
         shallow.features["drop_bps"] = 35.0
         deep = dip(clock, "V1", -1, 0.95)
