@@ -116,14 +116,11 @@ class _Shift:
     tilt: float = 1.0  # that venue's routing weight at the shift's start (> 1 lean, < 1 hold back)
     excursion_bps: float = 0.0  # the move's size on that venue (the venue that moved most is the one aimed at)
     informed: bool = False  # held until the move stops (informed) or recovers (transient)
-    watch: str = ""  # the venue whose mid decides when the move is over
-    direction: int = 0  # the move's direction (−1 down, +1 up)
-    pre_mid: float = math.nan  # that venue's mid before the move
-    extreme: float = math.nan  # the furthest mid seen since the move began
+    extreme: float = math.nan  # the furthest mid seen on the dip's venue since the move began
     extreme_s: float = 0.0  # when (parent-elapsed s)
     release_s: float | None = None  # when the hold ended: the decay runs from here (None: still held)
     decay_s: float = 0.0  # from the release, the shift decays linearly to zero over this
-    p_transient: float = math.nan  # the score acted on
+    dip: Dip | None = None  # the scored move it answers (the deepest copy after a re-aim)
 
     def weight_at(self, at_s: float) -> float:
         """1 while held (and after its start), then linearly down to 0 over `decay_s`; 0 outside."""
@@ -208,8 +205,7 @@ class AdaptiveAc:
                 if aimed is not None and _excursion(dip) > aimed.excursion_bps:
                     # it went further here: the tilt (if any) and the hold now follow this venue
                     aimed.venue = venue if aimed.venue else ""
-                    aimed.excursion_bps, aimed.watch, aimed.pre_mid = _excursion(dip), venue, dip.pre_mid
-                    aimed.extreme = dip.pre_mid * (1.0 + dip.direction * _excursion(dip) * 1e-4)
+                    aimed.excursion_bps, aimed.extreme, aimed.dip = _excursion(dip), _extreme(dip), dip
                     note = f"same move as on {same[2]} (seen on {venue}, further: response now aimed at {venue})"
                 else:
                     note = f"same move as on {same[2]} (seen on {venue})"
@@ -241,7 +237,7 @@ class AdaptiveAc:
                 if cfg.venue_tilt != 1.0:
                     verb = "more" if action == "lean in" else "less"
                     reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
-            low = dip.pre_mid * (1.0 + dip.direction * _excursion(dip) * 1e-4)  # the move's extreme so far
+            low = _extreme(dip)
             if action == "lean in" and cfg.lean_take > 0 and self.take is not None and math.isfinite(dip.pre_mid):
                 wanted = cfg.lean_take * qty * state.quantity
                 cap = dip.pre_mid + cfg.take_depth * (low - dip.pre_mid)  # keep that share of the move as discount
@@ -253,9 +249,8 @@ class AdaptiveAc:
             held = self.venue_mid is not None and math.isfinite(dip.pre_mid) and cfg.max_hold_s > 0
             shift = _Shift(
                 state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip),
-                informed=action == "trade ahead", watch=venue, direction=dip.direction, pre_mid=dip.pre_mid,
-                extreme=low, extreme_s=state.elapsed_s, release_s=None if held else state.elapsed_s,
-                decay_s=cfg.window_s, p_transient=p,
+                informed=action == "trade ahead", extreme=low, extreme_s=state.elapsed_s,
+                release_s=None if held else state.elapsed_s, decay_s=cfg.window_s, dip=dip,
             )
             if held:
                 reason += ", held while the move lasts"
@@ -273,22 +268,23 @@ class AdaptiveAc:
         if self.venue_mid is None:
             return
         for s in self._shifts:
-            if s.release_s is not None:
+            if s.release_s is not None or s.dip is None:  # a shift without a dip is never held
                 continue
-            mid = self.venue_mid(s.watch)
-            if math.isfinite(mid) and s.direction * (mid - s.extreme) > 0:
+            dip, sign = s.dip, s.dip.direction
+            mid = self.venue_mid(dip.venue)
+            if math.isfinite(mid) and sign * (mid - s.extreme) > 0:
                 s.extreme, s.extreme_s = mid, state.elapsed_s
             held_for = state.elapsed_s - s.start_s
-            excursion = s.direction * (s.extreme - s.pre_mid)
+            excursion = sign * (s.extreme - dip.pre_mid)
             why = ""
             if s.informed and state.elapsed_s - s.extreme_s >= cfg.release_quiet_s:
-                why = f"no new {'low' if s.direction < 0 else 'high'} on {s.watch} for {cfg.release_quiet_s:.0f} s"
+                why = f"no new {'low' if sign < 0 else 'high'} on {dip.venue} for {cfg.release_quiet_s:.0f} s"
             elif (
                 not s.informed and math.isfinite(mid) and excursion > 0
-                and s.direction * (s.extreme - mid) >= cfg.release_recovery * excursion
+                and sign * (s.extreme - mid) >= cfg.release_recovery * excursion
             ):
-                back = s.direction * (s.extreme - mid) / excursion
-                why = f"{s.watch} recovered {back:.0%} of the move"
+                back = sign * (s.extreme - mid) / excursion
+                why = f"{dip.venue} recovered {back:.0%} of the move"
             elif held_for >= cfg.max_hold_s:
                 why = f"held {cfg.max_hold_s:.0f} s (the longest hold)"
             if why:
@@ -297,23 +293,16 @@ class AdaptiveAc:
                 # so being ahead is kept and the rest is re-spread over the time left (as an AC re-plan)
                 s.decay_s = max(state.horizon_s - state.elapsed_s, cfg.window_s) if s.informed else cfg.window_s
                 verb = "giving back" if s.qty > 0 else "catching up"
-                self.decisions.append(
-                    {
-                        "time_s": round(state.elapsed_s, 3),
-                        "ts": now,
-                        "action": "release",
-                        "shift_qty": 0.0,
-                        "reason": f"move over ({why}): {verb} {abs(s.qty) * state.quantity:.4g} over "
-                                  f"{s.decay_s:.0f} s",
-                        "venue": s.watch,
-                        "p_transient": round(s.p_transient, 4),
-                        "window_s": round(s.decay_s, 3),
-                    }
-                )
+                then = f"{verb} {abs(s.qty) * state.quantity:.4g} over {s.decay_s:.0f} s" if s.qty else "tilt ends"
+                reason = f"move over ({why}): {then}"
+                self._record(state, now, "release", reason, 0.0, dip, window_s=s.decay_s)
 
-    def _record(self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float, dip: Dip) -> None:
-        """One decision; `p_transient`, `venue` and `window_s` let the fills refit attribute our
-        fills to it (core/execution/fills_refit.py)."""
+    def _record(
+        self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float, dip: Dip,
+        window_s: float | None = None,
+    ) -> None:
+        """One decision (or a release: `window_s` is then its decay); `p_transient`, `venue` and
+        `window_s` let the fills refit attribute our fills to it (core/execution/fills_refit.py)."""
         self.decisions.append(
             {
                 "time_s": round(state.elapsed_s, 3),
@@ -323,9 +312,14 @@ class AdaptiveAc:
                 "reason": reason,
                 "venue": dip.venue,
                 "p_transient": round(dip.p_transient, 4),
-                "window_s": self.config.window_s,
+                "window_s": round(window_s, 3) if window_s is not None else self.config.window_s,
             }
         )
+
+
+def _extreme(dip: Dip) -> float:
+    """The furthest mid the move reached on its venue by the time it was scored."""
+    return dip.pre_mid * (1.0 + dip.direction * _excursion(dip) * 1e-4)
 
 
 def _excursion(dip: Dip) -> float:
