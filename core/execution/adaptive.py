@@ -293,7 +293,9 @@ class AdaptiveAc:
                 # so being ahead is kept and the rest is re-spread over the time left (as an AC re-plan)
                 s.decay_s = max(state.horizon_s - state.elapsed_s, cfg.window_s) if s.informed else cfg.window_s
                 verb = "giving back" if s.qty > 0 else "catching up"
-                then = f"{verb} {abs(s.qty) * state.quantity:.4g} over {s.decay_s:.0f} s" if s.qty else "nothing to give back"
+                then = "nothing to give back"
+                if s.qty:
+                    then = f"{verb} {abs(s.qty) * state.quantity:.4g} over {s.decay_s:.0f} s"
                 reason = f"move over ({why}): {then}"
                 self._record(state, now, "release", reason, 0.0, dip, window_s=s.decay_s)
 
