@@ -10,8 +10,10 @@ from app.simulation import SimRequest
 from core.analytics.montecarlo import simulate_shortfall_paths
 
 
-def row(is_bps: float, adj: float, p05: float = 10.0, p95: float = 50.0, expected: float = 30.0) -> dict:
-    pre = {"cost_p05_bps": p05, "cost_p95_bps": p95, "expected_cost_bps": expected}
+def row(
+    is_bps: float, adj: float, p05: float = 10.0, p95: float = 50.0, expected: float = 30.0, instant: float = 60.0
+) -> dict:
+    pre = {"cost_p05_bps": p05, "cost_p95_bps": p95, "expected_cost_bps": expected, "instant_cost_bps_deepest": instant}
     return {"implementation_shortfall_bps": is_bps, "is_adjusted_bps": adj, "pretrade": pre}
 
 
@@ -21,6 +23,9 @@ def test_forecast_check_counts_seeds_inside_their_own_band_and_compares_the_mean
     assert f["inside_p05_p95"] == 3 and f["seeds"] == 4  # both ends inclusive; 9.99 is outside
     assert f["is_adjusted_bps_mean"] == 30.0 and f["expected_cost_bps_mean"] == 30.0
     assert f["adjusted_over_expected"] == 1.0
+    # the context: realized IS against the instant-execution estimate on the deepest venue (60 bps)
+    assert f["implementation_shortfall_bps_mean"] == pytest.approx(34.9975)
+    assert f["instant_deepest_bps_mean"] == 60.0 and f["below_instant_deepest"] == 3  # 70 is above
 
 
 def test_bad_arms_say_what_to_write() -> None:
@@ -58,6 +63,7 @@ def test_two_arms_on_two_seeds_are_paired_and_reported(capsys: pytest.CaptureFix
     print_table(out)
     text = capsys.readouterr().out
     assert "forecast: realized IS inside its [P5, P95]" in text and "ac - twap" in text
+    assert "vs instant execution on the deepest venue" in text
     assert "equivalent: " in text and "non-inferior: " in text
 
 
