@@ -77,6 +77,7 @@ class SimRequest:
     # the block in risk-transfer mode; needs rfq="manual-reject" (every quote is rejected)
     probe_desks: int = 0
     probe_fraction: float = 1.0
+    rfq_max_desks: int | None = None  # disclosure: desks asked per round (None = the policy's default, 3)
     balances: dict[str, tuple[float, float]] = field(default_factory=dict)  # venue -> (base, quote); default ample
     # the adaptive algo's parameters: "auto" (the scenario's fitted resources/policy/<scenario>.json
     # if any, else the defaults), "defaults", or a policy file; `adaptive` overrides keys of it
@@ -311,17 +312,22 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
 
 
 def _disclosure(req: SimRequest, n_desks: int) -> DisclosurePolicy:
-    """The default disclosure policy, widened for a leakage probe (checked here: a bad probe
-    must fail before a simulated minute is spent)."""
+    """The default disclosure policy, with the trader's desks per round if set, widened for a
+    leakage probe (checked here: a bad probe must fail before a simulated minute is spent)."""
+    if req.rfq_max_desks is not None and not 1 <= req.rfq_max_desks <= n_desks:
+        raise ValueError(
+            f"desks per round must be between 1 and the scenario's {n_desks} desks, got {req.rfq_max_desks}"
+        )
+    per_round = {} if req.rfq_max_desks is None else {"max_desks": req.rfq_max_desks}
     if not req.probe_desks:
-        return DisclosurePolicy()
+        return DisclosurePolicy(**per_round)
     if req.rfq != "manual-reject":
         raise ValueError("a leakage probe needs --rfq manual-reject (every quote is rejected)")
     if not 1 <= req.probe_desks <= n_desks:
         raise ValueError(f"probe desks must be between 1 and the scenario's {n_desks} desks, got {req.probe_desks}")
     if not 0.0 < req.probe_fraction <= 1.0:
         raise ValueError(f"probe fraction must be in (0, 1], got {req.probe_fraction}")
-    return DisclosurePolicy(risk_transfer_max_desks=req.probe_desks)
+    return DisclosurePolicy(risk_transfer_max_desks=req.probe_desks, **per_round)
 
 
 def _parent_end_ts(engine: Engine, parent_id: str, default: float) -> float:

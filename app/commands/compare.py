@@ -2,13 +2,14 @@
 
 Arms: `NAME=ALGO[:key=value,…]` with keys venues (A+B or deepest), rfq, urgency, qty, horizon,
 risk_aversion, probe_desks and probe_fraction (a leakage probe at the start: that many desks asked
-for that fraction of the block, every quote rejected; needs rfq=manual-reject),
-set.<dotted.scenario.key>, and for the adaptive algo policy (auto, defaults or a policy file) and
-its parameters (confidence, lean_frac, informed_frac, window_s, max_age_s, max_shift_frac,
-same_move_s; core/execution/adaptive.py), which override the policy key by key. `--algos twap,ac`
-is shorthand for arms named after their algos. Per arm: mean/std/P05/P50/P95 of shortfall (raw
-and adjusted); for each arm against the first: the paired difference with its 95 % CI, n, the
-paired sd and the seeds 80 % power would need at the observed difference. Seeds run in parallel processes.
+for that fraction of the block, every quote rejected; needs rfq=manual-reject), rfq_desks (desks
+asked per RFQ round, the disclosure policy's max_desks), set.<dotted.scenario.key>, and for the
+adaptive algo policy (auto, defaults or a policy file) and its parameters (confidence, lean_frac,
+informed_frac, window_s, max_age_s, max_shift_frac, same_move_s; core/execution/adaptive.py), which
+override the policy key by key. `--algos twap,ac` is shorthand for arms named after their algos. Per
+arm: mean/std/P05/P50/P95 of shortfall (raw and adjusted); for each arm against the first: the
+paired difference with its 95 % CI, n, the paired sd and the seeds 80 % power would need at the
+observed difference. Seeds run in parallel processes.
 
 Risk: per arm, on how many seeds each circuit breaker fired (`breakers`, e.g. the slippage
 breaker's firing rate over 100 calm seeds in docs/risk.md) and how many children each pre-trade
@@ -85,6 +86,8 @@ def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
             req.probe_desks = int(value)
         elif key == "probe_fraction":
             req.probe_fraction = float(value)
+        elif key == "rfq_desks":
+            req.rfq_max_desks = int(value)
         elif key.startswith("set."):
             req.sets[key[4:]] = value
         elif key == "policy":
@@ -94,7 +97,8 @@ def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
         else:
             raise ValueError(
                 f"arm {name}: unknown option {key!r} (venues, rfq, urgency, qty, horizon, "
-                f"risk_aversion, side, probe_desks, probe_fraction, set.<key>, policy, {', '.join(ADAPTIVE_KEYS)})"
+                f"risk_aversion, side, probe_desks, probe_fraction, rfq_desks, set.<key>, policy, "
+                f"{', '.join(ADAPTIVE_KEYS)})"
             )
     if (req.adaptive or req.policy != "auto") and algo != "adaptive":
         raise ValueError(f"arm {name}: policy and adaptive parameters apply to algo adaptive only, not {algo!r}")

@@ -17,6 +17,17 @@ def test_a_probe_needs_manual_reject_and_a_sane_size_before_any_market_runs() ->
         run_simulation(SimRequest("btc-block-4h", probe_desks=6, rfq="manual-reject"))
     with pytest.raises(ValueError, match="fraction"):
         run_simulation(SimRequest("btc-block-4h", probe_desks=2, probe_fraction=1.5, rfq="manual-reject"))
+    with pytest.raises(ValueError, match="desks per round must be between 1 and the scenario's 5 desks, got 0"):
+        run_simulation(SimRequest("btc-block-4h", rfq_max_desks=0))
+
+
+@pytest.mark.parametrize(("per_round", "asked"), [(None, 3), (5, 5), (1, 1)])
+def test_the_first_rfq_round_asks_as_many_desks_as_the_disclosure_allows(per_round: int | None, asked: int) -> None:
+    req = SimRequest("btc-block-4h", seed=1, qty=50.0, horizon_s=1800.0, rfq_max_desks=per_round, mc_paths=2000,
+                     stop_at_s=90.0)
+    rfqs = run_simulation(req).result["rfqs"]
+    assert len(rfqs) == asked and len({r["desk"] for r in rfqs}) == asked  # one request per desk, one round
+    assert all(r["requested_qty"] <= 0.3 * 50.0 for r in rfqs)  # each desk sees at most 30 % of the block
 
 
 @pytest.mark.slow
