@@ -29,7 +29,9 @@ A lean in also *takes* at once (the service's `take`, `lean_take` of the lean): 
 venues offer at least `take_depth` of the move below the moved venue's pre-move mid (a seller:
 above it), up to `lean_frac` of the parent, the moved venue first at equal prices; the shift is
 what was sent. (Capped at the pre-move mid itself, a take after a quick rebound paid nearly the
-recovered price and its own impact then "recovered" the venue.) The target always stays within
+recovered price and its own impact then "recovered" the venue.) One take per tick: a second move
+leaned into in the same tick (the deeper one takes first) would send the same children again while
+the first take's are on their way. The target always stays within
 [0, quantity] and within `max_shift_frac` of the AC path. Every decision is recorded with its
 reason (the terminal lists them; `simulate` reports them), and so is each release.
 
@@ -195,6 +197,7 @@ class AdaptiveAc:
         # one move seen on several venues: the venue where it went furthest (a flush's own venue;
         # the others only followed by arbitrage) is decided on first, so a response is aimed there
         fresh.sort(key=lambda d: (-_excursion(d), self.venues.index(d.venue)))
+        taken_by = ""  # the venue whose move a take was sent for in this tick (one take per tick)
         for dip in fresh:
             venue = dip.venue
             same = next(
@@ -238,14 +241,21 @@ class AdaptiveAc:
                     verb = "more" if action == "lean in" else "less"
                     reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
             low = _extreme(dip)
-            if action == "lean in" and cfg.lean_take > 0 and self.take is not None and math.isfinite(dip.pre_mid):
+            take = self.take if action == "lean in" and cfg.lean_take > 0 and math.isfinite(dip.pre_mid) else None
+            if take is not None and taken_by:
+                # the take walks every venue of the parent and its children are still on their way:
+                # another take now would send the same children again (the risk gate's duplicate rule)
+                reason += f"; no take: the book was just taken for the move on {taken_by}"
+                qty = (1.0 - cfg.lean_take) * qty
+            elif take is not None:
                 wanted = cfg.lean_take * qty * state.quantity
                 cap = dip.pre_mid + cfg.take_depth * (low - dip.pre_mid)  # keep that share of the move as discount
-                sent = self.take(venue, wanted, cap)
+                sent = take(venue, wanted, cap)
                 better = "below" if self.side_sign > 0 else "above"
                 reason += (f"; took {sent:.4g} of {wanted:.4g} {better} {cap:.2f} "
                            f"({cfg.take_depth:.0%} of the move from the pre-{move} mid {dip.pre_mid:.2f})")
                 qty = (1.0 - cfg.lean_take) * qty + (sent / state.quantity if state.quantity > 0 else 0.0)
+                taken_by = venue
             held = self.venue_mid is not None and math.isfinite(dip.pre_mid) and cfg.max_hold_s > 0
             shift = _Shift(
                 state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip),

@@ -336,3 +336,26 @@ def test_a_lean_in_take_never_pays_past_the_parents_limit_price() -> None:
     clock.run_until(clock.now() + 11)
     assert took == [0.0]
     assert all(float(o.price) <= float(limit) for v in venues for o in v.sent)
+
+
+def test_two_moves_leaned_into_in_the_same_tick_take_the_book_once() -> None:
+    """Two separate dips (onsets more than `same_move_s` apart) scored in the same tick are both
+    leaned into. The take walks every venue of the parent and its children are still on their way,
+    so a second take would send the same children again: the risk gate's duplicate rule refused
+    one in a forced-flush run. The deeper move takes; the other says why it does not."""
+    clock, engine, service, venues, signals = start(Side.BUY)
+    pre_mid, _ = moved(venues, -1)
+    algo = service.runners["P1"].algo
+    took: list[float] = []
+    take = algo.take
+    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
+    signals.dips["V1"] = dip(clock, "V1", -1, 0.95, pre_mid=pre_mid, drop_bps=60.0)
+    signals.dips["V1"].onset_ts -= 120.0  # a separate, earlier move, not as deep
+    clock.run_until(clock.now() + 10.5)
+    decisions = service.runners["P1"].decisions
+    assert [(d["action"], d["venue"]) for d in decisions] == [("lean in", "V0"), ("lean in", "V1")]
+    assert took == [pytest.approx(0.04 * 50)] and decisions[0]["shift_qty"] == pytest.approx(0.04 * 50)
+    assert "no take: the book was just taken for the move on V0" in decisions[1]["reason"]
+    assert decisions[1]["shift_qty"] == 0.0  # the fitted lean is all take (lean_take 1)
+    assert not [e for e in engine.risk.events if e.rule == "duplicate"]
