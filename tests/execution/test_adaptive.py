@@ -56,6 +56,15 @@ def shift(service) -> float:  # type: ignore[no-untyped-def]
     return algo.target_filled(state, state.elapsed_s) - algo.base.target_filled(state, state.elapsed_s)
 
 
+def record_takes(service) -> list[float]:  # type: ignore[no-untyped-def]
+    """Wrap the policy's take so a test sees what each take sent, in order."""
+    algo = service.runners["P1"].algo
+    took: list[float] = []
+    take = algo.take
+    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    return took
+
+
 def moved(venues, direction: int) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]
     """A move of 1 % in `direction` on V0 that has already happened: (its pre-move mid, the live
     mids the policy reads — V0 where the move took it, as the fake's book shows it)."""
@@ -124,10 +133,7 @@ def test_a_lean_in_takes_what_is_offered_below_the_middle_of_the_dip_at_once() -
         low = now_mid / (1 + rebound * 0.01)  # the dip's low; the venue is `rebound` of the way back
         pre_mid = low / 0.99
         cap = pre_mid - 0.5 * (pre_mid - low)
-        algo = service.runners["P1"].algo
-        took: list[float] = []
-        take = algo.take
-        algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]  # noqa: B023
+        took = record_takes(service)
         sent_before = [len(v.sent) for v in venues]
         signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
         clock.run_until(clock.now() + 10.5)  # the decision's tick, before the next one
@@ -328,10 +334,7 @@ def test_a_lean_in_take_never_pays_past_the_parents_limit_price() -> None:
     service.start("P1", TRADER)
     clock.run_until(clock.now() + 600)
     pre_mid, _ = moved(venues, -1)
-    algo = service.runners["P1"].algo
-    took: list[float] = []
-    take = algo.take
-    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    took = record_takes(service)
     signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
     clock.run_until(clock.now() + 11)
     assert took == [0.0]
@@ -345,10 +348,7 @@ def test_two_moves_leaned_into_in_the_same_tick_take_the_book_once() -> None:
     one in a forced-flush run. The deeper move takes; the other says why it does not."""
     clock, engine, service, venues, signals = start(Side.BUY)
     pre_mid, _ = moved(venues, -1)
-    algo = service.runners["P1"].algo
-    took: list[float] = []
-    take = algo.take
-    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    took = record_takes(service)
     signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
     signals.dips["V1"] = dip(clock, "V1", -1, 0.95, pre_mid=pre_mid, drop_bps=60.0)
     signals.dips["V1"].onset_ts -= 120.0  # a separate, earlier move, not as deep
