@@ -197,7 +197,7 @@ class AdaptiveAc:
         # one move seen on several venues: the venue where it went furthest (a flush's own venue;
         # the others only followed by arbitrage) is decided on first, so a response is aimed there
         fresh.sort(key=lambda d: (-_excursion(d), self.venues.index(d.venue)))
-        taken_by = ""  # the venue whose move a take was sent for in this tick (one take per tick)
+        taken_by = ""  # the venue whose move a take sent children for in this tick (one take per tick)
         for dip in fresh:
             venue = dip.venue
             same = next(
@@ -255,7 +255,7 @@ class AdaptiveAc:
                 reason += (f"; took {sent:.4g} of {wanted:.4g} {better} {cap:.2f} "
                            f"({cfg.take_depth:.0%} of the move from the pre-{move} mid {dip.pre_mid:.2f})")
                 qty = (1.0 - cfg.lean_take) * qty + (sent / state.quantity if state.quantity > 0 else 0.0)
-                taken_by = venue
+                taken_by = venue if sent > 0 else ""  # nothing sent, nothing on its way: the next may take
             held = self.venue_mid is not None and math.isfinite(dip.pre_mid) and cfg.max_hold_s > 0
             shift = _Shift(
                 state.elapsed_s, qty, venue if tilt != 1.0 else "", tilt, _excursion(dip),

@@ -359,3 +359,17 @@ def test_two_moves_leaned_into_in_the_same_tick_take_the_book_once() -> None:
     assert "no take: the book was just taken for the move on V0" in decisions[1]["reason"]
     assert decisions[1]["shift_qty"] == 0.0  # the fitted lean is all take (lean_take 1)
     assert not [e for e in engine.risk.events if e.rule == "duplicate"]
+
+
+def test_a_take_that_found_nothing_leaves_the_book_to_the_next_move_in_the_same_tick() -> None:
+    """The deeper move's take is capped half-way down its 3 % move, below anything the venues
+    offer: it sends nothing, so nothing is on its way and the shallower move (capped higher) takes."""
+    clock, engine, service, venues, signals = start(Side.BUY)
+    pre_mid, _ = moved(venues, -1)
+    took = record_takes(service)
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=300.0)
+    signals.dips["V1"] = dip(clock, "V1", -1, 0.95, pre_mid=pre_mid, drop_bps=60.0)
+    signals.dips["V1"].onset_ts -= 120.0
+    clock.run_until(clock.now() + 10.5)
+    assert took == [0.0, pytest.approx(0.04 * 50)]
+    assert "no take" not in service.runners["P1"].decisions[1]["reason"]
