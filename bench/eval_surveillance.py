@@ -42,7 +42,7 @@ from adapters.sim import kernel as K
 from adapters.sim.exchange import BOOK_DEPTH, _top_levels
 from adapters.sim.market import MarketSim, Trade
 from adapters.sim.scenario import EventConfig, Scenario, load_scenario
-from core.analytics.dip_classifier import DEFAULT_MODEL, FEATURES, DipClassifier, DipMonitor
+from core.analytics.dip_classifier import FEATURES, DipClassifier, DipConfig, DipMonitor, model_for
 from core.analytics.liquidity_forecast import (
     DEFAULT_LIQUIDITY_MODEL,
     LiquidityConfig,
@@ -143,11 +143,11 @@ def dip_scenario(seed: int, hours: float) -> Scenario:
     return dataclasses.replace(base, events=tuple(events))
 
 
-def run_dips(scenario: Scenario, seed: int) -> dict[str, Any]:
-    """Every dip the monitor detects, with its features at onset + 60 s and (if any) the event it matches."""
+def run_dips(scenario: Scenario, seed: int, horizon_s: int = 60) -> dict[str, Any]:
+    """Every dip the monitor detects, with its features at onset + `horizon_s` and (if any) the event it matches."""
     wall0 = time.perf_counter()
     m = MarketSim(scenario, seed, record_path=False)
-    mon = DipMonitor()
+    mon = DipMonitor(DipConfig(horizon_s=horizon_s))
     for _, msgs in feed(m, scenario.scenario.duration_s):
         for msg in msgs:
             if isinstance(msg, BookUpdate):
@@ -172,7 +172,7 @@ def run_dips(scenario: Scenario, seed: int) -> dict[str, Any]:
                      "direction": d.direction, "features": dict(d.features),
                      "kind": match.kind if match else None, "event_start_s": match.start_s if match else None,
                      "event_dip": match.params["dip"] if match else None})
-    return {"seed": seed, "hours": scenario.scenario.duration_s / 3600.0, "dips": dips,
+    return {"seed": seed, "hours": scenario.scenario.duration_s / 3600.0, "horizon_s": horizon_s, "dips": dips,
             "events": [{"kind": e.kind, "venue": names[e.venue], "start_s": e.start_s, "side": e.side,
                         "dip": e.params["dip"]} for e in truth],
             "wall_s": time.perf_counter() - wall0}
@@ -345,9 +345,10 @@ def _boot_auc(p: Any, y: Any, n_boot: int, seed: int) -> list[float]:
     return boots
 
 
-def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, Any]:
+def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000, horizon_s: int = 60) -> dict[str, Any]:
     x, y, size = _dip_table(runs)
-    clf = DipClassifier(DEFAULT_MODEL)
+    model = model_for(horizon_s)
+    clf = DipClassifier(model)
     p = clf.predict_proba(x) if len(x) else np.array([])
     boots = _boot_auc(p, y, n_boot, 20240601)
     m = matched_pairs(size, y)
@@ -362,7 +363,7 @@ def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, A
                     "drop_bps_p10_50_90_flush": np.percentile(size[m][y[m] == 1], [10, 50, 90]).round(1).tolist(),
                     "drop_bps_p10_50_90_informed": np.percentile(size[m][y[m] == 0], [10, 50, 90]).round(1).tolist(),
                     "auc_drop_size_only": auc(size[m], y[m])},
-        "model": DEFAULT_MODEL.trained_on,
+        "model": model.trained_on, "horizon_s": horizon_s,
         "events": n_events, "scored": n_detected,
         "unmatched_dips": int(sum(1 for r in runs for d in r["dips"] if d["kind"] is None)),
         "auc": auc(p, y), "auc_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
@@ -375,7 +376,7 @@ def evaluate_dips(runs: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, A
     }
 
 
-def fit_dips(runs: list[dict[str, Any]], l2: float = 1.0) -> str:
+def fit_dips(runs: list[dict[str, Any]], l2: float = 1.0, name: str = "DEFAULT_MODEL") -> str:
     x, y, _ = _dip_table(runs)
     seeds = [r["seed"] for r in runs]
     if min(seeds) < 1_000_000:
@@ -389,7 +390,7 @@ def fit_dips(runs: list[dict[str, Any]], l2: float = 1.0) -> str:
     def tup(v: tuple[float, ...]) -> str:
         return "(" + ", ".join(f"{a:.6g}" for a in v) + ("," if len(v) == 1 else "") + ")"
 
-    return (f"DEFAULT_MODEL = DipModel(\n    features=FEATURES,\n    mean={tup(model.mean)},\n"
+    return (f"{name} = DipModel(\n    features=FEATURES,\n    mean={tup(model.mean)},\n"
             f"    scale={tup(model.scale)},\n    coef={tup(model.coef)},\n    intercept={model.intercept:.6g},\n"
             f"    trained_on={model.trained_on!r},\n)")
 
@@ -624,8 +625,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def _detect_job(args: tuple[str, int, float]) -> dict[str, Any]:
     mode, seed, hours = args
-    if mode == "dips":
-        return run_dips(dip_scenario(seed, hours), seed)
+    if mode.startswith("dips"):  # "dips" (60 s) or "dips<h>" (features h s after the onset)
+        return run_dips(dip_scenario(seed, hours), seed, int(mode[4:] or 60))
     if mode == "liquidity":
         return run_liquidity(dip_scenario(seed, hours), seed)
     if mode == "block":  # the shipped story: a flush ~1 h in, a 30-50 min spoofing campaign in the last hour
@@ -670,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=4.0)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--l2", type=float, default=1.0, help="fit-dips: ridge penalty on standardized coefficients")
+    p.add_argument("--horizon", type=int, default=60,
+                   help="dips, fit-dips: seconds after the onset the features are computed (60, or the early 20)")
     a = p.parse_args(argv)
     seeds = parse_seeds(a.seeds)
     if a.mode in ("detect", "calm", "block"):
@@ -681,13 +684,13 @@ def main(argv: list[str] | None = None) -> int:
         training = min(seeds) >= 1_000_000
         if a.mode == "fit-dips" and not training:
             raise SystemExit("fit-dips trains on seeds >= 1,000,000 only")
-        runs = _run_jobs("dips", seeds, a.hours, a.jobs)
+        runs = _run_jobs("dips" if a.horizon == 60 else f"dips{a.horizon}", seeds, a.hours, a.jobs)
         if a.mode == "fit-dips":
-            print(fit_dips(runs, a.l2))
+            print(fit_dips(runs, a.l2, "DEFAULT_MODEL" if a.horizon == 60 else "EARLY_MODEL"))
         else:
             if training:
                 print("note: these are training seeds; held-out numbers need seeds < 1,000,000", file=sys.stderr)
-            print(json.dumps(evaluate_dips(runs), indent=1))
+            print(json.dumps(evaluate_dips(runs, horizon_s=a.horizon), indent=1))
         return 0
     if a.mode in ("liquidity", "fit-liquidity"):
         runs = _run_jobs("liquidity", seeds, a.hours, a.jobs)

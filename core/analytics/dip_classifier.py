@@ -84,6 +84,30 @@ DEFAULT_MODEL = DipModel(
 )
 
 
+# The early look the execution policy acts on (core/analytics/surveillance.py): 20 s after the
+# onset a flush's dip is still there (in the simulator it is mostly gone by 60 s), and the
+# venue's dislocation from the others already separates it from a market-wide informed move.
+EARLY_HORIZON_S = 20
+# Fitted by `python -m bench.eval_surveillance fit-dips --horizon 20` on training seeds only; see docs/ai.md.
+EARLY_MODEL = DipModel(
+    features=FEATURES,
+    mean=(0.943131, 0.852402, 0.126826, 3.58563, 1.62256, 1.46444, 0.876894),
+    scale=(0.130677, 0.204556, 0.166279, 0.771439, 1.03574, 1.47972, 0.0651088),
+    coef=(-1.48532, -0.450407, 2.87644, 1.37177, 0.172093, 0.735771, -2.15804),
+    intercept=-0.30746,
+    trained_on='seeds 1000001-1000016 (16 x 4 h), 185 flush / 209 informed, l2=1, features 20 s after the onset',
+)
+
+
+def model_for(horizon_s: int) -> DipModel:
+    """The fitted model for features computed `horizon_s` after the onset (60 s or the early 20 s)."""
+    models = {DipConfig().horizon_s: DEFAULT_MODEL, EARLY_HORIZON_S: EARLY_MODEL}
+    if horizon_s not in models:
+        raise ValueError(f"no dip model is fitted for a {horizon_s} s horizon; use one of {sorted(models)} "
+                         f"or fit one (python -m bench.eval_surveillance fit-dips --horizon {horizon_s})")
+    return models[horizon_s]
+
+
 class DipClassifier:
     """P(transient dip) from the `FEATURES` vector (deterministic; no state)."""
 
@@ -211,7 +235,7 @@ class DipMonitor:
     def __init__(self, config: DipConfig | None = None, classifier: DipClassifier | None = None,
                  on_scored: Callable[[Dip], None] | None = None) -> None:
         self.cfg = config or DipConfig()
-        self.classifier = classifier or DipClassifier()
+        self.classifier = classifier or DipClassifier(model_for(self.cfg.horizon_s))
         self.on_scored = on_scored
         self._series: dict[str, _Series] = {}
         self._pending: list[Dip] = []

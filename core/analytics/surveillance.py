@@ -27,7 +27,8 @@ Detectors (one instance per venue unless noted):
   after each fill, in bps of the mid at the fill, signed so that positive = we were picked off
   (we bought and the mid fell, or we sold and it rose).
 - `Surveillance` — the facade: subscribes to the bus (`BookUpdate`, `Trades`, `FillEvent`), runs
-  the detectors per venue and the dip monitor (`core.analytics.dip_classifier`), publishes
+  the detectors per venue and the dip monitor (`core.analytics.dip_classifier`, scoring a dip
+  `dip_horizon_s` = 20 s after its onset), publishes
   `Alert`s and answers `toxicity(venue)` in [0, 1] for the router.
 
 Every threshold is a named, documented field of a config dataclass below, with its default.
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from core.analytics.dip_classifier import Dip, DipMonitor
+from core.analytics.dip_classifier import EARLY_HORIZON_S, Dip, DipConfig, DipMonitor
 from core.bus import Bus
 from core.events import Alert, BookUpdate, FillEvent, Severity, Trades
 
@@ -125,6 +126,9 @@ class SurveillanceConfig:
     stuffing: StuffingConfig = field(default_factory=StuffingConfig)
     markout: MarkoutConfig = field(default_factory=MarkoutConfig)
     cross_venue_stuffing: bool = True  # normalise message-rate ratios by the other venues' (market-wide activity)
+    # when a dip is scored (s after its onset; a fitted model exists for 20 and 60): the policy acts on
+    # this score, and a flush's dip is mostly over by 60 s (docs/ai.md, "Scoring 20 s after the onset")
+    dip_horizon_s: int = EARLY_HORIZON_S
 
 
 # --------------------------------------------------------------------------------------------
@@ -810,7 +814,7 @@ class Surveillance:
         self.spoofing: dict[str, SpoofingDetector] = {}
         self.stuffing: dict[str, QuoteStuffingDetector] = {}
         self.adverse = AdverseSelection(self.cfg.markout)
-        self.dips = DipMonitor(on_scored=self._dip_scored)
+        self.dips = DipMonitor(DipConfig(horizon_s=self.cfg.dip_horizon_s), on_scored=self._dip_scored)
         self._sec = -1
         self.watching_since: float | None = None  # ts of the first book seen: how much baseline there is
         self._last_dip: dict[str, Dip] = {}

@@ -9,11 +9,15 @@ import pytest
 
 from core.analytics.dip_classifier import (
     DEFAULT_MODEL,
+    EARLY_HORIZON_S,
     FEATURES,
     DipClassifier,
+    DipConfig,
     DipMonitor,
     fit_logistic,
+    model_for,
 )
+from core.analytics.surveillance import Surveillance
 from core.events import BookUpdate, Trades
 
 T0 = 1_767_225_600.0
@@ -63,10 +67,10 @@ def _book(ts: float, venue: str, mid: float, depth: float = 5.0) -> BookUpdate:
     return BookUpdate(ts, venue, "X", 0, bid, q.copy(), ask, q.copy())
 
 
-def _run(move: dict[str, float], recovery: float, volume: float) -> DipMonitor:
+def _run(move: dict[str, float], recovery: float, volume: float, horizon_s: int = 60) -> DipMonitor:
     """Three venues at 10,000; from t=600 s venue A falls by move['A'] bps within 5 s (others by their
     entries), then A recovers `recovery` of its fall over 30 s; `volume` base units are sold on A."""
-    mon = DipMonitor()
+    mon = DipMonitor(DipConfig(horizon_s=horizon_s))
     for k in range(int(720 / 0.1)):
         t = k * 0.1
         ts = T0 + t
@@ -103,3 +107,22 @@ def test_monitor_finds_the_onset_and_describes_a_local_flush_and_a_market_move()
     assert f.features["aggressor_share"] > 0.9
     if DEFAULT_MODEL.trained_on != "untrained":  # the shipped model orders the two correctly
         assert f.p_transient > 0.5 > i.p_transient
+
+
+def test_the_early_look_tells_a_flush_from_a_market_move_while_the_flush_is_still_there() -> None:
+    """The policy's score comes 20 s after the onset (a flush in the simulator is mostly over by
+    60 s), from its own fitted model: the local flush reads transient, the market-wide move informed."""
+    flush = _run({"A": 60.0, "B": 5.0, "C": 5.0}, recovery=0.7, volume=40.0, horizon_s=EARLY_HORIZON_S)
+    informed = _run({"A": 60.0, "B": 60.0, "C": 60.0}, recovery=0.0, volume=5.0, horizon_s=EARLY_HORIZON_S)
+    (f,) = [d for d in flush.dips if d.venue == "A"]
+    (i,) = [d for d in informed.dips if d.venue == "A"]
+    assert f.scored_ts - f.onset_ts == pytest.approx(EARLY_HORIZON_S + 1.0, abs=1.0)
+    assert f.features["retained"] > 0.5  # scored before the flush has recovered
+    assert f.p_transient > 0.8 and i.p_transient < 0.2
+    assert flush.classifier.model == model_for(EARLY_HORIZON_S) != DEFAULT_MODEL
+
+
+def test_surveillance_scores_dips_at_the_early_look_and_no_model_means_a_clear_error() -> None:
+    assert Surveillance().dips.cfg.horizon_s == EARLY_HORIZON_S
+    with pytest.raises(ValueError, match=r"no dip model is fitted for a 45 s horizon.*fit-dips --horizon 45"):
+        DipMonitor(DipConfig(horizon_s=45))
