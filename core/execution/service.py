@@ -383,7 +383,10 @@ class ExecutionService:
         )
         runner.history.append((elapsed, done, target_now))
 
-        behind = target_now - done - runner.aimed_sent  # the policy's own take this tick is in flight
+        # the policy's own take this tick is in flight, and it read the book a sweep would read now:
+        # the schedule catches up at the next tick, against the book the take left
+        took_book = runner.aimed_sent > 0
+        behind = target_now - done - runner.aimed_sent
         room = qty - done - working  # never over-fill: filled + working + new ≤ quantity
         cap_rate = parent.max_participation / (1 - parent.max_participation) if parent.max_participation < 1 else 1e9
         part_allow = (
@@ -392,7 +395,7 @@ class ExecutionService:
         if i_would:
             behind = max(behind, min(qty - done, part_allow))
         sent_marketable = 0.0
-        if (behind > cfg.behind_tolerance * qty or completing) and not math.isnan(mid):
+        if (behind > cfg.behind_tolerance * qty or completing) and not math.isnan(mid) and not took_book:
             want = behind if not completing else qty - done
             if not completing:
                 runner.participation_bound = want > part_allow * 2 and behind < 0.05 * qty

@@ -373,3 +373,25 @@ def test_a_take_that_found_nothing_leaves_the_book_to_the_next_move_in_the_same_
     clock.run_until(clock.now() + 10.5)
     assert took == [0.0, pytest.approx(0.04 * 50)]
     assert "no take" not in service.runners["P1"].decisions[1]["reason"]
+
+
+def test_the_schedule_does_not_sweep_the_book_a_take_just_took() -> None:
+    """A lean in's take and the schedule's catch-up in the same tick read the same book: the take's
+    children are still on their way, so the sweep would send the same children again (the risk
+    gate refused one as a duplicate in a forced-flush run). In the take's tick the schedule sends
+    no marketable child (it catches up at the next tick, against the book the take left)."""
+    clock, engine, service, venues, signals = start(Side.BUY, qty="400", horizon_s=1200.0)
+    pre_mid, _ = moved(venues, -1)
+    took = record_takes(service)
+    runner = service.runners["P1"]
+    before = [len(v.sent) for v in venues]
+    signals.dips["V0"] = dip(clock, "V0", -1, 0.95, pre_mid=pre_mid, drop_bps=100.0)
+    clock.run_until(clock.now() + 10.5)  # the decision's tick, before the next one
+    assert took and took[0] > 0
+    iocs = [o for v, k in zip(venues, before, strict=True) for o in v.sent[k:] if o.tif.name == "IOC"]
+    assert sum(float(o.quantity) for o in iocs) == pytest.approx(took[0])  # the take's children only
+    assert not [e for e in engine.risk.events if e.rule == "duplicate"]
+    decided_at = runner.decisions[0]["time_s"]
+    (done_at_tick, target), = [(d, t) for e, d, t in runner.history if abs(e - decided_at) < 1e-3]
+    behind = target - done_at_tick - took[0]  # what the schedule still wanted crossed in that tick
+    assert behind > service.config.behind_tolerance * 400  # it would have swept: it waited instead
