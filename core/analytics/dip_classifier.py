@@ -1,4 +1,7 @@
-"""Transient dip vs informed move: detect a fast price move on a venue, describe it 60 s later, classify it.
+"""Transient dip vs informed move: detect a fast price move on a venue, describe it later, classify it.
+
+Later is `DipConfig.horizon_s` after the onset: 60 s (the issue's protocol, `DEFAULT_MODEL`), or
+20 s (`EARLY_HORIZON_S`, `EARLY_MODEL`: the look surveillance and the execution policy use).
 
 A *transient dip* (a liquidation flush, a fat finger) is pressure on one venue's book that the
 rest of the market does not share: the venue drops on heavy one-sided volume, the other venues

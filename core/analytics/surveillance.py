@@ -127,7 +127,7 @@ class SurveillanceConfig:
     markout: MarkoutConfig = field(default_factory=MarkoutConfig)
     cross_venue_stuffing: bool = True  # normalise message-rate ratios by the other venues' (market-wide activity)
     # when a dip is scored (s after its onset; a fitted model exists for 20 and 60): the policy acts on
-    # this score, and a flush's dip is mostly over by 60 s (docs/ai.md, "Scoring 20 s after the onset")
+    # this score, and a flush's dip is mostly over by 60 s (docs/ai.md, "The early look")
     dip_horizon_s: int = EARLY_HORIZON_S
 
 
