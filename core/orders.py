@@ -1,9 +1,17 @@
 """Order model: the parent block, its child orders, fills and the one order state-transition table.
 
-Invariants kept here and tested exhaustively:
+Transitions resolve on (status, event, filled): two sentinel targets in the table depend on
+whether anything is filled, so a child never forgets its fills — `OPEN` (the order is live) is
+PARTIALLY_FILLED if filled else NEW, and `GONE` (the venue says it is gone, and no cancel of ours
+was confirmed) is CANCELED if filled else REJECTED.
+
+Invariants kept here, and checked against an independent model in tests/core/test_order_state.py:
 - a child's state only moves along `TRANSITIONS`; any other (state, event) pair raises;
+- REJECTED and NEW mean nothing is filled (`transition` raises rather than break this), so an
+  UNKNOWN child with fills comes back PARTIALLY_FILLED on an ack and CANCELED when not found;
 - filled quantity never exceeds the ordered quantity, leaves are never negative;
-- a fill that arrives after a cancel request or after the cancel is applied, not lost;
+- a fill that arrives after a cancel request, after the cancel is applied or after a reject
+  (a venue that contradicts itself) is kept, never lost;
 - a request that times out is UNKNOWN (resolved by reconciliation), never REJECTED;
 - a fill is applied once per venue trade id, however often a venue replays it.
 """
@@ -63,8 +71,10 @@ class OrderEvent(enum.Enum):
 
 S = OrderStatus
 E = OrderEvent
-# OPEN resolves to NEW or PARTIALLY_FILLED by whether anything is filled (a refused cancel).
-OPEN = "open"
+# Targets resolved by whether anything is filled. PENDING_NEW has nothing filled (its first fill
+# leaves it), so entries from it name NEW and REJECTED directly; `transition` checks it anyway.
+OPEN = "open"  # live: PARTIALLY_FILLED if filled else NEW (a refused cancel, an ack after a timeout)
+GONE = "gone"  # gone without our cancel confirmed: CANCELED if filled else REJECTED
 
 TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus | str] = {
     (S.PENDING_NEW, E.ACK): S.NEW,
@@ -90,7 +100,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus | str] = {
     (S.PARTIALLY_FILLED, E.EXPIRE): S.EXPIRED,
     (S.PARTIALLY_FILLED, E.NOT_FOUND): S.CANCELED,
     (S.PENDING_CANCEL, E.ACK): S.PENDING_CANCEL,
-    (S.PENDING_CANCEL, E.REJECT): S.REJECTED,
+    (S.PENDING_CANCEL, E.REJECT): GONE,
     (S.PENDING_CANCEL, E.FILL_PARTIAL): S.PENDING_CANCEL,
     (S.PENDING_CANCEL, E.FILL_FULL): S.FILLED,
     (S.PENDING_CANCEL, E.CANCEL_REQUEST): S.PENDING_CANCEL,
@@ -108,23 +118,28 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus | str] = {
     (S.CANCELED, E.CANCEL_ACK): S.CANCELED,
     (S.CANCELED, E.CANCEL_REJECT): S.CANCELED,
     (S.CANCELED, E.NOT_FOUND): S.CANCELED,
+    (S.EXPIRED, E.ACK): S.EXPIRED,
     (S.EXPIRED, E.FILL_PARTIAL): S.EXPIRED,
     (S.EXPIRED, E.FILL_FULL): S.FILLED,
     (S.EXPIRED, E.CANCEL_REJECT): S.EXPIRED,
     (S.EXPIRED, E.NOT_FOUND): S.EXPIRED,
     (S.REJECTED, E.REJECT): S.REJECTED,
+    # a fill after a reject (a not-found that raced the order): the venue was wrong, keep the fill
+    (S.REJECTED, E.FILL_PARTIAL): S.CANCELED,
+    (S.REJECTED, E.FILL_FULL): S.FILLED,
     (S.REJECTED, E.CANCEL_REJECT): S.REJECTED,
     (S.REJECTED, E.NOT_FOUND): S.REJECTED,
-    (S.UNKNOWN, E.ACK): S.NEW,
-    (S.UNKNOWN, E.REJECT): S.REJECTED,
+    (S.UNKNOWN, E.ACK): OPEN,
+    (S.UNKNOWN, E.REJECT): GONE,
     (S.UNKNOWN, E.FILL_PARTIAL): S.PARTIALLY_FILLED,
     (S.UNKNOWN, E.FILL_FULL): S.FILLED,
     (S.UNKNOWN, E.CANCEL_REQUEST): S.PENDING_CANCEL,
     (S.UNKNOWN, E.CANCEL_ACK): S.CANCELED,
     (S.UNKNOWN, E.EXPIRE): S.EXPIRED,
     (S.UNKNOWN, E.TIMEOUT): S.UNKNOWN,
-    # reconciliation found no trace of it at the venue: it never became a live order
-    (S.UNKNOWN, E.NOT_FOUND): S.REJECTED,
+    # reconciliation found no trace of it at the venue: with nothing filled it never became a
+    # live order; with fills it did, and is gone
+    (S.UNKNOWN, E.NOT_FOUND): GONE,
 }
 
 
@@ -228,13 +243,21 @@ class ChildOrder:
         return self.notional_filled / self.filled if self.filled else None
 
     def transition(self, event: OrderEvent) -> OrderStatus:
-        """Move along the table or raise `IllegalTransition`; returns the new status."""
+        """Move along the table or raise `IllegalTransition`; returns the new status.
+
+        Raises too (and changes nothing) if the move would leave NEW or REJECTED with fills."""
         target = TRANSITIONS.get((self.status, event))
         if target is None:
             raise IllegalTransition(f"{self.client_id}: {event.value} is not allowed in {self.status.value}")
         if target == OPEN:
             target = OrderStatus.PARTIALLY_FILLED if self.filled else OrderStatus.NEW
+        elif target == GONE:
+            target = OrderStatus.CANCELED if self.filled else OrderStatus.REJECTED
         assert isinstance(target, OrderStatus)
+        if self.filled and target in (OrderStatus.NEW, OrderStatus.REJECTED):
+            raise IllegalTransition(
+                f"{self.client_id}: {event.value} would make it {target.value} with {self.filled} filled"
+            )
         self.status = target
         return target
 
