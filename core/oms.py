@@ -27,7 +27,7 @@ from core.orders import (
     TimeInForce,
     client_order_id,
 )
-from core.parent import PARENT_TRANSITIONS, EndAction, ParentOrder, ParentState, Urgency
+from core.parent import EndAction, ParentOrder, ParentState, Urgency
 from core.ports import Journal, JournalRecord, VenueOrderReport
 from core.types import Instrument, Side
 
@@ -87,11 +87,14 @@ class OrderManager:
 
     def set_parent_state(self, parent_id: str, state: ParentState, actor: Actor, ts: float, reason: str = "") -> None:
         parent = self.parents[parent_id]
-        if state not in PARENT_TRANSITIONS[parent.state]:
+        if not parent.can_move_to(state):  # refused before anything is journaled
             raise ValueError(f"parent {parent_id}: cannot go from {parent.state.value} to {state.value}")
         self.record("parent.state", {"parent_id": parent_id, "state": state.value, "reason": reason}, actor, ts)
 
     def start(self, parent_id: str, arrival_mid: float, actor: Actor, ts: float) -> None:
+        parent = self.parents[parent_id]
+        if not parent.can_move_to(ParentState.RUNNING):
+            raise ValueError(f"parent {parent_id} is {parent.state.value}: it cannot start")
         self.record("parent.started", {"parent_id": parent_id, "arrival_mid": arrival_mid}, actor, ts)
 
     def override(self, parent_id: str, field: str, old: Any, new: Any, actor: Actor, ts: float) -> None:
@@ -217,11 +220,16 @@ class OrderManager:
         self.staged_mid[parent.parent_id] = float(p.get("staged_mid", float("nan")))
 
     def _apply_parent_state(self, p: dict[str, Any], rec: JournalRecord) -> None:
-        self.parents[p["parent_id"]].state = ParentState(p["state"])
+        parent, state = self.parents[p["parent_id"]], ParentState(p["state"])
+        if state is not parent.state:  # a repeated state is a no-op
+            self._move_parent(parent, state, rec)
 
     def _apply_parent_started(self, p: dict[str, Any], rec: JournalRecord) -> None:
         parent = self.parents[p["parent_id"]]
-        parent.state = ParentState.RUNNING
+        if parent.state is ParentState.RUNNING:
+            return  # a resume journaled by an earlier version: the first start's arrival and time stand
+        if not self._move_parent(parent, ParentState.RUNNING, rec):
+            return
         if parent.start_ts is None:
             parent.start_ts = rec.ts
         self.arrival_mid[parent.parent_id] = float(p["arrival_mid"])
@@ -320,6 +328,17 @@ class OrderManager:
         if self.bus and not self._replaying:
             self.bus.publish(FillEvent(rec.ts, child.parent_id, fill))
             self._publish_update(child, rec.ts)
+
+    def _move_parent(self, parent: ParentOrder, state: ParentState, rec: JournalRecord) -> bool:
+        """Apply a journaled parent move through its table. Commands check the table before they
+        journal, so a refusal here means a journal this version cannot follow: it is reported, the
+        record stays in the journal, and the parent keeps its state."""
+        try:
+            parent.move_to(state)
+        except ValueError as exc:
+            self._alert(rec.ts, "illegal_parent_transition", f"journal record {rec.seq} ({rec.kind}): {exc}")
+            return False
+        return True
 
     def _transition(self, client_id: str, event: OrderEvent, ts: float, reason: str = "") -> None:
         child = self.children[client_id]

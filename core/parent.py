@@ -1,6 +1,9 @@
 """The parent order: the block a desk receives, and its lifecycle.
 
 staged → (pending approval →) running ⇄ paused → completing → done | canceled | stopped by risk.
+
+`ParentOrder.move_to` is the only way a parent's state changes, and only along
+`PARENT_TRANSITIONS` (the OMS applies journaled `parent.state` / `parent.started` records with it).
 """
 
 from __future__ import annotations
@@ -108,8 +111,12 @@ class ParentOrder:
         validate_max_slippage_bps(self.max_slippage_bps)
         validate_max_schedule_deviation(self.max_schedule_deviation)
 
+    def can_move_to(self, state: ParentState) -> bool:
+        return state in PARENT_TRANSITIONS[self.state]
+
     def move_to(self, state: ParentState) -> None:
-        if state not in PARENT_TRANSITIONS[self.state]:
+        """Move along `PARENT_TRANSITIONS` or raise ValueError (changing nothing)."""
+        if not self.can_move_to(state):
             raise ValueError(f"parent {self.parent_id}: cannot go from {self.state.value} to {state.value}")
         self.state = state
 
