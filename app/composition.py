@@ -5,8 +5,9 @@
 (app/bridge.py) connects it to the panels. Each simulated session journals to its own SQLite file
 under `data_dir/sim-journals/` — a fresh simulated market must not replay another session's
 orders, and nothing journaled is ever overwritten. The embedded market runs the circuit breakers
-of `[breakers]`. `market.mode = "live"` opens the window on an
-engine without venues (live venues run headless with `python main.py run` for now).
+of `[breakers]`. `market.mode = "live"` builds the same desk (app/desk.py) on the configured
+exchange venues; the window does not draw live venues yet (live parents run headless with
+`python main.py run`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from adapters.store.journal import SqlJournal
 from app.bridge import Bridge, build_panels
+from app.desk import Desk, DeskConfig, build_desk
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
 from app.settings import Settings, breaker_config, risk_limits
@@ -41,6 +43,7 @@ class Terminal:
     market: EmbeddedMarket | None = None
     bridge: Bridge | None = None
     pacer: SimPacer | None = None
+    desk: Desk | None = None  # the desk (app/desk.py); on the embedded market, market.desk
 
     def run_simulated(self, seconds: float, process_events: object = None) -> None:
         """Advance the embedded market by `seconds` of simulated time at full speed."""
@@ -111,21 +114,36 @@ def build_terminal(
     if start_pacer:
         pacer.start()
     log.info("terminal on the embedded market %s (seed %d, speed %g)", scenario_name, seed, speed)
-    return Terminal(market.engine, window, journal, monitor, market, bridge, pacer)
+    return Terminal(market.engine, window, journal, monitor, market, bridge, pacer, market.desk)
 
 
 def _build_live_placeholder(
     settings: Settings, loop: asyncio.AbstractEventLoop | None, settings_scope: str, restore_layout: bool
 ) -> Terminal:
+    """The desk on the configured exchange venues (app/desk.py, as `run` builds it), restored from
+    the settings' journal. The window does not draw live venues yet (ladders, blotters and tickets
+    on live books come with live mode in the window); it says so, and names the venues."""
     clock = LiveClock(loop)
     journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
-    engine = Engine(clock, journal, limits=risk_limits(settings))
+    from adapters.ccxt import OmsOrderView
+    from app.venues import LateOmsView, build_live_venues
+    from core.seeds import SeedTree
+
+    view = LateOmsView()
+    venues, _ = build_live_venues(settings, view=view)
+    desk = build_desk(clock, journal, venues, {}, SeedTree(int(settings.get("market.seed"))),
+                      DeskConfig(limits=risk_limits(settings), breakers=breaker_config(settings)))
+    view.bind(OmsOrderView(desk.engine.oms))
     window = MainWindow(settings_scope=settings_scope, sim_speed=None, restore=restore_layout)
     window.set_clock_source(clock.now)
-    window.set_market_description("Live mode: no venue is wired into the window yet — run live parents with "
-                                  "`python main.py run` (see docs/connectivity.md).")
-    monitor = LoopLagMonitor(engine.bus)
-    engine.bus.subscribe(LoopLag, window.show_loop_lag)
+    halted = f" · HALTED by {desk.engine.risk.killed_by}" if desk.engine.risk.killed else ""
+    window.set_market_description(
+        f"Live mode: desk on {', '.join(venues) or 'no venue'}{halted} — the window does not draw live venues "
+        "yet; run live parents with `python main.py run` (see docs/connectivity.md)."
+    )
+    monitor = LoopLagMonitor(desk.engine.bus)
+    desk.engine.bus.subscribe(LoopLag, window.show_loop_lag)
     if loop is not None:
         monitor.start(loop)
-    return Terminal(engine, window, journal, monitor)
+    return Terminal(desk.engine, window, journal, monitor, desk=desk)
+

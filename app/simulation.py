@@ -23,8 +23,8 @@ from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
 from adapters.store.journal import MemoryJournal
+from app.desk import Desk, DeskConfig, build_desk
 from app.policy import resolve_policy
-from app.risk_wiring import build_breakers
 from app.settings import RESOURCES
 from core.actors import Actor, Role
 from core.analytics.event_behaviour import EventFill, MarketEvent, run_event_metrics
@@ -32,16 +32,17 @@ from core.analytics.horizon import HorizonImpactModel
 from core.analytics.impact import AlmgrenChrissParams
 from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
-from core.analytics.surveillance import Surveillance
 from core.clock import SimClock
 from core.engine import Engine
 from core.events import Alert, OrderUpdate, OverrideApplied, Severity
-from core.execution.service import ExecutionConfig, ExecutionService
+from core.execution.service import ExecutionService
 from core.execution.shortfall import implementation_shortfall_bps, market_move_bps, vwap_slippage_bps
 from core.parent import ParentOrder, Urgency
+from core.ports import Journal, LiquidityProvider
 from core.rfq.model import DisclosurePolicy
 from core.rfq.service import RfqService
-from core.risk.breakers import ParentForecast
+from core.risk.breakers import BreakerConfig, ParentForecast
+from core.risk.rules import RiskLimits
 from core.seeds import SeedTree
 from core.types import Side
 
@@ -142,47 +143,78 @@ def ac_per_second(params_days: AlmgrenChrissParams) -> AlmgrenChrissParams:
 
 
 @dataclass(slots=True)
-class Desk:
-    """The simulated market, its venues and the engine, at the parent's start time."""
+class SimStart:
+    """The simulated market and the desk on it (app/desk.py), at the parent's start time."""
 
     scenario: Scenario
-    seeds: SeedTree
     market: MarketSim
     clock: SimClock
     exchange: SimExchange
-    engine: Engine
+    desk: Desk
     side: Side
     qty: float
     horizon_s: float
     venues: tuple[str, ...]
     pretrade: PreTradeReport
-    surveillance: Surveillance | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.desk.engine
+
+    @property
+    def seeds(self) -> SeedTree:
+        return self.desk.seeds
 
 
-def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
-    """Build the market and engine, run to the parent's start, and compute the pre-trade report.
+def sim_desks(exchange: SimExchange, scenario: Scenario, seeds: SeedTree) -> dict[str, LiquidityProvider]:
+    """The scenario's OTC desks, each quoting off the simulated market with its own generator."""
+    return {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
 
-    An adaptive parent's surveillance starts with the market, not with the parent: its
-    detectors learn their baselines from the warm-up, as a terminal's do from the moment it
-    connects (started with the parent, the first 30 minutes were scored against no baseline)."""
+
+def sim_desk_config(
+    exchange: SimExchange,
+    scenario: Scenario,
+    limits: RiskLimits | None = None,
+    breakers: BreakerConfig | None = None,
+    *,
+    policy: str = "auto",
+    adaptive: dict[str, float] | None = None,
+    disclosure: DisclosurePolicy | None = None,
+) -> DeskConfig:
+    """The desk's configuration on the embedded market: each venue's message budget and tick from
+    its spec, the scenario's fitted adaptive policy (`policy`: auto, defaults or a file), the
+    settings' limits and breakers (default: the defaults)."""
+    return DeskConfig(
+        limits=limits or RiskLimits(),
+        breakers=breakers or BreakerConfig(),
+        policy=resolve_policy(scenario.name, policy).with_overrides(adaptive or {}),
+        disclosure=disclosure,
+        rate_limits={v.name: (int(v.spec.rate_limit_msgs_per_s), 1.0) for v in exchange.venues},
+        tick_sizes={v.name: float(v.spec.tick_size) for v in exchange.venues},
+    )
+
+
+def prepare(req: SimRequest, journal_path: Path | None = None) -> SimStart:
+    """Build the market and the desk on it (app/desk.py), run to the parent's start, and compute
+    the pre-trade report.
+
+    Surveillance starts with the market, not with the parent: its detectors learn their
+    baselines from the warm-up, as a terminal's do from the moment it connects (started with the
+    parent, the first 30 minutes were scored against no baseline)."""
     scenario = load_scenario(req.scenario, req.sets)
+    disclosure = _disclosure(req, len(scenario.desks))  # a bad probe fails before a simulated minute is spent
     seeds = SeedTree(req.seed)
     market = MarketSim(scenario, req.seed)
     clock = SimClock(start=EPOCH_T0)
     exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator, balances=req.balances or None)
-    journal = MemoryJournal()
+    journal: Journal = MemoryJournal()
     if journal_path is not None:
         from adapters.store.journal import SqlJournal
 
-        journal = SqlJournal(journal_path, durable=False)  # type: ignore[assignment]
-    engine = Engine(clock, journal)
-    for venue in exchange.venues:
-        engine.add_venue(venue)
-        engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
-    surveillance = None
-    if req.algo == "adaptive":  # the policy reads it; other algos run without its CPU cost
-        ticks = {v.name: float(v.spec.tick_size) for v in exchange.venues}
-        surveillance = Surveillance(engine.bus, tick_sizes=ticks)
+        journal = SqlJournal(journal_path, durable=False)
+    config = sim_desk_config(exchange, scenario, policy=req.policy, adaptive=req.adaptive, disclosure=disclosure)
+    desk = build_desk(clock, journal, {v.name: v for v in exchange.venues}, sim_desks(exchange, scenario, seeds),
+                      seeds, config)
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))
 
@@ -219,30 +251,19 @@ def prepare(req: SimRequest, journal_path: Path | None = None) -> Desk:
         pretrade = build_pretrade_report(
             books, side.sign, qty, horizon, risk, history["daily_volume"], history["sigma_daily"], settings
         )
-    return Desk(scenario, seeds, market, clock, exchange, engine, side, qty, horizon, venues, pretrade, surveillance)
+    return SimStart(scenario, market, clock, exchange, desk, side, qty, horizon, venues, pretrade)
 
 
 def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     wall0 = time.perf_counter()
-    disclosure = _disclosure(req, len(load_scenario(req.scenario, req.sets).desks))
-    desk = prepare(req, journal_path)
-    scenario, seeds, market, clock, exchange, engine = (
-        desk.scenario,
-        desk.seeds,
-        desk.market,
-        desk.clock,
-        desk.exchange,
-        desk.engine,
-    )
-    side, qty, horizon, venues, pretrade = desk.side, desk.qty, desk.horizon_s, desk.venues, desk.pretrade
-    ac = ac_per_second(pretrade.ac_params)
-    execution = ExecutionService(engine, seeds, ExecutionConfig(), ac_params=ac)
-    if desk.surveillance is not None:  # surveillance feeds the adaptive policy
-        execution.signals = desk.surveillance
-        execution.adaptive_policy = resolve_policy(scenario.name, req.policy).with_overrides(req.adaptive)
-    desks = {d.name: SimDesk(exchange, d, i, seeds.generator(f"desk/{d.name}")) for i, d in enumerate(scenario.desks)}
-    rfq = RfqService(engine, execution, desks, seeds, disclosure)  # type: ignore[arg-type]
-    breakers = build_breakers(engine, execution)
+    start = prepare(req, journal_path)
+    scenario, market, clock, exchange, desk = start.scenario, start.market, start.clock, start.exchange, start.desk
+    engine, execution, breakers = desk.engine, desk.execution, desk.breakers
+    if desk.rfq is None:
+        raise ValueError(f"scenario {scenario.name} has no OTC desks; simulate needs [[desks]] (or --rfq off)")
+    rfq = desk.rfq
+    side, qty, horizon, venues, pretrade = start.side, start.qty, start.horizon_s, start.venues, start.pretrade
+    execution.use_ac_params(ac_per_second(pretrade.ac_params))
     parent = ParentOrder(
         "SIM1",
         scenario_instrument(scenario),
@@ -259,8 +280,6 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
         max_slippage_bps=req.max_slippage_bps,
         max_schedule_deviation=req.max_schedule_deviation,
     )
-    alerts: list[Alert] = []
-    engine.bus.subscribe(Alert, alerts.append)
     overrides_seen: list[OverrideApplied] = []
     engine.bus.subscribe(OverrideApplied, overrides_seen.append)
     execution.stage(parent, TRADER)
@@ -289,6 +308,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     while clock.now() < deadline and not (live.state.is_terminal and not engine.oms.open_children()):
         clock.run_until(min(clock.now() + 60.0, deadline))
     exchange.stop()
+    alerts = desk.alerts.since(start_ts - 1e9)  # the whole run's, as before the desk kept them
     end_ts = _parent_end_ts(engine, parent.parent_id, clock.now())
     result = _report(
         req,

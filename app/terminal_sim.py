@@ -1,9 +1,9 @@
 """The embedded simulated market inside the terminal, and the pacer that drives it from Qt.
 
-`build_embedded_market` composes the same desk `app.simulation.prepare` builds for headless runs
-(scenario → `MarketSim` → `SimExchange` venues on a `SimClock` → `Engine`), plus the execution
-service, the circuit breakers (app/risk_wiring.py, as `simulate` and `run` start them) and the RFQ
-service with the scenario's OTC desks, journaled to the given journal.
+`build_embedded_market` puts the scenario's market (`MarketSim` → `SimExchange` venues on a
+`SimClock`) under the one desk every path builds (app/desk.py: OMS, risk gate, breakers,
+execution with every algo, surveillance and the adaptive policy, RFQ with the scenario's OTC
+desks), journaled to the given journal and restored from it.
 
 `SimPacer` advances that `SimClock` from a Qt timer: every `tick_ms` of wall time the simulated
 target becomes start + speed × elapsed wall time, and `clock.run_until` catches up — by at most
@@ -25,21 +25,26 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from adapters.sim.desks import SimDesk
 from adapters.sim.exchange import SimExchange
 from adapters.sim.market import MarketSim
 from adapters.sim.scenario import Scenario, load_scenario
-from app.policy import resolve_policy
-from app.risk_wiring import build_breakers
-from app.simulation import EPOCH_T0, PRETRADE_DEPTH_LEVELS, ac_per_second, market_history
+from app.desk import Desk, build_desk
+from app.simulation import (
+    EPOCH_T0,
+    PRETRADE_DEPTH_LEVELS,
+    ac_per_second,
+    market_history,
+    sim_desk_config,
+    sim_desks,
+)
 from core.analytics.horizon import HorizonImpactModel
 from core.analytics.instant_cost import VenueBook
 from core.analytics.pretrade import PreTradeReport, PreTradeSettings, build_pretrade_report
 from core.analytics.surveillance import Surveillance
 from core.clock import SimClock
 from core.engine import Engine
-from core.execution.service import ExecutionConfig, ExecutionService
-from core.ports import Journal
+from core.execution.service import ExecutionService
+from core.ports import Journal, LiquidityProvider
 from core.rfq.service import RfqService
 from core.risk.breakers import BreakerConfig, Breakers
 from core.risk.rules import RiskLimits
@@ -56,23 +61,49 @@ FAST_CHUNK_S = 20.0  # run_fast: simulated seconds between two looks at the Qt e
 
 @dataclass(slots=True)
 class EmbeddedMarket:
-    """Everything the terminal trades against when `market.mode = "sim"`."""
+    """Everything the terminal trades against when `market.mode = "sim"`: the scenario's market
+    and the desk built on it (app/desk.py, the same builder every other path uses)."""
 
     scenario: Scenario
     seed: int
-    seeds: SeedTree
     market: MarketSim
     clock: SimClock
     exchange: SimExchange
-    engine: Engine
-    execution: ExecutionService
-    rfq: RfqService
-    desks: dict[str, SimDesk]
+    desk: Desk
     history: dict[str, float]
     symbol: str
-    venue_names: tuple[str, ...]
-    surveillance: Surveillance | None = None  # spoofing/stuffing/dips: alerts, ladder flags, the adaptive policy
-    breakers: Breakers | None = None  # circuit breakers, started with the market
+
+    @property
+    def seeds(self) -> SeedTree:
+        return self.desk.seeds
+
+    @property
+    def engine(self) -> Engine:
+        return self.desk.engine
+
+    @property
+    def execution(self) -> ExecutionService:
+        return self.desk.execution
+
+    @property
+    def rfq(self) -> RfqService | None:
+        return self.desk.rfq
+
+    @property
+    def desks(self) -> dict[str, LiquidityProvider]:
+        return self.desk.desks
+
+    @property
+    def surveillance(self) -> Surveillance:
+        return self.desk.surveillance
+
+    @property
+    def breakers(self) -> Breakers:
+        return self.desk.breakers
+
+    @property
+    def venue_names(self) -> tuple[str, ...]:
+        return self.desk.venue_names
 
     @property
     def t0(self) -> float:
@@ -112,7 +143,7 @@ class EmbeddedMarket:
 
     def use_ac_params(self, report: PreTradeReport) -> None:
         """The AC algo of the next parent uses the staged report's calibration (as `simulate` does)."""
-        self.execution.ac_params = ac_per_second(report.ac_params)
+        self.execution.use_ac_params(ac_per_second(report.ac_params))
 
     def stop(self) -> None:
         self.exchange.stop()
@@ -133,23 +164,13 @@ def build_embedded_market(
     market = MarketSim(scenario, seed)
     clock = SimClock(start=EPOCH_T0)
     exchange = SimExchange(market, clock, EPOCH_T0, seeds.generator)
-    engine = Engine(clock, journal, limits=limits)
-    for venue in exchange.venues:
-        engine.add_venue(venue)
-        engine.risk.set_venue_rate_limit(venue.name, int(venue.spec.rate_limit_msgs_per_s))
+    desks = sim_desks(exchange, scenario, seeds)
+    config = sim_desk_config(exchange, scenario, limits, breaker_config)
+    desk = build_desk(clock, journal, {v.name: v for v in exchange.venues}, desks, seeds, config)
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
-    execution = ExecutionService(engine, seeds, ExecutionConfig())
-    execution.adaptive_policy = resolve_policy(scenario.name)  # the fitted policy when train wrote one
-    surveillance = Surveillance(engine.bus, tick_sizes={v.name: float(v.spec.tick_size) for v in exchange.venues})
-    execution.signals = surveillance
-    breakers = build_breakers(engine, execution, breaker_config)
-    desks = {cfg.name: SimDesk(exchange, cfg, k, seeds.generator(f"desk/{cfg.name}"))
-             for k, cfg in enumerate(scenario.desks)}
-    rfq = RfqService(engine, execution, dict(desks), seeds)
-    names = tuple(v.name for v in exchange.venues)
-    return EmbeddedMarket(scenario, seed, seeds, market, clock, exchange, engine, execution, rfq, desks,
-                          market_history(scenario), scenario.scenario.symbol, names, surveillance, breakers)
+    return EmbeddedMarket(scenario, seed, market, clock, exchange, desk, market_history(scenario),
+                          scenario.scenario.symbol)
 
 
 # ---- pacing --------------------------------------------------------------------------------------------

@@ -33,6 +33,23 @@ _LOOKS_LIKE_A_KEY = re.compile(
 )
 
 
+class LateOmsView:
+    """The venues' view of our orders (reconciliation reads it), bound to the OMS once the desk
+    that restores it from the journal exists: the venues are ports of that desk, so they are
+    built first (app/desk.py). Asked before `bind`, it raises instead of answering "no orders"."""
+
+    def __init__(self) -> None:
+        self._view: Any = None
+
+    def bind(self, view: Any) -> None:
+        self._view = view
+
+    def __getattr__(self, name: str) -> Any:
+        if self._view is None:
+            raise RuntimeError("a venue asked for our orders before the desk was built")
+        return getattr(self._view, name)
+
+
 @dataclass(frozen=True, slots=True)
 class LiveVenueSettings:
     """The validated `[venues]` settings: specs as `adapters.ccxt.parse_venue_spec` reads them."""

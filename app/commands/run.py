@@ -12,11 +12,18 @@ elapsed time still counts from the parent's original start. A journal that a sup
 ``kill`` has HALTED comes up halted: it reconciles and exits without sending anything (exit 3).
 While running, a ``kill`` written to the same journal by another process stops this one too.
 
+The desk is the one every path builds (app/desk.py): OMS, risk gate, circuit breakers, execution
+with every algo, surveillance on the live books feeding the adaptive policy, progress and alerts;
+its state (orders, kill switch, trading states, limits, venue switches, tripped breakers, adaptive
+decisions) is restored from the journal in one pass before the venues connect. RFQ runs where OTC
+desks are configured; none are for `run` yet (OTC desks over FIX come with the FIX gateway).
+
 Output: JSON lines on stdout — ``{"event": "ready", ...}`` once venues are up and reconciled,
-``{"event": "first_order", ...}`` when trading starts again, ``{"event": "progress", ...}`` every
+``{"event": "first_order", ...}`` when trading starts again, ``{"event": "decision", ...}`` for
+each decision of the adaptive policy (with its reason), ``{"event": "progress", ...}`` every
 ``--progress-every`` seconds and ``{"event": "finished", ...}`` with the result. Exit codes: 0 the
 parent is done, 2 bad input, 3 halted (kill switch), 4 venues did not come up.
-The circuit breakers of ``[breakers]`` run (app/risk_wiring.py): each firing is journaled and
+The circuit breakers of ``[breakers]`` run: each firing is journaled and
 printed (``{"event": "breaker", ...}``), and ``finished`` lists what is still tripped. There is no
 reset from this command yet: a parent a breaker paused stays paused until the process is stopped.
 Keys: each venue's API key is looked up in adapters.secrets by reference (``--key NAME=REF``, else
@@ -30,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import re
 import signal
 import sys
@@ -67,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--side", choices=("buy", "sell"))
     parser.add_argument("--qty", help="parent quantity in base units")
     parser.add_argument("--algo", default="twap", help="twap, vwap, pov, iceberg, ac or adaptive (default twap)")
+    parser.add_argument(
+        "--policy",
+        default="defaults",
+        help="the adaptive algo's parameters: defaults, or a policy file written by `train --out` (default defaults)",
+    )
     parser.add_argument("--horizon", help="e.g. 4h, 30m, 90s or seconds")
     parser.add_argument("--limit-price", help="no child trades beyond this price")
     parser.add_argument("--parent-id", help="parent id (default: generated); with --resume, which parent")
@@ -143,13 +154,13 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
     import adapters.ccxt.venue  # noqa: F401  (ccxt loads here, so the "imports" phase counts it)
     from adapters.ccxt import OmsOrderView
     from adapters.store.journal import SqlJournal
-    from app.settings import risk_limits
-    from app.venues import build_live_venues
+    from app.desk import DeskConfig, build_desk
+    from app.policy import resolve_policy
+    from app.settings import breaker_config, risk_limits
+    from app.venues import LateOmsView, build_live_venues
     from core.actors import Actor, Role
     from core.clock import LiveClock
-    from core.engine import Engine
-    from core.events import Alert
-    from core.execution.service import ExecutionConfig, ExecutionService
+    from core.execution.service import ExecutionConfig
     from core.orders import validate_parent_id
     from core.parent import ParentOrder, ParentState
     from core.seeds import SeedTree
@@ -159,7 +170,32 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         raise ValueError(f"--resume: journal {args.journal} does not exist")
     t_imported = time.time()
     journal = SqlJournal(args.journal)
-    engine = Engine(LiveClock(), journal, limits=risk_limits(settings))
+    oms_view = LateOmsView()  # the venues read the OMS the desk restores; both are built together below
+    symbol = args.symbol
+    built, _ = build_live_venues(
+        settings,
+        specs=args.venue or None,
+        key_refs=dict(_pair(k, "--key") for k in args.key),
+        symbols=(symbol,),
+        view=oms_view,
+        ack_timeout_s=args.ack_timeout,
+    )
+    desk = build_desk(
+        LiveClock(),
+        journal,
+        built,
+        {},  # OTC desks come with FIX (docs/connectivity.md); none are configured for `run` yet
+        SeedTree(args.seed),
+        DeskConfig(
+            limits=risk_limits(settings),
+            breakers=breaker_config(settings),
+            execution=ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
+            policy=resolve_policy("live", args.policy),
+            rate_limits={name: (args.orders_per_10s, 10.0) for name in built},
+        ),
+    )
+    engine, service = desk.engine, desk.execution
+    oms_view.bind(OmsOrderView(engine.oms))
     t_replayed = time.time()
     kill_watch = JournalKillWatch(journal, engine)  # from the replay on: a kill written while we connect counts
     oms = engine.oms
@@ -167,7 +203,6 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
 
     # ---- which parent
     parent_id: str
-    symbol = args.symbol
     if args.resume:
         live = [p for p in oms.parents.values() if not p.state.is_terminal]
         if args.parent_id:
@@ -187,31 +222,24 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                 )
                 return 3
             emit("finished", detail="nothing to resume", parents=done)
+            await _close(desk)
             return 0
         else:
             raise ValueError(
                 f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
                 "choose one with --parent-id"
             )
-        symbol = oms.parents[parent_id].instrument.symbol
+        if oms.parents[parent_id].instrument.symbol != symbol:
+            raise ValueError(
+                f"--resume: parent {parent_id} trades {oms.parents[parent_id].instrument.symbol}, not {symbol}; "
+                f"give --symbol {oms.parents[parent_id].instrument.symbol}"
+            )
     else:
         parent_id = validate_parent_id(args.parent_id or "R" + _base36(int(time.time() * 1000))[-9:])
         if parent_id in oms.parents:
             raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
 
-    # ---- venues (keys by reference, never in arguments or settings)
-    built, _ = build_live_venues(
-        settings,
-        specs=args.venue or None,
-        key_refs=dict(_pair(k, "--key") for k in args.key),
-        symbols=(symbol,),
-        view=OmsOrderView(oms),
-        ack_timeout_s=args.ack_timeout,
-    )
     venues: list[Any] = list(built.values())
-    for venue in venues:
-        engine.add_venue(venue)
-        engine.risk.set_venue_rate_limit(venue.name, args.orders_per_10s, 10.0)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -247,13 +275,9 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             await asyncio.sleep(0.5)  # let the reconciliation's reports land in the journal
             return 3
 
-        service = ExecutionService(
-            engine,
-            SeedTree(args.seed),
-            ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
-        )
-        breakers = start_breakers(engine, service, settings)
-        engine.bus.subscribe(Alert, _emit_breaker)
+        breakers = desk.breakers
+        desk.alerts.listeners.append(_emit_breaker)
+        decisions_seen = {"n": len(service.journaled_decisions.get(parent_id, []))}
         first_order = _watch_first_order(engine, oms.sequences.get(parent_id, 0), parent_id)
         if args.resume:
             _resume(service, parent_id)
@@ -279,6 +303,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                 emit("first_order", parent_id=parent_id, client_id=first_order.result())
             _engage_foreign_kill(engine, kill_watch.poll())
             parent = oms.parents[parent_id]
+            _emit_decisions(service, parent_id, decisions_seen)
             if time.monotonic() - last_progress >= args.progress_every:
                 last_progress = time.monotonic()
                 emit(
@@ -296,6 +321,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         if stop.is_set() and not oms.parents[parent_id].state.is_terminal:
             await _exit_choice(engine, service, parent_id, args.on_exit, actor)
         parent = oms.parents[parent_id]
+        _emit_decisions(service, parent_id, decisions_seen)
         filled = oms.filled_qty(parent_id)
         children = oms.children_for(parent_id)
         notional = sum((c.notional_filled for c in children), Decimal(0))
@@ -315,9 +341,23 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             return 3
         return 0 if parent.state is ParentState.DONE else 1
     finally:
-        for v in venues:
-            await v.close()
-        journal.close()
+        await _close(desk)
+
+
+async def _close(desk: Any) -> None:
+    for v in desk.venues.values():
+        await v.close()
+    desk.close()
+    if desk.journal is not None:
+        desk.journal.close()
+
+
+def _emit_decisions(service: Any, parent_id: str, seen: dict[str, int]) -> None:
+    """Print the adaptive policy's new decisions, each with its reason (`{"event": "decision", ...}`)."""
+    decisions = service.journaled_decisions.get(parent_id, [])
+    for d in decisions[seen["n"]:]:
+        emit("decision", parent_id=parent_id, **{k: v for k, v in d.items() if k != "ts"})
+    seen["n"] = len(decisions)
 
 
 EXIT_ACK_WAIT_S = 10.0  # how long a canceling exit waits for the venues' acks
@@ -338,16 +378,6 @@ async def _exit_choice(engine: Any, service: Any, parent_id: str, choice: str, a
     emit("exit", parent_id=parent_id, choice=choice, working_at_stop=len(working), left_working=len(left))
 
 
-def start_breakers(engine: Any, service: Any, settings: Any) -> Any:
-    """The circuit breakers of the settings' `[breakers]`, started on `service` (the builder the
-    terminal and `simulate` share). No pre-trade report is computed here, so the `slippage`
-    band has no forecast and does not judge; every other breaker does."""
-    from app.risk_wiring import build_breakers
-    from app.settings import breaker_config
-
-    return build_breakers(engine, service, breaker_config(settings))
-
-
 def _emit_breaker(alert: Any) -> None:
     if alert.kind.startswith("breaker:"):
         emit(
@@ -360,34 +390,14 @@ def _emit_breaker(alert: Any) -> None:
 
 
 def _resume(service: Any, parent_id: str) -> None:
-    """Rebuild the parent's runner from the journal and continue the same schedule.
-
-    Uses ExecutionService internals (`Runner`, `_make_algo`, `_tick`) until core offers a public
-    resume (requested); the schedule's clock is the parent's journaled start time."""
-    from core.execution.service import Runner
+    """Continue the journaled parent after reconciliation: a staged parent starts, a running one
+    continues its schedule from its journaled start (ExecutionService.resume_after_restart)."""
     from core.parent import ParentState
 
-    engine = service.engine
-    oms = engine.oms
-    parent = oms.parents[parent_id]
-    if parent.state is ParentState.STAGED:
+    if service.engine.oms.parents[parent_id].state is ParentState.STAGED:
         service.start(parent_id, service_actor())
         return
-    arrival = oms.arrival_mid.get(parent_id, float("nan"))
-    if math.isnan(arrival):
-        arrival = service.consolidated_mid(parent.venues)
-    start = parent.start_ts if parent.start_ts is not None else engine.clock.now()
-    runner = Runner(
-        parent,
-        service._make_algo(parent, arrival),
-        service.seeds.generator(f"algo/{parent_id}/resume/{len(oms.children_of.get(parent_id, []))}"),
-        start,
-    )
-    runner.market_volume_at_start = service.market_volume()
-    runner.replan_needed = True
-    service.runners[parent_id] = runner
-    if parent.state in (ParentState.RUNNING, ParentState.COMPLETING):
-        service._tick(parent_id)
+    service.resume_after_restart(parent_id)
 
 
 def service_actor() -> Any:

@@ -34,6 +34,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.actors import SYSTEM, Actor, PermissionDenied, Role, require_supervisor
 from core.bus import Bus
@@ -50,6 +51,7 @@ from core.events import (
 )
 from core.orders import OrderStatus
 from core.parent import ParentOrder
+from core.records import BreakerReset, BreakerTripped, Entry
 from core.risk.gate import RiskEvent, RiskGate
 
 
@@ -107,6 +109,8 @@ class BreakerActions:
 
 # the parent's own limits: the trader set them, so the trader may reset them too
 TRADER_RESET_RULES = frozenset({"parent_max_slippage", "parent_schedule_deviation"})
+# breakers whose target is a parent id (the others' target is a venue)
+PARENT_RULES = frozenset({"slippage", *TRADER_RESET_RULES})
 # these clear themselves when their condition does (a supervisor may still reset them by hand)
 AUTOMATIC_RESET_RULES = frozenset({"spread_blowout", "stale_data", "venue_down"})
 
@@ -341,12 +345,14 @@ class Breakers:
         self.trips[key] = event
         self.events.append(event)
         self.risk.events.append(event)
+        targets = ([parent_id] if parent_id else self.actions.running_parents()) if action == "pause" else []
         self.risk.journal_event(
-            "risk.breaker", {"rule": rule, "target": target, "action": action, "detail": detail}, SYSTEM
+            "risk.breaker",
+            {"rule": rule, "target": target, "action": action, "detail": detail, "paused": list(targets)},
+            SYSTEM,
         )
         self.bus.publish(Alert(now, Severity.CRITICAL, f"breaker:{rule}", "risk", detail, event.venue, parent_id))
         if action == "pause":
-            targets = [parent_id] if parent_id else self.actions.running_parents()
             self.paused_by[key] = tuple(targets)
             for pid in targets:
                 self.actions.pause_parent(pid, f"circuit breaker {rule}")
@@ -390,6 +396,35 @@ class Breakers:
         if action == "exclude_venue":
             self._enable_unless_still_excluded(key.split(":", 1)[1])
         self.risk.journal_event("risk.breaker_reset", {"key": key, "by": str(actor)}, actor)
+
+    def apply(self, entry: Entry) -> None:
+        """Restore tripped breakers from the journal: a breaker only a supervisor may reset is still
+        tripped after a restart, and still blocks the resume of the parents it paused. The trading
+        state and venue switches its firing caused are restored by their own owners (the risk gate,
+        the execution service) from their own records."""
+        rec = entry.record
+        if isinstance(rec, BreakerTripped):
+            key = f"{rec.rule}:{rec.target}"
+            parent_id = rec.target if rec.rule in PARENT_RULES else ""
+            event = RiskEvent(entry.ts, rec.rule, rec.action, rec.detail, venue="" if parent_id else rec.target,
+                              parent_id=parent_id)
+            self.tripped[key] = rec.action
+            self.trips[key] = event
+            self.events.append(event)
+            if rec.action == "pause":
+                self.paused_by[key] = tuple(rec.paused)
+        elif isinstance(rec, BreakerReset):
+            self.tripped.pop(rec.key, None)
+            self.trips.pop(rec.key, None)
+            self.paused_by.pop(rec.key, None)
+
+    def state_digest(self) -> dict[str, Any]:
+        """Tripped breakers and whom they paused, comparable (the desk's replay property test)."""
+        return {
+            "tripped": dict(sorted(self.tripped.items())),
+            "since": {k: e.ts for k, e in sorted(self.trips.items())},
+            "paused_by": {k: list(v) for k, v in sorted(self.paused_by.items())},
+        }
 
     def _enable_unless_still_excluded(self, venue: str) -> None:
         """A venue comes back only when no other breaker still excludes it (an outage also trips

@@ -1,5 +1,5 @@
-"""`python main.py run` starts the circuit breakers of the settings' `[breakers]` (its builder, on a
-scripted venue), prints each firing, and a bad `[breakers]` value stops start-up with a clear message."""
+"""`python main.py run`'s desk (app/desk.py) runs the circuit breakers of the settings' `[breakers]`
+(on a scripted venue), `run` prints each firing, and a bad `[breakers]` value stops start-up with a clear message."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.commands.run import _emit_breaker, start_breakers
+from app.commands.run import _emit_breaker
+from app.desk import DeskConfig, build_desk
 from app.settings import SettingsError, breaker_config, load_settings
 from core.actors import Actor, Role
 from core.clock import SimClock
-from core.engine import Engine
-from core.events import Alert, BookUpdate, VenueStatus
-from core.execution.service import ExecutionService
+from core.events import BookUpdate, VenueStatus
 from core.parent import ParentOrder, ParentState
 from core.risk.breakers import BreakerConfig
 from core.seeds import SeedTree
@@ -36,14 +35,14 @@ def book(ts: float, venue: str, mid: float) -> BookUpdate:
     )
 
 
-def test_run_starts_the_breakers_of_the_settings_on_its_execution_service(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_desk_runs_the_breakers_of_the_settings_on_its_execution_service(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     clock = SimClock(start=1_700_000_000.0)
     venues = [FakeVenue(f"V{i}", clock, i + 1) for i in range(2)]
-    engine = Engine(clock, None, {v.name: v for v in venues})
-    service = ExecutionService(engine, SeedTree(1))
-    breakers = start_breakers(engine, service, settings(tmp_path, "breakers.price_move_pct=2.0"))
-    engine.bus.subscribe(Alert, _emit_breaker)
-    assert breakers.config.price_move_pct == 2.0 and breakers.blocks_resume in service.resume_guards
+    config = DeskConfig(breakers=breaker_config(settings(tmp_path, "breakers.price_move_pct=2.0")))
+    desk = build_desk(clock, None, {v.name: v for v in venues}, {}, SeedTree(1), config)
+    engine, service, breakers = desk.engine, desk.execution, desk.breakers
+    desk.alerts.listeners.append(_emit_breaker)
+    assert breakers.config.price_move_pct == 2.0
     clock.run_until(clock.now() + 3)
     service.stage(ParentOrder("R1", BTC, Side.SELL, Decimal(20), 1800.0, algo="twap"), TRADER)
     service.start("R1", TRADER)
