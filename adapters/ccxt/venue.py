@@ -30,13 +30,10 @@ Callbacks are invoked on the engine's asyncio loop. Without a running loop (the 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
-import contextlib
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -44,11 +41,15 @@ from typing import Any, TypeVar
 import ccxt
 import numpy as np
 
-from adapters.ccxt.config import CcxtVenueConfig, url_overrides
+from adapters.ccxt.balances import Balances
+from adapters.ccxt.callbacks import CallbackRelay
+from adapters.ccxt.config import CcxtVenueConfig
 from adapters.ccxt.errors import is_indeterminate, is_not_found, is_rate_limit, reject_reason, short
-from adapters.ccxt.markets import fee_bps_from_account, instrument_from_market
+from adapters.ccxt.health import VenueHealth
 from adapters.ccxt.reconcile import OrderView
-from adapters.secrets.store import ApiCredentials, SecretStore, lookup
+from adapters.ccxt.session import ExchangeSession
+from adapters.ccxt.tasks import TaskRunner, loop_running
+from adapters.secrets.store import ApiCredentials, SecretStore
 from core.events import BookUpdate, Trades
 from core.orders import ChildOrder, Fill, Liquidity, OrderStatus, TimeInForce
 from core.ports import Balance, RejectReason, VenueCallbacks, VenueOrderReport
@@ -116,244 +117,158 @@ class CcxtVenue:
         self.name = config.name
         self.config = config
         self.view = view
-        self._credentials = credentials
-        self._secret_store = secret_store
-        self._factory = exchange_factory
-        self._ex: Any = None
-        self._cb: VenueCallbacks | None = None
-        self._private_loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._ready: asyncio.Event | None = None
-        self._closed = False
-        self._instruments: dict[str, VenueInstrument] = {}
-        self._markets_by_id: dict[str, str] = {}
+        self.stats: collections.Counter[str] = collections.Counter()
+        self._engine = CallbackRelay()
+        self._runner = TaskRunner(config.name, at_exit=self.close_blocking)
+        self._health = VenueHealth(config.symbols, self._engine)
+        self._balances = Balances(config.name)
+        self._session = ExchangeSession(
+            config,
+            credentials,
+            secret_store,
+            exchange_factory,
+            self._runner,
+            self._health,
+            self._engine,
+            self._balances,
+            self.stats,
+        )
         self._tracks: dict[str, _Track] = {}
         self._vid_to_cid: dict[str, str] = {}
         self._venue_open: dict[str, VenueOrderReport] = {}
         self._open_symbol: dict[str, str] = {}
         self._fills: collections.deque[Fill] = collections.deque(maxlen=50_000)
-        self._balances: dict[str, Balance] = {}
-        self._books_synced: dict[str, bool] = {s: False for s in config.symbols}
-        self._user_up = False
-        self._user_down_since: float | None = None
-        self._reconciled_once = False
-        self._backoff_until = 0.0  # monotonic: no REST request before this (429 / 418)
-        self._rate_limit_streak = 0
-        self._last_status: tuple[bool, str] | None = None
-        self.clock_offset_ms = math.nan
-        self.clock_rtt_ms = math.nan
-        self.clock_alert = False
         self.orphans: dict[str, VenueOrderReport] = {}
         self.book_audit: dict[str, BookAudit] = {s: BookAudit() for s in config.symbols}
-        self.stats: collections.Counter[str] = collections.Counter()
         self.last_reconcile: dict[str, Any] = {}
 
     # ================================================================== the Venue port
     def instrument(self, symbol: str) -> VenueInstrument:
-        inst = self._instruments.get(symbol)
+        inst = self._session.instruments.get(symbol)
         if inst is None:
             raise ValueError(
-                f"venue {self.name}: no instrument {symbol} (connected: {bool(self._instruments)}; "
+                f"venue {self.name}: no instrument {symbol} (connected: {bool(self._session.instruments)}; "
                 f"configured symbols: {', '.join(self.config.symbols)})"
             )
         return inst
 
     def connect(self, callbacks: VenueCallbacks) -> None:
         """Start connecting on the running loop; `wait_ready()` awaits the first reconciliation."""
-        self._cb = callbacks
-        self._ready = asyncio.Event()
-        self._spawn(self._supervise())
+        self._engine.attach(callbacks)
+        self._runner.spawn(self._supervise())
 
     @property
     def is_up(self) -> bool:
-        return (
-            bool(self._instruments)
-            and self._user_up
-            and self._reconciled_once
-            and all(self._books_synced.get(s, False) for s in self.config.symbols)
-        )
+        return self._health.is_up
 
     def submit(self, order: ChildOrder) -> None:
         track = self._tracks.get(order.client_id)
         if track is None:
             track = _Track(order.client_id, order.instrument.symbol, order.side)
             self._tracks[order.client_id] = track
-        track.submitted = self._event()
-        self._dispatch(self._submit(order, track))
+        track.submitted = asyncio.Event()
+        self._runner.dispatch(self._submit(order, track))
 
     def cancel(self, order: ChildOrder) -> None:
-        self._dispatch(self._cancel(order.client_id, order.instrument.symbol, order.venue_order_id))
+        self._runner.dispatch(self._cancel(order.client_id, order.instrument.symbol, order.venue_order_id))
 
     def cancel_all(self, symbol: str) -> None:
-        self._dispatch(self._cancel_all(symbol))
+        self._runner.dispatch(self._cancel_all(symbol))
 
     def cancel_by_id(self, symbol: str, client_id: str, venue_order_id: str) -> None:
-        self._dispatch(self._cancel(client_id, symbol, venue_order_id))
+        self._runner.dispatch(self._cancel(client_id, symbol, venue_order_id))
 
     def open_orders(self, symbol: str) -> list[VenueOrderReport]:
         """Our open orders at the venue: fresh from the exchange when called outside the loop,
         else as last known from the user stream and reconciliation."""
-        if not _loop_running():
-            return self._run_blocking(self._fetch_open_reports(symbol))
+        if not loop_running():
+            return self._runner.run_blocking(self._fetch_open_reports(symbol))
         return [r for cid, r in self._venue_open.items() if self._open_symbol.get(cid) == symbol]
 
     def fills_since(self, symbol: str, since_ts: float) -> list[Fill]:
-        if not _loop_running():
-            return self._run_blocking(self._fetch_fills(symbol, since_ts))
+        if not loop_running():
+            return self._runner.run_blocking(self._fetch_fills(symbol, since_ts))
         return [f for f in self._fills if f.venue_ts >= since_ts and self._fill_symbol(f) == symbol]
 
     def balances(self) -> dict[str, Balance]:
-        return dict(self._balances)
+        return self._balances.snapshot()
 
     def depth_snapshot(self, symbol: str, levels: int) -> BookUpdate:
         """The local book to `levels` deep (at most `snapshot_limit`: deeper levels are not kept in
         sync); fresh from the exchange's REST depth when called outside the loop. An empty book
         while the local one is resynchronising."""
-        if not _loop_running():
-            return self._run_blocking(self._fetch_depth(symbol, levels))
-        book = self._ex.orderbooks.get(symbol) if self._ex is not None else None
-        if book is None or not self._books_synced.get(symbol, False):
+        if not loop_running():
+            return self._runner.run_blocking(self._fetch_depth(symbol, levels))
+        ex = self._session.ex
+        book = ex.orderbooks.get(symbol) if ex is not None else None
+        if book is None or not self._health.books_synced.get(symbol, False):
             return BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True)
         return self._book_update(symbol, book, min(levels, self.config.snapshot_limit), True)
 
     # ================================================================== lifecycle
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Until markets are loaded, the user stream is subscribed and reconciled, books are synced."""
-        assert self._ready is not None, "connect() first"
+        assert self._engine.attached, "connect() first"
         deadline = time.monotonic() + timeout_s
-        await asyncio.wait_for(self._ready.wait(), timeout_s)
+        await asyncio.wait_for(self._health.ready.wait(), timeout_s)
         while not self.is_up:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"venue {self.name} not up after {timeout_s} s: {self.status_detail()}")
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
-        self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._ex is not None:
-            with contextlib.suppress(Exception):
-                await self._ex.close()
-            self._ex = None
+        await self._runner.stop()
+        await self._session.close()
 
     def close_blocking(self) -> None:
-        if self._private_loop is not None:
-            self._private_loop.run_until_complete(self.close())
-            self._private_loop.close()
-            self._private_loop = None
+        self._runner.close_private_loop(self.close)
 
     def status_detail(self) -> str:
-        parts = [
-            f"markets={'yes' if self._instruments else 'no'}",
-            f"user_stream={'up' if self._user_up else 'down'}",
-            f"reconciled={'yes' if self._reconciled_once else 'no'}",
-            "books=" + ",".join(f"{s}:{'synced' if ok else 'resyncing'}" for s, ok in self._books_synced.items()),
-        ]
-        if not math.isnan(self.clock_offset_ms):
-            parts.append(f"clock_offset_ms={self.clock_offset_ms:.0f}")
-        if self.clock_alert:
-            parts.append("CLOCK OFFSET ALERT")
-        return " ".join(parts)
+        return self._health.detail()
+
+    @property
+    def clock_offset_ms(self) -> float:
+        """The exchange's clock minus ours, ms (NaN until measured)."""
+        return self._health.clock_offset_ms
+
+    @property
+    def clock_rtt_ms(self) -> float:
+        return self._health.clock_rtt_ms
+
+    @property
+    def clock_alert(self) -> bool:
+        return self._health.clock_alert
+
+    @property
+    def _books_synced(self) -> dict[str, bool]:  # read by the connectivity tests
+        return self._health.books_synced
+
+    @property
+    def _ex(self) -> Any:  # the ccxt client, read by the connectivity tests
+        return self._session.ex
 
     # ================================================================== connection supervisor
     async def _supervise(self) -> None:
-        delay = self.config.reconnect_min_s
-        while not self._closed:
-            try:
-                await self._setup()
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.stats["connect_failures"] += 1
-                log.warning("venue %s: connect failed (%s); retrying in %.1f s", self.name, short(exc), delay)
-                self._status(f"connect failed: {short(exc)}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.reconnect_max_s)
-        self._spawn(self._user_loop())
-        self._spawn(self._balance_loop())
-        self._spawn(self._clock_loop())
-        self._spawn(self._settle_loop())
+        await self._session.open()
+        self._audit_books(self._session.ex)
+        self._runner.spawn(self._user_loop())
+        self._runner.spawn(self._balance_loop())
+        self._runner.spawn(self._session.run_clock())
+        self._runner.spawn(self._settle_loop())
         for symbol in self.config.symbols:
-            self._spawn(self._book_loop(symbol))
-            self._spawn(self._trades_loop(symbol))
-
-    async def _setup(self) -> None:
-        ex = await self._exchange()
-        markets = await self._rest(ex.load_markets)
-        missing = [s for s in self.config.symbols if s not in markets]
-        if missing:
-            raise ValueError(f"venue {self.name} does not list {', '.join(missing)}")
-        await self._measure_clock()
-        account = await self._rest(ex.fetch_balance)
-        fees = fee_bps_from_account(account.get("info") or {})
-        self._set_balances_from_account(account.get("info") or {})
-        for symbol in self.config.symbols:
-            market = markets[symbol]
-            self._markets_by_id[str(market["id"])] = symbol
-            maker, taker = fees if fees is not None else (None, None)
-            self._instruments[symbol] = instrument_from_market(self.name, market, maker, taker)
-        self._status("markets loaded")
-
-    async def _exchange(self) -> Any:
-        if self._ex is None:
-            creds = self._credentials or lookup(self.config.credentials_ref, self._secret_store)
-            self._ex = (self._factory or make_exchange)(self.config, creds)
-            self._audit_books(self._ex)
-        return self._ex
-
-    # ================================================================== REST with back-off
-    async def _rest(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        """One ccxt REST call, never sent while the exchange has told us to back off."""
-        while True:
-            wait = self._backoff_until - time.monotonic()
-            if wait <= 0:
-                break
-            self.stats["rest_waits"] += 1
-            await asyncio.sleep(wait)
-        self.stats["rest_calls"] += 1
-        try:
-            result = await fn(*args, **kwargs)
-        except Exception as exc:
-            if is_rate_limit(exc):
-                self._back_off(exc)
-            elif "-1021" in str(exc) or isinstance(exc, ccxt.InvalidNonce):
-                self.stats["timestamp_rejects"] += 1
-                self._spawn(self._measure_clock())
-            raise
-        self._rate_limit_streak = 0
-        return result
-
-    def _back_off(self, exc: BaseException) -> None:
-        """Honour Retry-After (seconds) from the 429/418; without one, back off exponentially."""
-        self.stats["rate_limited"] += 1
-        self._rate_limit_streak += 1
-        retry = None
-        headers = getattr(self._ex, "last_response_headers", None) or {}
-        for key, value in dict(headers).items():
-            if str(key).lower() == "retry-after":
-                with contextlib.suppress(ValueError):
-                    retry = float(value)
-        if retry is None:
-            retry = min(2.0 ** (self._rate_limit_streak - 1), 60.0)
-        until = time.monotonic() + max(retry, 0.5)
-        if until > self._backoff_until:
-            self._backoff_until = until
-            log.warning("venue %s: rate limited (%s); no REST request for %.1f s", self.name, short(exc), retry)
+            self._runner.spawn(self._book_loop(symbol))
+            self._runner.spawn(self._trades_loop(symbol))
 
     # ================================================================== orders out
     async def _submit(self, order: ChildOrder, track: _Track) -> None:
         cid = order.client_id
         try:
-            await self._wait_until_ready(self.config.ack_timeout_s)
+            await self._session.wait_for_markets(self.config.ack_timeout_s)
         except TimeoutError:
             self._reject(track, RejectReason.VENUE_DOWN, "venue not connected; order not sent")
             return
-        ex = self._ex
-        inst = self._instruments.get(order.instrument.symbol)
+        ex = self._session.ex
+        inst = self._session.instruments.get(order.instrument.symbol)
         if inst is not None:  # ccxt would silently round an off-grid price or size: refuse it instead
             if order.price is not None and order.price % inst.tick_size != 0:
                 self._reject(track, RejectReason.BAD_TICK, f"price {order.price} is off the {inst.tick_size} tick")
@@ -369,7 +284,7 @@ class CcxtVenue:
         elif order.price is not None:
             params["timeInForce"] = "IOC" if order.tif is TimeInForce.IOC else "GTC"
         call = asyncio.ensure_future(
-            self._rest(
+            self._session.rest(
                 ex.create_order,
                 order.instrument.symbol,
                 "market" if order.price is None else "limit",
@@ -392,15 +307,15 @@ class CcxtVenue:
                         cid,
                         self.config.ack_timeout_s,
                     )
-                    self._emit_timeout(cid)
+                    self._engine.on_timeout(cid)
                 response = await call  # ccxt's own timeout bounds this wait
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if is_indeterminate(exc):
                 if not track.acked and track.status is None and not track.settling:
-                    self._emit_timeout(cid)
-                self._spawn(self._settle(track, f"submit failed: {short(exc)}"))
+                    self._engine.on_timeout(cid)
+                self._runner.spawn(self._settle(track, f"submit failed: {short(exc)}"))
             else:
                 self._reject(track, reject_reason(exc), short(exc))
             self._mark_submitted(track)
@@ -416,11 +331,11 @@ class CcxtVenue:
         track = self._tracks.get(cid)
         if track is not None and track.submitted is not None and not track.submitted.is_set():
             await track.submitted.wait()  # a cancel never overtakes its own order
-        ex = await self._exchange_ready()
+        ex = await self._session.exchange_ready()
         vid = venue_order_id or (track.venue_order_id if track else "")
         params = {} if vid else {"origClientOrderId": cid}
         try:
-            response = await self._rest(ex.cancel_order, vid or None, symbol, params)
+            response = await self._session.rest(ex.cancel_order, vid or None, symbol, params)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -429,15 +344,15 @@ class CcxtVenue:
             elif is_indeterminate(exc) or is_rate_limit(exc):
                 await self._query_and_apply(cid, symbol, still_open_reason=f"cancel failed: {short(exc)}")
             else:
-                self._emit_cancel_reject(cid, reject_reason(exc))
+                self._engine.on_cancel_reject(cid, reject_reason(exc))
             return
         self.stats["cancels"] += 1
         await self._apply_order(response.get("info") or {})
 
     async def _cancel_all(self, symbol: str) -> None:
-        ex = await self._exchange_ready()
+        ex = await self._session.exchange_ready()
         try:
-            rows = await self._rest(ex.cancel_all_orders, symbol)
+            rows = await self._session.rest(ex.cancel_all_orders, symbol)
         except Exception as exc:
             if is_not_found(exc):
                 return  # nothing open
@@ -448,22 +363,22 @@ class CcxtVenue:
 
     async def _query_and_apply(self, cid: str, symbol: str, still_open_reason: str = "") -> None:
         """Ask the exchange about one order and apply what it says; 'does not exist' → NOT_FOUND."""
-        ex = await self._exchange_ready()
+        ex = await self._session.exchange_ready()
         try:
-            order = await self._rest(ex.fetch_order, None, symbol, {"origClientOrderId": cid})
+            order = await self._session.rest(ex.fetch_order, None, symbol, {"origClientOrderId": cid})
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if is_not_found(exc):
-                self._emit_cancel_reject(cid, RejectReason.NOT_FOUND)
+                self._engine.on_cancel_reject(cid, RejectReason.NOT_FOUND)
                 self._forget_open(cid)
             elif still_open_reason:
-                self._emit_cancel_reject(cid, f"{still_open_reason} ({short(exc)})")
+                self._engine.on_cancel_reject(cid, f"{still_open_reason} ({short(exc)})")
             return
         info = order.get("info") or {}
         await self._apply_order(info)
         if still_open_reason and info.get("status") in ("NEW", "PARTIALLY_FILLED"):
-            self._emit_cancel_reject(cid, still_open_reason)
+            self._engine.on_cancel_reject(cid, still_open_reason)
 
     async def _settle(self, track: _Track, why: str) -> None:
         """An order whose fate is unknown: ask until the exchange says. 'Does not exist' twice,
@@ -474,11 +389,13 @@ class CcxtVenue:
         self.stats["settling"] += 1
         delay, not_found = 0.2, 0
         try:
-            while not self._closed:
+            while not self._runner.closed:
                 await asyncio.sleep(delay)
                 try:
-                    ex = await self._exchange_ready()
-                    order = await self._rest(ex.fetch_order, None, track.symbol, {"origClientOrderId": track.client_id})
+                    ex = await self._session.exchange_ready()
+                    order = await self._session.rest(
+                        ex.fetch_order, None, track.symbol, {"origClientOrderId": track.client_id}
+                    )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -488,7 +405,7 @@ class CcxtVenue:
                             log.info("venue %s: %s never reached the exchange (%s)", self.name, track.client_id, why)
                             self.stats["settled_not_found"] += 1
                             track.status = OrderStatus.REJECTED
-                            self._emit_cancel_reject(track.client_id, RejectReason.NOT_FOUND)
+                            self._engine.on_cancel_reject(track.client_id, RejectReason.NOT_FOUND)
                             return
                         delay = self.config.unknown_grace_s
                     else:
@@ -504,7 +421,9 @@ class CcxtVenue:
         log.info("venue %s: %s rejected: %s (%s)", self.name, track.client_id, reason, detail)
         self.stats["rejects"] += 1
         track.status = OrderStatus.REJECTED
-        self._emit_order(VenueOrderReport(track.client_id, "", OrderStatus.REJECTED, Decimal(0), time.time(), reason))
+        self._engine.on_order(
+            VenueOrderReport(track.client_id, "", OrderStatus.REJECTED, Decimal(0), time.time(), reason)
+        )
 
     # ================================================================== state from the exchange
     async def _apply_order(self, info: dict[str, Any], rest_fills: bool = False) -> None:
@@ -513,7 +432,7 @@ class CcxtVenue:
             return
         cid = str(info.get("origClientOrderId") or info.get("clientOrderId") or "")
         vid = str(info["orderId"])
-        symbol = self._markets_by_id.get(str(info.get("symbol")), str(info.get("symbol")))
+        symbol = self._session.symbol_of(str(info.get("symbol"))) or str(info.get("symbol"))
         track = self._track(cid, vid, symbol, info.get("side"))
         ts = int(info.get("updateTime") or info.get("transactTime") or info.get("time") or time.time() * 1000) / 1000
         status = _STATUS.get(str(info.get("status")))
@@ -542,7 +461,7 @@ class CcxtVenue:
         x = info.get("x")
         cid = str(info["C"]) if x == "CANCELED" and info.get("C") else str(info.get("c"))
         vid = str(info["i"])
-        symbol = self._markets_by_id.get(str(info.get("s")), str(info.get("s")))
+        symbol = self._session.symbol_of(str(info.get("s"))) or str(info.get("s"))
         track = self._track(cid, vid, symbol, info.get("S"))
         status = _STATUS.get(str(info.get("X")))
         ts = int(info.get("T") or info.get("E") or time.time() * 1000) / 1000
@@ -593,14 +512,16 @@ class CcxtVenue:
         if current >= 3 or _RANK[status] <= current:
             return
         track.status = status
-        self._emit_order(VenueOrderReport(cid, vid, status, cum_filled, ts, reason))
+        self._engine.on_order(VenueOrderReport(cid, vid, status, cum_filled, ts, reason))
 
     def _ack(self, track: _Track, status: OrderStatus | None, ts: float) -> None:
         """The first thing the engine hears about a live order is its ack (then fills, then the end)."""
         if track.acked or status is None or status is OrderStatus.REJECTED:
             return
         track.acked = True
-        self._emit_order(VenueOrderReport(track.client_id, track.venue_order_id, OrderStatus.NEW, track.filled, ts))
+        self._engine.on_order(
+            VenueOrderReport(track.client_id, track.venue_order_id, OrderStatus.NEW, track.filled, ts)
+        )
         if track.status is None:
             track.status = OrderStatus.NEW
 
@@ -609,8 +530,10 @@ class CcxtVenue:
         if not track.venue_order_id:
             return
         try:
-            ex = await self._exchange_ready()
-            trades = await self._rest(ex.fetch_my_trades, track.symbol, None, 1000, {"orderId": track.venue_order_id})
+            ex = await self._session.exchange_ready()
+            trades = await self._session.rest(
+                ex.fetch_my_trades, track.symbol, None, 1000, {"orderId": track.venue_order_id}
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -674,8 +597,7 @@ class CcxtVenue:
         track.filled += fill.quantity
         self._fills.append(fill)
         self.stats["fills"] += 1
-        if self._cb is not None:
-            self._cb.on_fill(fill)
+        self._engine.on_fill(fill)
 
     def _track(self, cid: str, vid: str, symbol: str, side: Any) -> _Track:
         track = self._tracks.get(cid)
@@ -698,7 +620,7 @@ class CcxtVenue:
     async def reconcile(self, reason: str = "requested") -> dict[str, Any]:
         """Bring the engine in line with the exchange (see the module docstring). Returns a summary."""
         t0 = time.monotonic()
-        ex = await self._exchange_ready()
+        ex = await self._session.exchange_ready()
         summary: dict[str, Any] = {
             "reason": reason,
             "open_at_venue": 0,
@@ -709,7 +631,7 @@ class CcxtVenue:
         }
         watermark = self._fill_watermark()
         for symbol in self.config.symbols:
-            rows = await self._rest(ex.fetch_open_orders, symbol)
+            rows = await self._session.rest(ex.fetch_open_orders, symbol)
             open_cids: set[str] = set()
             for row in rows:
                 info = row.get("info") or {}
@@ -727,7 +649,7 @@ class CcxtVenue:
                     if cid in open_cids:
                         if child.status is OrderStatus.PENDING_CANCEL:
                             summary["recanceled"] += 1
-                            self._spawn(self._cancel(cid, symbol, child.venue_order_id))
+                            self._runner.spawn(self._cancel(cid, symbol, child.venue_order_id))
                         continue
                     if track is not None and track.submitted is not None and not track.submitted.is_set():
                         continue  # our own submit is still in flight in this process
@@ -736,12 +658,12 @@ class CcxtVenue:
                     summary["resolved"] += 1
                     track = self._track(cid, child.venue_order_id, symbol, child.side.name)
                     if child.status is OrderStatus.PENDING_NEW:
-                        self._emit_timeout(cid)  # sent or not, we cannot know: UNKNOWN until the exchange says
-                    self._spawn(self._settle(track, f"open in our journal, not open at the venue ({reason})"))
+                        self._engine.on_timeout(cid)  # sent or not, we cannot know: UNKNOWN until the exchange says
+                    self._runner.spawn(self._settle(track, f"open in our journal, not open at the venue ({reason})"))
             if watermark is not None:
                 summary["fills_swept"] += await self._sweep_trades(symbol, watermark)
-        account = await self._rest(ex.fetch_balance)
-        self._set_balances_from_account(account.get("info") or {})
+        account = await self._session.rest(ex.fetch_balance)
+        self._balances.from_account(account.get("info") or {})
         summary["orphans"] = len(self.orphans)
         summary["duration_ms"] = round((time.monotonic() - t0) * 1000, 1)
         self.stats["reconciliations"] += 1
@@ -759,18 +681,19 @@ class CcxtVenue:
     def _fill_watermark(self) -> float | None:
         """Since when fills may be missing: the user stream's last outage, or on the first connect
         the oldest child the OMS still cares about (none: the last 10 minutes)."""
-        if self._reconciled_once and self._user_down_since is not None:
-            return self._user_down_since - 5.0
-        if self._reconciled_once:
+        health = self._health
+        if health.reconciled_once and health.user_down_since is not None:
+            return health.user_down_since - 5.0
+        if health.reconciled_once:
             return None
         if self.view is not None:
             return self.view.fill_watermark(self.name)
         return time.time() - 600.0
 
     async def _sweep_trades(self, symbol: str, since_ts: float) -> int:
-        ex = self._ex
+        ex = self._session.ex
         swept = 0
-        rows = await self._rest(ex.fetch_my_trades, symbol, int(since_ts * 1000), 1000)
+        rows = await self._session.rest(ex.fetch_my_trades, symbol, int(since_ts * 1000), 1000)
         while True:
             for t in rows:
                 row = t.get("info") or {}
@@ -778,7 +701,7 @@ class CcxtVenue:
                 cid = self._vid_to_cid.get(vid) or (self.view.client_id_for(self.name, vid) if self.view else None)
                 if cid is None:
                     try:
-                        order = await self._rest(ex.fetch_order, vid, symbol)
+                        order = await self._session.rest(ex.fetch_order, vid, symbol)
                         cid = str((order.get("info") or {}).get("clientOrderId"))
                     except Exception as exc:
                         log.warning(
@@ -792,14 +715,14 @@ class CcxtVenue:
             if len(rows) < 1000:
                 return swept
             last_id = int((rows[-1].get("info") or {})["id"])
-            rows = await self._rest(ex.fetch_my_trades, symbol, None, 1000, {"fromId": last_id + 1})
+            rows = await self._session.rest(ex.fetch_my_trades, symbol, None, 1000, {"fromId": last_id + 1})
 
     async def _settle_loop(self) -> None:
         """Orders stuck in PENDING_CANCEL or UNKNOWN for a while are asked about (REST only; the
         user stream may be fine while a cancel answer was lost)."""
-        while not self._closed:
+        while not self._runner.closed:
             await asyncio.sleep(max(self.config.unknown_grace_s * 2, 1.0))
-            if self.view is None or not self._reconciled_once:
+            if self.view is None or not self._health.reconciled_once:
                 continue
             now = time.time()
             for child in self.view.open_children(self.name):
@@ -811,7 +734,7 @@ class CcxtVenue:
                 if now - child.created_ts < self.config.request_timeout_s:
                     continue
                 if child.status is OrderStatus.UNKNOWN:
-                    self._spawn(
+                    self._runner.spawn(
                         self._settle(
                             self._track(
                                 child.client_id, child.venue_order_id, child.instrument.symbol, child.side.name
@@ -821,7 +744,7 @@ class CcxtVenue:
                     )
                 else:
                     self.stats["recancel_stuck"] += 1
-                    self._spawn(
+                    self._runner.spawn(
                         self._query_and_apply(
                             child.client_id, child.instrument.symbol, still_open_reason="cancel not confirmed"
                         )
@@ -831,20 +754,18 @@ class CcxtVenue:
     async def _user_loop(self) -> None:
         delay = self.config.reconnect_min_s
         resubscribed = False
-        while not self._closed:
+        while not self._runner.closed:
             try:
-                ex = self._ex
+                ex = self._session.ex
                 if not resubscribed:
                     await ex.authenticate({"type": "spot"})
-                    self._user_up = True
-                    await self.reconcile("first connect" if not self._reconciled_once else "user stream reconnected")
-                    self._reconciled_once = True
-                    self._user_down_since = None
+                    self._health.mark_user_stream_up()
+                    first = not self._health.reconciled_once
+                    await self.reconcile("first connect" if first else "user stream reconnected")
+                    self._health.mark_reconciled()
                     resubscribed = True
                     delay = self.config.reconnect_min_s
-                    if self._ready is not None:
-                        self._ready.set()
-                    self._status("user stream subscribed and reconciled")
+                    self._health.report("user stream subscribed and reconciled")
                 orders = await ex.watch_orders()
                 for order in orders:
                     trades = [t.get("info") or {} for t in (order.get("trades") or [])]
@@ -852,26 +773,20 @@ class CcxtVenue:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if resubscribed or self._user_up:
+                if resubscribed or self._health.user_up:
                     self.stats["user_stream_drops"] += 1
                     log.warning("venue %s: user stream lost (%s); reconnecting", self.name, short(exc))
-                self._user_up = False
+                self._health.mark_user_stream_down(time.time())
                 resubscribed = False
-                if self._user_down_since is None:
-                    self._user_down_since = time.time()
-                self._status(f"user stream down: {short(exc)}")
+                self._health.report(f"user stream down: {short(exc)}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _balance_loop(self) -> None:
-        while not self._closed:
+        while not self._runner.closed:
             try:
-                balance = await self._ex.watch_balance()
-                info = balance.get("info") or {}
-                if info.get("e") == "outboundAccountPosition":
-                    for row in info.get("B", []):
-                        free, locked = Decimal(row["f"]), Decimal(row["l"])
-                        self._balances[str(row["a"])] = Balance(self.name, str(row["a"]), free + locked, locked)
+                balance = await self._session.ex.watch_balance()
+                self._balances.from_stream(balance.get("info") or {})
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -880,9 +795,9 @@ class CcxtVenue:
     async def _book_loop(self, symbol: str) -> None:
         delay = self.config.reconnect_min_s
         audit = self.book_audit[symbol]
-        while not self._closed:
+        while not self._runner.closed:
             try:
-                book = await self._ex.watch_order_book(symbol, self.config.snapshot_limit)
+                book = await self._session.ex.watch_order_book(symbol, self.config.snapshot_limit)
             except asyncio.CancelledError:
                 raise
             except (ccxt.ChecksumError, ccxt.InvalidNonce) as exc:
@@ -897,25 +812,23 @@ class CcxtVenue:
                 delay = min(delay * 2, self.config.reconnect_max_s)
                 continue
             delay = self.config.reconnect_min_s
-            first = not self._books_synced.get(symbol, False)
+            first = self._health.mark_book_synced(symbol)
             if first:
-                self._books_synced[symbol] = True
-                self._status(f"{symbol} book synced")
+                self._health.report(f"{symbol} book synced")
             self._publish_book(symbol, book, first)
 
     def _book_lost(self, symbol: str, why: str) -> None:
-        was = self._books_synced.get(symbol, False)
-        self._books_synced[symbol] = False
-        if self._cb is not None and was:
+        was = self._health.mark_book_lost(symbol)
+        if was:
             # an empty book, so nothing downstream prices off the stale one while we resync
-            self._cb.on_book(BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True))
+            self._engine.on_book(BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True))
         if was:
             log.info("venue %s: %s book lost (%s)", self.name, symbol, why)
-            self._status(why)
+            self._health.report(why)
 
     def _publish_book(self, symbol: str, book: Any, is_snapshot: bool) -> None:
-        if self._cb is not None:
-            self._cb.on_book(self._book_update(symbol, book, self.config.book_levels, is_snapshot))
+        if self._engine.attached:
+            self._engine.on_book(self._book_update(symbol, book, self.config.book_levels, is_snapshot))
 
     def _book_update(self, symbol: str, book: Any, levels: int, is_snapshot: bool) -> BookUpdate:
         bids = np.asarray(book["bids"][:levels], dtype=np.float64).reshape(-1, 2)
@@ -933,15 +846,15 @@ class CcxtVenue:
         )
 
     async def _fetch_depth(self, symbol: str, levels: int) -> BookUpdate:
-        ex = await self._exchange_ready()
-        book = await self._rest(ex.fetch_order_book, symbol, min(levels, 5000))
+        ex = await self._session.exchange_ready()
+        book = await self._session.rest(ex.fetch_order_book, symbol, min(levels, 5000))
         return self._book_update(symbol, book, levels, True)
 
     async def _trades_loop(self, symbol: str) -> None:
         delay = self.config.reconnect_min_s
-        while not self._closed:
+        while not self._runner.closed:
             try:
-                trades = await self._ex.watch_trades(symbol)
+                trades = await self._session.ex.watch_trades(symbol)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -949,13 +862,13 @@ class CcxtVenue:
                 delay = min(delay * 2, self.config.reconnect_max_s)
                 continue
             delay = self.config.reconnect_min_s
-            if not trades or self._cb is None:
+            if not trades or not self._engine.attached:
                 continue
             px = np.array([float(t["price"]) for t in trades], dtype=np.float64)
             qty = np.array([float(t["amount"]) for t in trades], dtype=np.float64)
             side = np.array([1 if t["side"] == "buy" else -1 for t in trades], dtype=np.int8)
             ts = np.array([(t["timestamp"] or 0) / 1000 for t in trades], dtype=np.float64)
-            self._cb.on_trades(Trades(time.time(), self.name, symbol, px, qty, side, ts))
+            self._engine.on_trades(Trades(time.time(), self.name, symbol, px, qty, side, ts))
 
     def _audit_books(self, ex: Any) -> None:
         """Wrap ccxt's diff application to count diffs and prove none is applied across a gap."""
@@ -964,7 +877,7 @@ class CcxtVenue:
             return
 
         def audited(client: Any, message: dict[str, Any], orderbook: Any) -> Any:
-            symbol = orderbook.get("symbol") or self._markets_by_id.get(str(message.get("s")), "")
+            symbol = orderbook.get("symbol") or self._session.symbol_of(str(message.get("s"))) or ""
             audit = self.book_audit.get(symbol)
             prev = orderbook.get("nonce")
             result = original(client, message, orderbook)
@@ -982,58 +895,7 @@ class CcxtVenue:
 
         ex.handle_order_book_message = audited
 
-    # ================================================================== clock
-    async def _clock_loop(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(self.config.clock_check_every_s)
-            with contextlib.suppress(Exception):
-                await self._measure_clock()
-
-    async def _measure_clock(self) -> None:
-        ex = self._ex
-        t0 = time.time()
-        server_ms = await self._rest(ex.fetch_time)
-        t1 = time.time()
-        offset = float(server_ms) - (t0 + t1) / 2 * 1000
-        self.clock_offset_ms, self.clock_rtt_ms = offset, (t1 - t0) * 1000
-        ex.options["timeDifference"] = int(-offset)  # sign with the venue's time (ccxt nonce = now - difference)
-        alert = abs(offset) > self.config.recv_window_ms / 2
-        if alert:
-            log.warning(
-                "venue %s: clock offset %.0f ms exceeds half the signing window (%d ms); "
-                "signing with the venue's time, but check NTP on this machine",
-                self.name,
-                offset,
-                self.config.recv_window_ms,
-            )
-        if alert != self.clock_alert:
-            self.clock_alert = alert
-            self._status(f"clock offset {offset:.0f} ms" + (" exceeds half the recvWindow" if alert else " ok"))
-
     # ================================================================== helpers
-    def _status(self, detail: str) -> None:
-        up = self.is_up
-        key = (up, detail if not up else "")
-        if key == self._last_status:
-            return
-        self._last_status = key
-        if self.clock_alert:
-            detail += f"; clock offset {self.clock_offset_ms:.0f} ms exceeds half the recvWindow"
-        if self._cb is not None:
-            self._cb.on_status(up, detail)
-
-    def _emit_order(self, report: VenueOrderReport) -> None:
-        if self._cb is not None:
-            self._cb.on_order(report)
-
-    def _emit_timeout(self, cid: str) -> None:
-        if self._cb is not None:
-            self._cb.on_timeout(cid)
-
-    def _emit_cancel_reject(self, cid: str, reason: str) -> None:
-        if self._cb is not None:
-            self._cb.on_cancel_reject(cid, reason)
-
     def _quote(self, symbol: str) -> str:
         return symbol.split("/")[1] if "/" in symbol else ""
 
@@ -1041,30 +903,9 @@ class CcxtVenue:
         track = self._tracks.get(fill.client_id)
         return track.symbol if track else ""
 
-    def _set_balances_from_account(self, info: dict[str, Any]) -> None:
-        for row in info.get("balances", []):
-            free, locked = Decimal(str(row["free"])), Decimal(str(row["locked"]))
-            self._balances[str(row["asset"])] = Balance(self.name, str(row["asset"]), free + locked, locked)
-
-    async def _wait_until_ready(self, timeout_s: float) -> None:
-        if self._ex is not None and self._instruments:
-            return
-        deadline = time.monotonic() + timeout_s
-        while not (self._ex is not None and self._instruments):
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            await asyncio.sleep(0.02)
-
-    async def _exchange_ready(self) -> Any:
-        """The exchange with markets loaded (also in blocking mode, where nothing else loads them)."""
-        ex = await self._exchange()
-        if not self._instruments and self._cb is None:  # blocking mode: nothing else loads the markets
-            await self._setup()
-        return ex
-
     async def _fetch_open_reports(self, symbol: str) -> list[VenueOrderReport]:
-        ex = await self._exchange_ready()
-        rows = await self._rest(ex.fetch_open_orders, symbol)
+        ex = await self._session.exchange_ready()
+        rows = await self._session.rest(ex.fetch_open_orders, symbol)
         out = []
         for row in rows:
             info = row.get("info") or {}
@@ -1081,77 +922,6 @@ class CcxtVenue:
 
     async def _fetch_fills(self, symbol: str, since_ts: float) -> list[Fill]:
         before = len(self._fills)
-        await self._exchange_ready()
+        await self._session.exchange_ready()
         await self._sweep_trades(symbol, since_ts)
         return [f for f in list(self._fills)[before:] if f.venue_ts >= since_ts]
-
-    def _event(self) -> asyncio.Event:
-        return asyncio.Event()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("venue %s: background task failed", self.name, exc_info=task.exception())
-
-    def _dispatch(self, coro: Coroutine[Any, Any, Any]) -> None:
-        if _loop_running():
-            self._spawn(coro)
-        else:
-            self._run_blocking(coro)
-
-    def _run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Outside any event loop (the standalone kill): run to completion on a private loop."""
-        if self._private_loop is None:
-            self._private_loop = asyncio.new_event_loop()
-            atexit.register(self.close_blocking)  # release ccxt's HTTP session when the command ends
-        return self._private_loop.run_until_complete(coro)
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def make_exchange(config: CcxtVenueConfig, creds: ApiCredentials) -> Any:
-    """A ccxt.pro exchange with the rate limiter on, spot only, and URL overrides applied."""
-    import ccxt.pro
-
-    cls = getattr(ccxt.pro, config.exchange_id, None)
-    if cls is None:
-        raise ValueError(f"ccxt.pro has no exchange {config.exchange_id!r}")
-    options = {
-        "defaultType": "spot",
-        "fetchMarkets": {"types": ["spot"]},
-        "fetchCurrencies": False,
-        "fetchMargins": False,
-        "recvWindow": config.recv_window_ms,
-        "warnOnFetchOpenOrdersWithoutSymbol": False,
-        "adjustForTimeDifference": False,  # we measure the offset ourselves (and alert on it)
-        **config.options,
-    }
-    ex = cls(
-        {
-            "apiKey": creds.api_key,
-            "secret": creds.secret,
-            "enableRateLimit": True,
-            "enableLastResponseHeaders": True,  # Retry-After of a 429/418
-            "rateLimiterAlgorithm": config.rate_limiter,
-            "rollingWindowSize": 60000,
-            "timeout": int(config.request_timeout_s * 1000),
-            "options": options,
-        }
-    )
-    if config.sandbox:
-        ex.set_sandbox_mode(True)
-    if config.url:
-        ex.urls["api"] = url_overrides(config.exchange_id, config.url, ex.urls)
-    return ex
