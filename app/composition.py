@@ -20,7 +20,7 @@ from pathlib import Path
 
 from adapters.store.journal import SqlJournal
 from app.bridge import Bridge, build_panels
-from app.desk import Desk, DeskConfig, build_desk
+from app.desk import Desk
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
 from app.settings import Settings, breaker_config, risk_limits
@@ -125,15 +125,10 @@ def _build_live_placeholder(
     on live books come with live mode in the window); it says so, and names the venues."""
     clock = LiveClock(loop)
     journal = SqlJournal(settings.journal_url, durable=bool(settings.get("journal.durable")))
-    from adapters.ccxt import OmsOrderView
-    from app.venues import LateOmsView, build_live_venues
-    from core.seeds import SeedTree
+    from app.venues import build_live_desk
 
-    view = LateOmsView()
-    venues, _ = build_live_venues(settings, view=view)
-    desk = build_desk(clock, journal, venues, {}, SeedTree(int(settings.get("market.seed"))),
-                      DeskConfig(limits=risk_limits(settings), breakers=breaker_config(settings)))
-    view.bind(OmsOrderView(desk.engine.oms))
+    desk = build_live_desk(settings, journal, clock, seed=int(settings.get("market.seed")))
+    venues = desk.venues
     window = MainWindow(settings_scope=settings_scope, sim_speed=None, restore=restore_layout)
     window.set_clock_source(clock.now)
     halted = f" · HALTED by {desk.engine.risk.killed_by}" if desk.engine.risk.killed else ""

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.settings import Settings, SettingsError, default_config_path
+from app.settings import Settings, SettingsError, breaker_config, default_config_path, risk_limits
 from core.ports import Venue
 from core.types import Instrument
 
@@ -86,6 +86,45 @@ def build_live_venues(
     # the same store as `python -m adapters.secrets` (keyring, else BLOCKHOUSE_SECRETS_FILE or the platform's file)
     venues = build_ccxt_venues(live.specs, symbols, refs, store or default_store(), view=view, **config)
     return dict(venues), list(symbols)
+
+
+def build_live_desk(
+    settings: Settings,
+    journal: Any,
+    clock: Any,
+    *,
+    specs: list[str] | None = None,
+    key_refs: dict[str, str] | None = None,
+    symbols: tuple[str, ...] | None = None,
+    store: Any = None,
+    execution: Any = None,
+    policy: str = "defaults",
+    orders_per_window: tuple[int, float] = (100, 10.0),
+    seed: int = 1,
+    **venue_config: Any,
+) -> Any:
+    """The desk (app/desk.py) on the exchange venues of `settings` (or `specs`), restored from
+    `journal`: what `run` and the terminal in live mode trade through. The venues read the OMS the
+    desk restores (reconciliation after every connect); `orders_per_window`: each venue's new-order
+    limit (messages, seconds), of which risk spends 80 %. No OTC desks: RFQ to desks comes with FIX."""
+    from adapters.ccxt import OmsOrderView
+    from app.desk import DeskConfig, build_desk
+    from app.policy import resolve_policy
+    from core.seeds import SeedTree
+
+    view = LateOmsView()
+    venues, _ = build_live_venues(settings, specs=specs, key_refs=key_refs, symbols=symbols, store=store,
+                                  view=view, **venue_config)
+    config = DeskConfig(
+        limits=risk_limits(settings),
+        breakers=breaker_config(settings),
+        policy=resolve_policy("live", policy),
+        rate_limits={name: orders_per_window for name in venues},
+        **({} if execution is None else {"execution": execution}),
+    )
+    desk = build_desk(clock, journal, venues, {}, SeedTree(seed), config)
+    view.bind(OmsOrderView(desk.engine.oms))
+    return desk
 
 
 def live_venue_settings(settings: Settings, specs: list[str] | None = None) -> LiveVenueSettings:

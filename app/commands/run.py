@@ -152,50 +152,34 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(args: argparse.Namespace, settings: Any) -> int:
     import adapters.ccxt.venue  # noqa: F401  (ccxt loads here, so the "imports" phase counts it)
-    from adapters.ccxt import OmsOrderView
     from adapters.store.journal import SqlJournal
-    from app.desk import DeskConfig, build_desk
-    from app.policy import resolve_policy
-    from app.settings import breaker_config, risk_limits
-    from app.venues import LateOmsView, build_live_venues
+    from app.venues import build_live_desk
     from core.actors import Actor, Role
     from core.clock import LiveClock
     from core.execution.service import ExecutionConfig
     from core.orders import validate_parent_id
     from core.parent import ParentOrder, ParentState
-    from core.seeds import SeedTree
     from core.types import Instrument, Side
 
     if args.resume and not _journal_exists(str(args.journal)):
         raise ValueError(f"--resume: journal {args.journal} does not exist")
     t_imported = time.time()
     journal = SqlJournal(args.journal)
-    oms_view = LateOmsView()  # the venues read the OMS the desk restores; both are built together below
     symbol = args.symbol
-    built, _ = build_live_venues(
+    desk = build_live_desk(
         settings,
+        journal,
+        LiveClock(),
         specs=args.venue or None,
         key_refs=dict(_pair(k, "--key") for k in args.key),
         symbols=(symbol,),
-        view=oms_view,
+        execution=ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
+        policy=args.policy,
+        orders_per_window=(args.orders_per_10s, 10.0),
+        seed=args.seed,
         ack_timeout_s=args.ack_timeout,
     )
-    desk = build_desk(
-        LiveClock(),
-        journal,
-        built,
-        {},  # OTC desks come with FIX (docs/connectivity.md); none are configured for `run` yet
-        SeedTree(args.seed),
-        DeskConfig(
-            limits=risk_limits(settings),
-            breakers=breaker_config(settings),
-            execution=ExecutionConfig(interval_s=args.interval, passive_refresh_s=args.passive_refresh),
-            policy=resolve_policy("live", args.policy),
-            rate_limits={name: (args.orders_per_10s, 10.0) for name in built},
-        ),
-    )
     engine, service = desk.engine, desk.execution
-    oms_view.bind(OmsOrderView(engine.oms))
     t_replayed = time.time()
     kill_watch = JournalKillWatch(journal, engine)  # from the replay on: a kill written while we connect counts
     oms = engine.oms
@@ -239,7 +223,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         if parent_id in oms.parents:
             raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
 
-    venues: list[Any] = list(built.values())
+    venues: list[Any] = list(desk.venues.values())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
