@@ -38,10 +38,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt
-import numpy as np
-
 from adapters.ccxt.balances import Balances
+from adapters.ccxt.book_sync import BookAudit, BookSync
 from adapters.ccxt.callbacks import CallbackRelay
 from adapters.ccxt.config import CcxtVenueConfig
 from adapters.ccxt.errors import is_indeterminate, is_not_found, is_rate_limit, reject_reason, short
@@ -49,8 +47,9 @@ from adapters.ccxt.health import VenueHealth
 from adapters.ccxt.reconcile import OrderView
 from adapters.ccxt.session import ExchangeSession
 from adapters.ccxt.tasks import TaskRunner, loop_running
+from adapters.ccxt.trade_stream import TradeStream
 from adapters.secrets.store import ApiCredentials, SecretStore
-from core.events import BookUpdate, Trades
+from core.events import BookUpdate
 from core.orders import ChildOrder, Fill, Liquidity, OrderStatus, TimeInForce
 from core.ports import Balance, RejectReason, VenueCallbacks, VenueOrderReport
 from core.types import Side, VenueInstrument
@@ -75,7 +74,6 @@ _RANK = {
     OrderStatus.EXPIRED: 3,
     OrderStatus.REJECTED: 3,
 }
-_EMPTY = np.empty(0, dtype=np.float64)
 
 
 @dataclass(slots=True)
@@ -92,17 +90,6 @@ class _Track:
     trade_ids: set[str] = field(default_factory=set)
     submitted: asyncio.Event | None = None  # set once our submit has an answer (or was settled)
     settling: bool = False
-
-
-@dataclass(slots=True)
-class BookAudit:
-    """Per symbol: how the local book was kept (the tests read it)."""
-
-    applied: int = 0  # diffs applied
-    gaps: int = 0  # sequence gaps detected (each one resnapshotted)
-    resyncs: int = 0  # snapshots the book was (re)built from
-    continuity_breaks: int = 0  # diffs applied across a gap: must stay 0
-    last_update_id: int = 0
 
 
 class CcxtVenue:
@@ -139,7 +126,8 @@ class CcxtVenue:
         self._open_symbol: dict[str, str] = {}
         self._fills: collections.deque[Fill] = collections.deque(maxlen=50_000)
         self.orphans: dict[str, VenueOrderReport] = {}
-        self.book_audit: dict[str, BookAudit] = {s: BookAudit() for s in config.symbols}
+        self._books = BookSync(config, self._session, self._health, self._engine, self._runner, self.stats)
+        self._trades = TradeStream(config, self._session, self._engine, self._runner)
         self.last_reconcile: dict[str, Any] = {}
 
     # ================================================================== the Venue port
@@ -198,12 +186,8 @@ class CcxtVenue:
         sync); fresh from the exchange's REST depth when called outside the loop. An empty book
         while the local one is resynchronising."""
         if not loop_running():
-            return self._runner.run_blocking(self._fetch_depth(symbol, levels))
-        ex = self._session.ex
-        book = ex.orderbooks.get(symbol) if ex is not None else None
-        if book is None or not self._health.books_synced.get(symbol, False):
-            return BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True)
-        return self._book_update(symbol, book, min(levels, self.config.snapshot_limit), True)
+            return self._runner.run_blocking(self._books.fetch_depth(symbol, levels))
+        return self._books.local_snapshot(symbol, levels)
 
     # ================================================================== lifecycle
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
@@ -240,6 +224,11 @@ class CcxtVenue:
         return self._health.clock_alert
 
     @property
+    def book_audit(self) -> dict[str, BookAudit]:
+        """Per symbol: diffs applied, gaps, resyncs and continuity breaks (must stay 0)."""
+        return self._books.audit
+
+    @property
     def _books_synced(self) -> dict[str, bool]:  # read by the connectivity tests
         return self._health.books_synced
 
@@ -250,14 +239,14 @@ class CcxtVenue:
     # ================================================================== connection supervisor
     async def _supervise(self) -> None:
         await self._session.open()
-        self._audit_books(self._session.ex)
+        self._books.install_audit()
         self._runner.spawn(self._user_loop())
         self._runner.spawn(self._balance_loop())
         self._runner.spawn(self._session.run_clock())
         self._runner.spawn(self._settle_loop())
         for symbol in self.config.symbols:
-            self._runner.spawn(self._book_loop(symbol))
-            self._runner.spawn(self._trades_loop(symbol))
+            self._runner.spawn(self._books.run(symbol))
+            self._runner.spawn(self._trades.run(symbol))
 
     # ================================================================== orders out
     async def _submit(self, order: ChildOrder, track: _Track) -> None:
@@ -791,109 +780,6 @@ class CcxtVenue:
                 raise
             except Exception:
                 await asyncio.sleep(self.config.reconnect_min_s * 5)
-
-    async def _book_loop(self, symbol: str) -> None:
-        delay = self.config.reconnect_min_s
-        audit = self.book_audit[symbol]
-        while not self._runner.closed:
-            try:
-                book = await self._session.ex.watch_order_book(symbol, self.config.snapshot_limit)
-            except asyncio.CancelledError:
-                raise
-            except (ccxt.ChecksumError, ccxt.InvalidNonce) as exc:
-                audit.gaps += 1
-                self.stats["book_gaps"] += 1
-                self._book_lost(symbol, f"sequence gap ({short(exc)}): resnapshot")
-                continue
-            except Exception as exc:
-                self.stats["book_stream_errors"] += 1
-                self._book_lost(symbol, f"book stream down: {short(exc)}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.reconnect_max_s)
-                continue
-            delay = self.config.reconnect_min_s
-            first = self._health.mark_book_synced(symbol)
-            if first:
-                self._health.report(f"{symbol} book synced")
-            self._publish_book(symbol, book, first)
-
-    def _book_lost(self, symbol: str, why: str) -> None:
-        was = self._health.mark_book_lost(symbol)
-        if was:
-            # an empty book, so nothing downstream prices off the stale one while we resync
-            self._engine.on_book(BookUpdate(time.time(), self.name, symbol, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True))
-        if was:
-            log.info("venue %s: %s book lost (%s)", self.name, symbol, why)
-            self._health.report(why)
-
-    def _publish_book(self, symbol: str, book: Any, is_snapshot: bool) -> None:
-        if self._engine.attached:
-            self._engine.on_book(self._book_update(symbol, book, self.config.book_levels, is_snapshot))
-
-    def _book_update(self, symbol: str, book: Any, levels: int, is_snapshot: bool) -> BookUpdate:
-        bids = np.asarray(book["bids"][:levels], dtype=np.float64).reshape(-1, 2)
-        asks = np.asarray(book["asks"][:levels], dtype=np.float64).reshape(-1, 2)
-        return BookUpdate(
-            time.time(),
-            self.name,
-            symbol,
-            int(book.get("nonce") or 0),
-            bids[:, 0].copy(),
-            bids[:, 1].copy(),
-            asks[:, 0].copy(),
-            asks[:, 1].copy(),
-            is_snapshot,
-        )
-
-    async def _fetch_depth(self, symbol: str, levels: int) -> BookUpdate:
-        ex = await self._session.exchange_ready()
-        book = await self._session.rest(ex.fetch_order_book, symbol, min(levels, 5000))
-        return self._book_update(symbol, book, levels, True)
-
-    async def _trades_loop(self, symbol: str) -> None:
-        delay = self.config.reconnect_min_s
-        while not self._runner.closed:
-            try:
-                trades = await self._session.ex.watch_trades(symbol)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.reconnect_max_s)
-                continue
-            delay = self.config.reconnect_min_s
-            if not trades or not self._engine.attached:
-                continue
-            px = np.array([float(t["price"]) for t in trades], dtype=np.float64)
-            qty = np.array([float(t["amount"]) for t in trades], dtype=np.float64)
-            side = np.array([1 if t["side"] == "buy" else -1 for t in trades], dtype=np.int8)
-            ts = np.array([(t["timestamp"] or 0) / 1000 for t in trades], dtype=np.float64)
-            self._engine.on_trades(Trades(time.time(), self.name, symbol, px, qty, side, ts))
-
-    def _audit_books(self, ex: Any) -> None:
-        """Wrap ccxt's diff application to count diffs and prove none is applied across a gap."""
-        original = getattr(ex, "handle_order_book_message", None)
-        if original is None:
-            return
-
-        def audited(client: Any, message: dict[str, Any], orderbook: Any) -> Any:
-            symbol = orderbook.get("symbol") or self._session.symbol_of(str(message.get("s"))) or ""
-            audit = self.book_audit.get(symbol)
-            prev = orderbook.get("nonce")
-            result = original(client, message, orderbook)
-            if audit is not None:
-                first_id, last_id = int(message.get("U", 0)), int(message.get("u", 0))
-                if prev is not None and audit.last_update_id == prev and first_id != prev + 1:
-                    audit.continuity_breaks += 1
-                elif prev is not None and audit.last_update_id != prev:
-                    audit.resyncs += 1  # first diff on a fresh snapshot: U ≤ lastUpdateId+1 ≤ u
-                    if not first_id <= prev + 1 <= last_id:
-                        audit.continuity_breaks += 1
-                audit.applied += 1
-                audit.last_update_id = last_id
-            return result
-
-        ex.handle_order_book_message = audited
 
     # ================================================================== helpers
     def _quote(self, symbol: str) -> str:
