@@ -2,6 +2,9 @@
 
 One request per desk: draft → sent → quoted → accepted → filled | last-look rejected; a quote
 can also expire or be rejected by the trader; a request can be canceled (withdrawn) while open.
+An accepted quote that the desk never confirms also ends: expired when it lapses while exchange
+orders are still being canceled to make room for it, rejected when the exchange filled the rest
+meanwhile. `Rfq.move_to` is the only way a request changes state (the service journals each move).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ RFQ_TRANSITIONS: dict[RfqState, frozenset[RfqState]] = {
     R.DRAFT: frozenset({R.SENT, R.CANCELED}),
     R.SENT: frozenset({R.QUOTED, R.EXPIRED, R.CANCELED}),
     R.QUOTED: frozenset({R.ACCEPTED, R.EXPIRED, R.REJECTED, R.CANCELED}),
-    R.ACCEPTED: frozenset({R.FILLED, R.LAST_LOOK_REJECTED}),
+    # the desk answers (fill or last look), or we never send the accept: expired or rejected
+    R.ACCEPTED: frozenset({R.FILLED, R.LAST_LOOK_REJECTED, R.EXPIRED, R.REJECTED}),
     R.FILLED: frozenset(),
     R.LAST_LOOK_REJECTED: frozenset(),
     R.EXPIRED: frozenset(),
@@ -69,6 +73,7 @@ class Rfq:
     mid_at_request: float = float("nan")
 
     def move_to(self, state: RfqState) -> None:
+        """Move along `RFQ_TRANSITIONS` or raise ValueError (changing nothing)."""
         if state not in RFQ_TRANSITIONS[self.state]:
             raise ValueError(f"RFQ {self.rfq_id}: cannot go from {self.state.value} to {state.value}")
         self.state = state

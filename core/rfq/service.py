@@ -356,13 +356,11 @@ class RfqService:
                 )
                 return
             self._release(rfq, qty, "expired while exchange orders were being canceled")
-            rfq.state = RfqState.EXPIRED
-            self._state(rfq, "expired before the accept could be sent")
+            self._expire_accepted(rfq, "expired before the accept could be sent")
             return
         if self.engine.clock.now() >= quote.expires_ts:  # never accept after expiry
             self._release(rfq, qty, "expired")
-            rfq.state = RfqState.EXPIRED
-            self._state(rfq, "expired")
+            self._expire_accepted(rfq, "expired")
             return
         self.desks[rfq.desk].accept(quote, qty, lambda res: self._on_execution(rfq, qty, res))
 
@@ -375,8 +373,9 @@ class RfqService:
         if left <= 0 or left < quote.min_quantity:
             if left > 0:
                 self._release(rfq, left, "below the quote's minimum")
-            rfq.state = RfqState.REJECTED
+            rfq.move_to(RfqState.REJECTED)
             rfq.decision, rfq.reason = "rejected", "the exchange filled the rest while making room"
+            self._journal(rfq, "rfq.reject", SYSTEM, quote_id=quote.quote_id, reason=rfq.reason)
             self._state(rfq, rfq.reason)
             return Decimal(0)
         self._journal(rfq, "rfq.accept_reduced", SYSTEM, quote_id=quote.quote_id, quantity=str(left))
@@ -390,6 +389,8 @@ class RfqService:
             rfq.move_to(RfqState.LAST_LOOK_REJECTED)
             rfq.reason = result.rejected_reason or "no fill"
             score.last_look_rejects += 1
+            # the desk's refusal: an rfq.reject marked last_look (a fill is journaled as otc.fill)
+            self._journal(rfq, "rfq.reject", SYSTEM, quote_id=result.quote_id, reason=rfq.reason, last_look=True)
             self._state(rfq, f"last-look reject: {rfq.reason}")
         else:
             filled = min(result.filled, reserved)
@@ -439,6 +440,12 @@ class RfqService:
                 self._state(rfq, reason)
                 n += 1
         return n
+
+    def _expire_accepted(self, rfq: Rfq, detail: str) -> None:
+        """An accept never sent because its quote lapsed first (its quantity is already released)."""
+        rfq.move_to(RfqState.EXPIRED)
+        self._journal(rfq, "rfq.expire", SYSTEM, reason=detail)
+        self._state(rfq, detail)
 
     def _expire(self, rfq_id: str) -> None:
         rfq = self.rfqs[rfq_id]

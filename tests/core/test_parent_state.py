@@ -7,7 +7,9 @@ for approval or staged cannot pause or complete, and running ⇄ paused.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -24,6 +26,7 @@ from core.types import Instrument, Side
 
 TRADER = Actor("tina", Role.TRADER)
 BTC = Instrument("BTC", "USDT")
+ROOT = Path(__file__).resolve().parents[2]
 P = ParentState
 
 FINISHED = {P.DONE, P.CANCELED, P.STOPPED_BY_RISK}
@@ -105,3 +108,15 @@ def test_a_journaled_move_the_table_forbids_is_reported_and_changes_nothing() ->
     assert [a.kind for a in alerts] == ["illegal_parent_transition"] * 2
     assert "journal record 3" in alerts[0].detail
 
+
+def test_no_code_assigns_a_parent_or_rfq_state_directly() -> None:
+    """`move_to` is the only way: no `parent.state = …` / `rfq.state = …` outside the models."""
+    direct = re.compile(r"\b(parent|rfq|parents\[[^]]*\]|rfqs\[[^]]*\])\.state\s*=[^=]")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("core", "app")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if direct.search(line)
+    ]
+    assert offenders == []
