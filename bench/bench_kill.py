@@ -40,7 +40,8 @@ def one(seed: int) -> tuple[float, int, int, float]:
         venue = exchange.venues[i % 3]
         ask = float(engine.books[venue.name].ask_px[0])
         price = Decimal(int(ask * 1.01) + i // 3)  # resting 100 bps above the touch: they stay working
-        engine.send_child("K", venue.name, Side.SELL, Decimal("0.01"), price, TimeInForce.GTC)
+        inst = venue.instrument("BTC/USDT")
+        engine.send_child("K", venue.name, Side.SELL, inst.quantity("0.01"), inst.price(price), TimeInForce.GTC)
     clock.run_until(clock.now() + 15)  # the rate budget releases the burst within the venues' limits
     working = len(engine.oms.open_children())
     t0, c0 = time.perf_counter(), time.thread_time()

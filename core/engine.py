@@ -8,7 +8,6 @@ the venue is called. Execution, RFQ and risk plug in on top of this.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
 from core.actors import SYSTEM, Actor
 from core.bus import Bus
@@ -20,7 +19,7 @@ from core.ports import Journal, RejectReason, Venue, VenueCallbacks, VenueOrderR
 from core.risk.gate import Decision, RiskGate
 from core.risk.rules import OrderProposal, RiskContext, RiskLimits
 from core.tape import Tape
-from core.types import Side
+from core.types import Price, Quantity, Side
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +74,32 @@ class Engine:
         parent_id: str,
         venue: str,
         side: Side,
-        quantity: Decimal,
-        price: Decimal | None,
+        quantity: Quantity,
+        price: Price | None,
         tif: TimeInForce = TimeInForce.GTC,
         actor: Actor = SYSTEM,
     ) -> tuple[Decision, ChildOrder | None]:
         """Pass the child through risk; if it may go now, journal the intent and send it.
 
+        `quantity` and `price` (None: a market order) are made by the venue's instrument
+        (`self.venues[venue].instrument(symbol)`: `.quantity`/`.price` for exact values, or the
+        router's `child_values` for the execution tick's floats). A child off the venue's tick or
+        lot grid, or below its minimum, raises ValueError naming the tick, lot or minimum; a float
+        or bare Decimal raises TypeError — so every child that reaches a venue is on its grid.
+
         Returns the decision and the child when it was sent (a queued child is sent later, when
         the venue's message budget allows and it passes the checks again)."""
         parent = self.oms.parents[parent_id]
-        proposal = OrderProposal(parent_id, venue, parent.instrument.symbol, side, quantity, price, tif, parent.account)
+        symbol = parent.instrument.symbol
+        if not isinstance(quantity, Quantity) or not (price is None or isinstance(price, Price)):
+            raise TypeError(
+                f"send_child takes a Quantity and a Price made by {venue}'s instrument, got "
+                f"{type(quantity).__name__} and {type(price).__name__}"
+            )
+        off_grid = self.venues[venue].instrument(symbol).grid_error(price, quantity)
+        if off_grid is not None:
+            raise ValueError(f"child for {parent_id} refused: {off_grid}")
+        proposal = OrderProposal(parent_id, venue, symbol, side, quantity, price, tif, parent.account)
         sent: list[ChildOrder] = []
         decision = self.risk.submit(proposal, actor, lambda p: sent.append(self._send(p, actor)))
         return decision, (sent[0] if sent else None)

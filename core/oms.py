@@ -29,7 +29,7 @@ from core.orders import (
 )
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
 from core.ports import Journal, JournalRecord, VenueOrderReport
-from core.types import Instrument, Side
+from core.types import Instrument, Price, Quantity, Side
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,24 @@ class OrderManager:
         parent_id: str,
         venue: str,
         side: Side,
-        quantity: Decimal,
-        price: Decimal | None,
+        quantity: Quantity,
+        price: Price | None,
         tif: TimeInForce,
         ts: float,
         actor: Actor = SYSTEM,
     ) -> ChildOrder:
-        """Journal the submit intent and return the child; the caller then sends it."""
+        """Journal the submit intent and return the child; the caller then sends it.
+
+        `quantity` and `price` are made by the venue's instrument (`Engine.send_child` has checked
+        them against the venue's grid). The journal keeps their exact decimal strings, as it always
+        has, so old journals replay unchanged; the `ChildOrder` keeps plain `Decimal` fields, read
+        as such everywhere (fills, leaves, blotters) — the grid is enforced here, at the boundary
+        where a new child is made, not re-derived on every read."""
+        if not isinstance(quantity, Quantity) or not (price is None or isinstance(price, Price)):
+            raise TypeError(
+                f"a child takes a Quantity and a Price made by the venue's instrument, got "
+                f"{type(quantity).__name__} and {type(price).__name__}"
+            )
         client_id = self.next_client_id(parent_id)
         payload = {
             "client_id": client_id,
@@ -123,8 +134,8 @@ class OrderManager:
             "venue": venue,
             "symbol": self.parents[parent_id].instrument.symbol,
             "side": side.name,
-            "quantity": str(quantity),
-            "price": None if price is None else str(price),
+            "quantity": str(quantity.value),
+            "price": None if price is None else str(price.value),
             "tif": tif.value,
             "ts": ts,
         }

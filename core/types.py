@@ -105,12 +105,8 @@ class VenueInstrument:
 
         A passive buy rounds down and a passive sell rounds up (never pay more than asked);
         `passive=False` rounds the other way (a marketable cap that still reaches the level).
-        """
-        down = (side is Side.BUY) == passive
-        ticks = (to_decimal(value, "price") / self.tick_size).to_integral_value(
-            ROUND_FLOOR if down else ROUND_CEILING
-        )
-        return Price(int(ticks), self.tick_size)
+        See `snap_price` for the float residue it absorbs."""
+        return snap_price(value, self.tick_size, side, passive)
 
     def floor_quantity(self, value: float | Decimal) -> Quantity:
         """Largest whole number of lots not above `value` (never rounds a size up).
@@ -127,6 +123,35 @@ class VenueInstrument:
         if price is not None and price.value * qty.value < self.min_notional_quote:
             return f"notional {price.value * qty.value} below the venue minimum {self.min_notional_quote}"
         return None
+
+    def grid_error(self, price: Price | None, qty: Quantity) -> str | None:
+        """Why this venue would refuse the order as malformed — off its tick or lot grid, not
+        positive, or below its minimum size or notional — or None when it may be sent.
+
+        Checks the exact values, not the grid they were made on: a `Price` made on a 0.01 grid
+        is on a 0.1 venue's grid only when it is a multiple of 0.1."""
+        where = f"{self.venue} {self.venue_symbol}"
+        if qty.value % self.lot_size != 0:
+            return f"{where}: quantity {qty} is not a multiple of the lot size {self.lot_size}"
+        if price is not None:
+            if price.value <= 0:
+                return f"{where}: price must be positive, got {price}"
+            if price.value % self.tick_size != 0:
+                return f"{where}: price {price} is not a multiple of the tick size {self.tick_size}"
+        refusal = self.check_order(price, qty)
+        return None if refusal is None else f"{where}: {refusal}"
+
+
+def snap_price(value: float | Decimal, tick_size: Decimal, side: Side, passive: bool = True) -> Price:
+    """`value` on the `tick_size` grid, rounded for `side` (see `VenueInstrument.round_price`).
+
+    Passive (a resting order, a limit a trader typed): a buy rounds down and a sell rounds up, so
+    the price is never looser than the one given. `passive=False` (a marketable cap) rounds
+    toward reaching the level: a buy up, a sell down. A float goes through its shortest repr, so
+    a level printed as 49495.200000000004 is a tick above 49495.2 for a marketable buy."""
+    down = (side is Side.BUY) == passive
+    ticks = (to_decimal(value, "price") / tick_size).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING)
+    return Price(int(ticks), tick_size)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -145,6 +170,12 @@ class Price:
         if exact <= 0:
             raise ValueError(f"price must be positive, got {exact}")
         return cls(int(ticks), tick_size)
+
+    @classmethod
+    def exact(cls, value: Decimal) -> Price:
+        """A price with no venue grid (an OTC desk's quote): on the grid of its own last digit."""
+        exact = to_decimal(value, "price")
+        return cls.of(exact, Decimal(1).scaleb(_exponent(exact)))
 
     @property
     def value(self) -> Decimal:
@@ -174,6 +205,12 @@ class Quantity:
             raise ValueError(f"quantity must not be negative, got {exact}")
         return cls(int(lots), lot_size)
 
+    @classmethod
+    def exact(cls, value: Decimal) -> Quantity:
+        """A size with no venue lot (an OTC trade): on the grid of its own last digit."""
+        exact = to_decimal(value, "quantity")
+        return cls.of(exact, Decimal(1).scaleb(_exponent(exact)))
+
     @property
     def value(self) -> Decimal:
         return self.lots * self.lot_size
@@ -183,3 +220,9 @@ class Quantity:
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: `to_decimal` refused NaN and infinities
+    return exponent

@@ -6,6 +6,10 @@ depth at our side of the touch × recent fill rate × (1 − toxicity) × prefer
 (preference: the adaptive policy's per-venue weight, 1 for every other algo). Every
 allocation is capped by the venue's available balance less what our working orders there lock,
 rounded down to the venue's lot, and dropped below the venue's minimum.
+
+This module is the one place where the execution tick's floats become a venue's lots and ticks
+(`child_values`): everything after it — the risk gate, `Engine.send_child`, the OMS — carries
+`Quantity` and `Price` made by the venue's instrument.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from decimal import Decimal
 import numpy as np
 
 from core.events import BookUpdate
-from core.types import Side, VenueInstrument
+from core.types import Price, Quantity, Side, VenueInstrument
 
 
 @dataclass(slots=True)
@@ -37,9 +41,28 @@ class VenueRouting:
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
+    """One child to send: on `venue`'s lot and tick grid, at or above its minimum size."""
+
     venue: str
-    quantity: Decimal
-    price: Decimal  # limit price (marketable: worst level taken, capped; passive: where to rest)
+    quantity: Quantity
+    price: Price  # limit price (marketable: worst level taken, capped; passive: where to rest)
+
+
+def child_values(
+    inst: VenueInstrument, side: Side, quantity: float | Decimal, price: float | Decimal, passive: bool
+) -> tuple[Quantity, Price] | None:
+    """A float size and price as a child the venue accepts, or None when it is below the venue's
+    minimum size or notional (dropped: the schedule sends it later, merged with the next slice).
+
+    The size is floored to whole lots (never more than asked). The price is snapped to the tick:
+    passive (a resting order) never improves on `price` for `side` — a buy rounds down, a sell
+    up; marketable (`passive=False`, `price` the worst level to take) rounds toward reaching the
+    level — a buy up, a sell down (`VenueInstrument.round_price`)."""
+    q = inst.floor_quantity(quantity)
+    p = inst.round_price(price, side, passive=passive)
+    if q.lots <= 0 or p.ticks <= 0 or inst.check_order(p, q) is not None:
+        return None
+    return q, p
 
 
 @dataclass(slots=True)
@@ -109,10 +132,7 @@ class Router:
     def _finish(self, side: Side, take: dict[str, float], price: dict[str, float], passive: bool) -> list[Allocation]:
         out: list[Allocation] = []
         for name, qty in take.items():
-            inst = self.venues[name].instrument
-            q = inst.floor_quantity(qty)
-            p = inst.round_price(price[name], side, passive=passive)
-            if q.lots <= 0 or inst.check_order(p, q) is not None:
-                continue
-            out.append(Allocation(name, q.value, p.value))
+            values = child_values(self.venues[name].instrument, side, qty, price[name], passive)
+            if values is not None:
+                out.append(Allocation(name, *values))
         return out

@@ -475,7 +475,7 @@ class ExecutionService:
     def _send_passive(self, runner: Runner, quantity: float, mid: float) -> None:
         parent = runner.parent
         for alloc in self._router(parent).passive(parent.side, quantity):
-            if not parent.within_limit(alloc.price):
+            if not parent.within_limit(alloc.price.value):
                 runner.limit_bound = True
                 continue
             self.engine.send_child(

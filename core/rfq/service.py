@@ -26,7 +26,6 @@ from core.actors import SYSTEM, Actor
 from core.engine import Engine
 from core.events import RfqQuoteArrived, RfqStateChanged
 from core.execution.service import ExecutionService
-from core.orders import TimeInForce
 from core.parent import ParentState
 from core.ports import LiquidityProvider, OtcExecution, Quote
 from core.rfq.evaluation import QuoteEvaluation, evaluate_quote
@@ -311,10 +310,9 @@ class RfqService:
             self.reject(quote_id, actor, "nothing left to do")
             return False
         parent = self.engine.oms.parents[rfq.parent_id]
-        proposal = OrderProposal(
-            rfq.parent_id, f"otc:{rfq.desk}", parent.instrument.symbol, parent.side, qty, quote.price,
-            TimeInForce.IOC, parent.account,
-        )  # fmt: skip
+        proposal = OrderProposal.otc(
+            rfq.parent_id, f"otc:{rfq.desk}", parent.instrument.symbol, parent.side, qty, quote.price, parent.account
+        )
         exposure = self.unsettled[rfq.desk] + self.in_flight[rfq.desk]
         refusal = self.engine.risk.check_otc_accept(proposal, rfq.desk, exposure, actor)
         if refusal is not None:  # journaled by the gate (risk.refused) with its rule

@@ -174,7 +174,7 @@ class RiskGate:
             if detail is not None:
                 refusal = ("parent_limit", detail)
         if refusal is None:
-            notional = float(p.quantity * p.price)
+            notional = float(p.quantity.value * p.price.value)
             limit = self.limits.desk_credit_limit
             if unsettled_notional + notional > limit:
                 refusal = (

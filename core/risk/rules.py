@@ -15,19 +15,38 @@ from typing import Protocol
 
 from core.orders import ChildOrder, TimeInForce
 from core.parent import ParentOrder
-from core.types import Side
+from core.types import Price, Quantity, Side
 
 
 @dataclass(frozen=True, slots=True)
 class OrderProposal:
+    """A child the engine would send: its size and price are made by the venue's instrument
+    (`Engine.send_child` checks them against the venue's grid); `price` None is a market order.
+    An OTC acceptance (`otc`) carries the desk's exact size and price instead."""
+
     parent_id: str
     venue: str
     symbol: str
     side: Side
-    quantity: Decimal
-    price: Decimal | None
+    quantity: Quantity
+    price: Price | None
     tif: TimeInForce
     account: str = "default"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantity, Quantity) or not (self.price is None or isinstance(self.price, Price)):
+            raise TypeError(
+                f"an order proposal takes a Quantity and a Price made by the venue's instrument, got "
+                f"{type(self.quantity).__name__} and {type(self.price).__name__}"
+            )
+
+    @classmethod
+    def otc(
+        cls, parent_id: str, venue: str, symbol: str, side: Side, quantity: Decimal, price: Decimal, account: str
+    ) -> OrderProposal:
+        """An OTC acceptance: no venue grid, so the desk's size and quote are taken exactly."""
+        return cls(parent_id, venue, symbol, side, Quantity.exact(quantity), Price.exact(price), TimeInForce.IOC,
+                   account)
 
 
 @dataclass(slots=True)
@@ -119,7 +138,7 @@ class ParentLimit:
             return None
         if p.price is None:
             return f"market order refused: parent {parent.parent_id} has a limit price {parent.limit_price}"
-        ok = p.price <= parent.limit_price if p.side is Side.BUY else p.price >= parent.limit_price
+        ok = p.price.value <= parent.limit_price if p.side is Side.BUY else p.price.value >= parent.limit_price
         return None if ok else f"price {p.price} beyond parent limit {parent.limit_price}"
 
 
@@ -194,7 +213,7 @@ class SelfTrade:
         for c in ctx.open_children(p.venue):
             if c.side is p.side or c.price is None or c.instrument.symbol != p.symbol:
                 continue
-            crosses = p.price is None or (p.price >= c.price if p.side is Side.BUY else p.price <= c.price)
+            crosses = p.price is None or (p.price.value >= c.price if p.side is Side.BUY else p.price.value <= c.price)
             if crosses:
                 return f"would trade against our own order {c.client_id} at {c.price} on {p.venue}"
         return None

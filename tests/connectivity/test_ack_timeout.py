@@ -11,7 +11,7 @@ from core.orders import OrderStatus, TimeInForce
 from core.parent import ParentOrder
 from core.ports import RejectReason
 from core.seeds import SeedTree
-from core.types import Side
+from core.types import Price, Quantity, Side
 from tests.connectivity.helpers import BTC, KEY, TRADER, arun, loopback, rig, stage, until
 
 
@@ -28,7 +28,8 @@ def test_late_ack_lost_ack_lost_request_and_5xx_each_settle_without_a_duplicate(
 
             def send(k: int):
                 child = r.engine.oms.new_child(
-                    "AK", "loop", Side.SELL, Decimal("0.01"), away + k, TimeInForce.GTC, r.engine.clock.now()
+                    "AK", "loop", Side.SELL, Quantity.exact(Decimal("0.01")), Price.exact(away + k), TimeInForce.GTC,
+                    r.engine.clock.now(),
                 )
                 r.venue.submit(child)
                 return child

@@ -14,13 +14,15 @@ from core.clock import LiveClock
 from core.engine import Engine
 from core.events import Alert
 from core.orders import OrderStatus, TimeInForce
-from core.types import Side
+from core.types import Price, Quantity, Side
 from tests.connectivity.helpers import CREDS, KEY, Rig, arun, loopback, rig, stage, until
 
 
 def rest_at_ask(r: Rig, parent: str, qty: Decimal):
     ask = Decimal(str(r.engine.books["loop"].ask_px[0]))
-    child = r.engine.oms.new_child(parent, "loop", Side.SELL, qty, ask, TimeInForce.GTC, r.engine.clock.now())
+    child = r.engine.oms.new_child(
+        parent, "loop", Side.SELL, Quantity.exact(qty), Price.exact(ask), TimeInForce.GTC, r.engine.clock.now()
+    )
     r.venue.submit(child)
     return child
 
@@ -58,7 +60,8 @@ def test_fill_missed_during_a_venue_restart_is_applied_exactly_once() -> None:
             await until(lambda: not r.venue.is_up, what="venue sees the outage")
             take_out(server, child.price)  # fills while nobody is listening
             blind = r.engine.oms.new_child(
-                "MF", "loop", Side.SELL, Decimal("0.01"), child.price + 500, TimeInForce.GTC, r.engine.clock.now()
+                "MF", "loop", Side.SELL, Quantity.exact(Decimal("0.01")), Price.exact(child.price + 500),
+                TimeInForce.GTC, r.engine.clock.now(),
             )
             r.venue.submit(blind)  # sent into the outage: connection refused → UNKNOWN
             await restart
@@ -120,19 +123,22 @@ def test_restarted_engine_reconciles_with_the_exchange() -> None:
             stage(engine, "RS")
             ask = Decimal(str(engine.books["loop"].ask_px[0]))
             resting = engine.oms.new_child(
-                "RS", "loop", Side.SELL, Decimal("0.02"), ask, TimeInForce.GTC, engine.clock.now()
+                "RS", "loop", Side.SELL, Quantity.exact(Decimal("0.02")), Price.exact(ask), TimeInForce.GTC,
+                engine.clock.now(),
             )
             venue.submit(resting)
             await until(lambda: resting.status is OrderStatus.NEW, what="resting")
             far = engine.oms.new_child(
-                "RS", "loop", Side.SELL, Decimal("0.02"), ask + 400, TimeInForce.GTC, engine.clock.now()
+                "RS", "loop", Side.SELL, Quantity.exact(Decimal("0.02")), Price.exact(ask + 400), TimeInForce.GTC,
+                engine.clock.now()
             )
             venue.submit(far)
             await until(lambda: far.status is OrderStatus.NEW, what="far resting")
             engine.oms.request_cancels([far], engine.oms.children[far.client_id] and __actor(), engine.clock.now())
             # crash: the cancel intent is journaled but never sent; an intent for a new child too
             unsent = engine.oms.new_child(
-                "RS", "loop", Side.SELL, Decimal("0.01"), ask + 500, TimeInForce.GTC, engine.clock.now()
+                "RS", "loop", Side.SELL, Quantity.exact(Decimal("0.01")), Price.exact(ask + 500), TimeInForce.GTC,
+                engine.clock.now()
             )
             await venue.close()
             take_out(server, resting.price)  # fills while we are down

@@ -21,7 +21,7 @@ from core.oms import OrderManager
 from core.orders import Fill, Liquidity, OrderStatus, TimeInForce
 from core.parent import ParentOrder
 from core.ports import VenueOrderReport
-from core.types import Instrument, Side
+from core.types import Instrument, Price, Quantity, Side
 
 TRADER = Actor("alice", Role.TRADER)
 BTC = Instrument("BTC", "USDT")
@@ -47,7 +47,8 @@ def drive(oms: OrderManager, steps: list[tuple[str, int, int]]) -> None:
         ids = list(oms.children)
         target = oms.children[ids[k % len(ids)]] if ids else None
         if op == "child" or target is None:
-            oms.new_child("P1", "A" if k % 2 else "B", Side.SELL, Decimal(q), Decimal("50000.5"), TimeInForce.GTC, ts)
+            venue, qty, price = "A" if k % 2 else "B", Quantity.exact(Decimal(q)), Price.exact(Decimal("50000.5"))
+            oms.new_child("P1", venue, Side.SELL, qty, price, TimeInForce.GTC, ts)
         elif op == "ack":
             oms.on_report(VenueOrderReport(target.client_id, f"V{k}", OrderStatus.NEW, Decimal(0), ts), ts)
         elif op == "fill":

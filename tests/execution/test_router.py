@@ -34,7 +34,7 @@ def test_a_sell_sweep_takes_the_clean_venue_before_the_toxic_one_at_the_same_bid
     for side in (Side.SELL, Side.BUY):
         cap = 49_000.0 if side is Side.SELL else 51_000.0
         allocs = router(venue("A", toxicity=0.5), venue("B")).marketable(side, 1.0, cap)
-        assert [(a.venue, a.quantity) for a in allocs] == [("B", Decimal("1.000"))], side
+        assert [(a.venue, a.quantity.value) for a in allocs] == [("B", Decimal("1.000"))], side
 
 
 def test_the_preferred_venue_is_taken_first_at_the_same_price_and_weighted_up_when_resting() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.store.journal import SqlJournal
-from core.actors import Actor, PermissionDenied, Role
+from core.actors import SYSTEM, Actor, PermissionDenied, Role
 from core.clock import SimClock
 from core.engine import Engine
 from core.events import TradingState
@@ -32,6 +32,15 @@ def rig(journal: SqlJournal | None = None, seed: int = 1) -> tuple[SimClock, Eng
     service = ExecutionService(engine, SeedTree(seed))
     clock.run_until(clock.now() + 3)
     return clock, engine, service, venues
+
+
+def send(  # type: ignore[no-untyped-def]
+    engine: Engine, pid: str, venue: str, side: Side, qty: Decimal, price: Decimal, tif: TimeInForce,
+    actor: Actor = SYSTEM,
+):
+    """`Engine.send_child` with the size and price made by the venue's instrument."""
+    inst = engine.venues[venue].instrument("BTC/USDT")
+    return engine.send_child(pid, venue, side, inst.quantity(qty), inst.price(price), tif, actor)
 
 
 def start(service: ExecutionService, pid: str = "P1", algo: str = "twap", side: Side = Side.SELL) -> None:
@@ -68,7 +77,7 @@ def test_kill_switch_cancels_everything_and_no_child_follows_even_when_timers_fi
     assert all(p.state is ParentState.STOPPED_BY_RISK for p in engine.oms.parents.values())
     clock.run_until(clock.now() + 600)  # algo timers would have fired many times
     assert sum(len(v.sent) for v in venues) == sent_before
-    decision, child = engine.send_child("P1", "V0", Side.SELL, Decimal(1), Decimal(50_000), TimeInForce.GTC, SUPER)
+    decision, child = send(engine, "P1", "V0", Side.SELL, Decimal(1), Decimal(50_000), TimeInForce.GTC, SUPER)
     assert decision is Decision.REFUSE and child is None
     assert engine.risk.events[-1].rule == "kill_switch"
 
@@ -89,11 +98,11 @@ def test_reducing_allows_only_position_reducing_orders_and_halted_none() -> None
     service.stage(ParentOrder("S", BTC, Side.SELL, Decimal(5), 600.0), TRADER)
     service.stage(ParentOrder("B", BTC, Side.BUY, Decimal(5), 600.0), TRADER)
     engine.risk.set_state("venue:V0", TradingState.REDUCING, SUPER, "test")
-    assert engine.send_child("S", "V0", Side.SELL, Decimal(1), Decimal(50_100), TimeInForce.GTC)[0] is Decision.SEND
-    assert engine.send_child("B", "V0", Side.BUY, Decimal(1), Decimal(49_900), TimeInForce.GTC)[0] is Decision.REFUSE
-    assert engine.send_child("B", "V1", Side.BUY, Decimal(1), Decimal(49_900), TimeInForce.GTC)[0] is Decision.SEND
+    assert send(engine, "S", "V0", Side.SELL, Decimal(1), Decimal(50_100), TimeInForce.GTC)[0] is Decision.SEND
+    assert send(engine, "B", "V0", Side.BUY, Decimal(1), Decimal(49_900), TimeInForce.GTC)[0] is Decision.REFUSE
+    assert send(engine, "B", "V1", Side.BUY, Decimal(1), Decimal(49_900), TimeInForce.GTC)[0] is Decision.SEND
     engine.risk.set_state("symbol:BTC/USDT", TradingState.HALTED, SUPER, "test")
-    assert engine.send_child("S", "V2", Side.SELL, Decimal(1), Decimal(50_100), TimeInForce.GTC)[0] is Decision.REFUSE
+    assert send(engine, "S", "V2", Side.SELL, Decimal(1), Decimal(50_100), TimeInForce.GTC)[0] is Decision.REFUSE
 
 
 def test_a_burst_of_ten_times_the_limit_goes_out_in_order_with_no_rate_limit_reject() -> None:
@@ -104,7 +113,7 @@ def test_a_burst_of_ten_times_the_limit_goes_out_in_order_with_no_rate_limit_rej
     service.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(100), 600.0), TRADER)
     t0 = clock.now()
     prices = [Decimal(50_400) - Decimal("0.1") * i for i in range(100)]  # all above the bid, none crossing
-    decisions = [engine.send_child("P1", "V0", Side.SELL, Decimal("0.01"), p, TimeInForce.GTC)[0] for p in prices]
+    decisions = [send(engine, "P1", "V0", Side.SELL, Decimal("0.01"), p, TimeInForce.GTC)[0] for p in prices]
     assert decisions.count(Decision.REFUSE) == 0
     assert decisions.count(Decision.QUEUE) >= 90  # the budget (8/s of the venue's 10/s) queues the excess
     clock.run_until(t0 + 30)
@@ -160,7 +169,7 @@ def test_cancels_bypass_the_rate_queue_and_the_kill_switch_purges_it() -> None:
     service.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(100), 600.0), TRADER)
     prices = [Decimal(50_400) - Decimal("0.1") * i for i in range(100)]
     for p in prices:
-        engine.send_child("P1", "V0", Side.SELL, Decimal("0.01"), p, TimeInForce.GTC)
+        send(engine, "P1", "V0", Side.SELL, Decimal("0.01"), p, TimeInForce.GTC)
     clock.run_until(clock.now() + 0.5)
     queued = engine.risk.queued("V0")
     assert queued >= 85  # 8 per rolling second go out, the rest wait

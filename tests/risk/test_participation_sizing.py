@@ -87,5 +87,6 @@ def test_the_room_mirrors_the_rule() -> None:
     lim.max_participation = 0.2
     assert execution.participation_room("V0") == pytest.approx(others * 0.25)
     execution.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(1), 600.0, algo="twap"), TINA)
-    engine.send_child("P1", "V0", Side.SELL, Decimal("0.3"), Decimal("49000"), TimeInForce.IOC)
+    inst = engine.venues["V0"].instrument("BTC/USDT")
+    engine.send_child("P1", "V0", Side.SELL, inst.quantity("0.3"), inst.price("49000"), TimeInForce.IOC)
     assert execution.participation_room("V0") == pytest.approx(others * 0.25 - 0.3)  # in flight counts as ours

@@ -22,14 +22,15 @@ from core.risk.rules import (
     SelfTrade,
     VenueExposure,
 )
-from core.types import Instrument, Side
+from core.types import Instrument, Side, VenueInstrument
 
 BTC = Instrument("BTC", "USDT")
+GRID = VenueInstrument("A", BTC, "BTCUSDT", Decimal("0.1"), Decimal("0.001"))
 
 
 def proposal(qty: str = "1", price: str | None = "50000", side: Side = Side.SELL) -> OrderProposal:
     return OrderProposal(
-        "P1", "A", "BTC/USDT", side, Decimal(qty), None if price is None else Decimal(price), TimeInForce.GTC
+        "P1", "A", "BTC/USDT", side, GRID.quantity(qty), None if price is None else GRID.price(price), TimeInForce.GTC
     )
 
 
