@@ -32,7 +32,13 @@ class FakeVenue:
         latency_s: float = 0.02,
         base: float = 1e6,
         quote: float = 1e12,
+        tick_size: str = "0.1",
+        lot_size: str = "0.001",
+        min_qty: str = "0.001",
+        min_notional: str = "10",
     ) -> None:
+        """The grid (`tick_size`, `lot_size`, `min_qty`, `min_notional`) is the venue's instrument;
+        the ladder sits on its ticks and fills come in its lots."""
         self.name = name
         self.clock = clock
         self.rng = np.random.default_rng(seed)
@@ -44,10 +50,10 @@ class FakeVenue:
             name,
             BTC,
             "BTCUSDT",
-            Decimal("0.1"),
-            Decimal("0.001"),
-            Decimal("0.001"),
-            Decimal("10"),
+            Decimal(tick_size),
+            Decimal(lot_size),
+            Decimal(min_qty),
+            Decimal(min_notional),
             maker_fee_bps=1.0,
             taker_fee_bps=5.0,
         )
@@ -145,7 +151,7 @@ class FakeVenue:
 
     # --- market ---
     def levels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        tick = 0.1
+        tick = float(self.inst.tick_size)
         bid0 = np.floor(self.mid / tick) * tick - tick
         bid_px = bid0 - np.arange(20) * 5 * tick
         ask_px = bid0 + 2 * tick + np.arange(20) * 5 * tick
@@ -212,9 +218,9 @@ class FakeVenue:
                     or (order.side is Side.SELL and p < float(order.price))
                 ):
                     break
-                got = min(left, Decimal(str(round(q, 3))))
+                got = min(left, self._on_lot(q))
                 if got > 0:
-                    self._fill(order, got, Decimal(str(round(p, 1))), Liquidity.TAKER)
+                    self._fill(order, got, self._on_tick(p), Liquidity.TAKER)
                     left -= got
                 if left <= 0:
                     break
@@ -226,6 +232,15 @@ class FakeVenue:
                 )
         else:
             self.resting[order.client_id] = order
+
+    def _on_tick(self, price: float) -> Decimal:
+        """A ladder level (a float) as the exact price on the tick grid it was built on."""
+        tick = self.inst.tick_size
+        return (Decimal(repr(float(price))) / tick).to_integral_value() * tick
+
+    def _on_lot(self, qty: float) -> Decimal:
+        lot = self.inst.lot_size
+        return (Decimal(repr(float(qty))) / lot).to_integral_value() * lot
 
     def _fill(self, order: ChildOrder, qty: Decimal, price: Decimal, liq: Liquidity) -> None:
         assert self.cb
