@@ -11,30 +11,40 @@ filled + working + reserved ≤ the parent's quantity; only then is the accept s
 after the quote's expiry (checked against the clock at send time). A fill reduces what the
 algo still has to do and re-plans at once; a last-look reject or an expiry releases the
 reservation and leaves the schedule whole.
+
+Sizes are whole lots: requested and accepted quantities are floored to the finest lot among the
+parent's venues (a desk's fill lands in the same position the venues trade, and the finest lot
+never leaves a residual the exchange could not trade).
+
+Every move of a request is journaled (`rfq.*` records, and the OMS's `otc.*` for fills and
+reservations), and `apply` rebuilds the service from them after a restart: see its docstring.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from core.actors import SYSTEM, Actor
 from core.engine import Engine
 from core.events import RfqQuoteArrived, RfqStateChanged
 from core.execution.service import ExecutionService
-from core.parent import ParentState
-from core.ports import LiquidityProvider, OtcExecution, Quote
+from core.parent import ParentOrder, ParentState
+from core.ports import JournalRecord, LiquidityProvider, OtcExecution, Quote
 from core.rfq.evaluation import QuoteEvaluation, evaluate_quote
 from core.rfq.model import DeskScore, DisclosurePolicy, Rfq, RfqState
 from core.risk.rules import OrderProposal
 from core.seeds import SeedTree
-from core.types import Side
+from core.types import Side, VenueInstrument
 
 log = logging.getLogger(__name__)
+
+_RFQ_ID = re.compile(r"R(\d+)")
 
 
 @dataclass(slots=True)
@@ -69,9 +79,12 @@ class RfqService:
         self.scores: dict[str, DeskScore] = {name: DeskScore() for name in desks}
         self.unsettled: dict[str, float] = {name: 0.0 for name in desks}  # filled, not yet settled (quote)
         self.in_flight: dict[str, float] = {name: 0.0 for name in desks}  # accepted, not yet answered (quote)
+        self.reserved: dict[str, Decimal] = {}  # rfq id → base quantity its accept still holds
         self.evaluations: dict[str, QuoteEvaluation] = {}
         self._seq = 0
         self._timers: dict[str, Any] = {}
+        self._restoring = False  # True inside `apply`: restore state, publish nothing
+        self._send_ts: dict[str, float] = {}  # staggered requests restored as drafts: when each was due
         engine.risk.on_kill.append(self._on_kill)
         for desk in desks.values():
             listen = getattr(desk, "set_indication_listener", None)
@@ -119,6 +132,16 @@ class RfqService:
         parent = oms.parents[parent_id]
         return float(parent.quantity - oms.done_qty(parent_id) - oms.reserved.get(parent_id, Decimal(0)))
 
+    def remaining_qty(self, parent_id: str) -> Decimal:
+        """Base quantity the parent still has to do, exactly: quantity − done − reserved."""
+        oms = self.engine.oms
+        return oms.parents[parent_id].quantity - oms.done_qty(parent_id) - oms.reserved.get(parent_id, Decimal(0))
+
+    def otc_instrument(self, parent: ParentOrder) -> VenueInstrument:
+        """The instrument whose lot OTC sizes are made of: the finest lot among the parent's venues."""
+        listed = [self.engine.venues[v].instrument(parent.instrument.symbol) for v in self._venues(parent)]
+        return min(listed, key=lambda inst: inst.lot_size)
+
     def ranked_desks(self, parent_id: str) -> list[str]:
         parent = self.engine.oms.parents[parent_id]
         allowed = [d for d in (parent.desks or tuple(self.desks)) if d in self.desks]
@@ -141,17 +164,14 @@ class RfqService:
         if self.engine.risk.killed:
             raise PermissionError("kill switch engaged: no RFQ may be sent")
         remaining = self.remaining(parent_id)
-        lot = float(
-            min(
-                self.engine.venues[v].instrument(parent.instrument.symbol).lot_size
-                for v in (parent.venues or tuple(self.engine.venues))
-            )
-        )
+        inst = self.otc_instrument(parent)
+        lot = float(inst.lot_size)
         if risk_transfer:
             chosen = desks or self.ranked_desks(parent_id)[: self.policy.risk_transfer_max_desks]
             if len(chosen) > self.policy.risk_transfer_max_desks:
                 raise ValueError(f"risk transfer asks at most {self.policy.risk_transfer_max_desks} named desks")
             size = remaining if quantity is None else min(quantity, remaining)
+            size = float(inst.floor_quantity(size))
             oms.record("rfq.risk_transfer", {"parent_id": parent_id, "desks": chosen, "quantity": size}, actor, now)
         else:
             chosen = (desks or self.ranked_desks(parent_id))[: self.policy.max_desks]
@@ -161,7 +181,8 @@ class RfqService:
                 else self.policy.request_size(remaining, float(parent.quantity), self.rng, lot)
             )
             size = min(size, self.policy.max_fraction * float(parent.quantity), remaining)
-        if size < lot or not chosen:
+        requested = inst.floor_quantity(size)  # whole lots, never more than asked
+        if requested.lots <= 0 or not chosen:
             return []
         created = []
         for i, desk in enumerate(chosen):
@@ -171,14 +192,18 @@ class RfqService:
                 parent_id,
                 desk,
                 parent.side,
-                Decimal(str(round(size, 8))),
+                requested.value,
                 now,
                 risk_transfer=risk_transfer,
                 mid_at_request=self.execution.consolidated_mid(),
             )
             self.rfqs[rfq.rfq_id] = rfq
-            self._journal(rfq, "rfq.created", actor, requested_qty=str(rfq.requested_qty), risk_transfer=risk_transfer)
-            self.engine.clock.call_later(i * self.policy.stagger_s, self._sender(rfq))
+            delay_s = i * self.policy.stagger_s
+            self._journal(rfq, "rfq.created", actor, requested_qty=str(rfq.requested_qty), risk_transfer=risk_transfer,
+                          side=rfq.side.name, send_after_s=delay_s)  # fmt: skip
+            if delay_s == 0:  # journaled, so sent: the desk hears it when this tick is done
+                self._mark_sent(rfq, now)
+            self.engine.clock.call_later(delay_s, self._sender(rfq))
             created.append(rfq)
         return created
 
@@ -186,16 +211,21 @@ class RfqService:
         return lambda: self._send(rfq)
 
     def _send(self, rfq: Rfq) -> None:
-        if rfq.state is not RfqState.DRAFT:
-            return
-        rfq.move_to(RfqState.SENT)
-        rfq.sent_ts = self.engine.clock.now()
-        self.scores[rfq.desk].requests += 1
-        self._state(rfq, "sent to desk")
+        if rfq.state is RfqState.DRAFT:  # a staggered request whose turn has come
+            self._mark_sent(rfq, self.engine.clock.now())
+        elif rfq.state is not RfqState.SENT:
+            return  # withdrawn before the desk heard of it
         parent = self.engine.oms.parents[rfq.parent_id]
         self.desks[rfq.desk].request_quote(
             rfq.rfq_id, parent.instrument.symbol, rfq.side, rfq.requested_qty, self._on_quote
         )
+
+    def _mark_sent(self, rfq: Rfq, ts: float) -> None:
+        rfq.move_to(RfqState.SENT)
+        rfq.sent_ts = ts
+        self.scores[rfq.desk].requests += 1
+        if not self._restoring:
+            self._state(rfq, "sent to desk")
 
     # ---- quotes -------------------------------------------------------------------------------
 
@@ -223,6 +253,8 @@ class RfqService:
             expires_ts=quote.expires_ts,
             last_look=quote.last_look,
             better_than_exchange_bps=evaluation.better_than_exchange_bps,
+            min_quantity=str(quote.min_quantity),
+            received_ts=quote.received_ts,
         )
         self.engine.bus.publish(
             RfqQuoteArrived(
@@ -304,12 +336,15 @@ class RfqService:
         qty = quote.quantity if quantity is None else quantity
         if qty < quote.min_quantity or qty > quote.quantity:
             raise ValueError(f"accept between {quote.min_quantity} and {quote.quantity}, not {qty}")
-        remaining = Decimal(str(self.remaining(rfq.parent_id)))
-        qty = min(qty, remaining.quantize(Decimal("0.00000001")))
+        parent = self.engine.oms.parents[rfq.parent_id]
+        lot = self.otc_instrument(parent).lot_size
+        if quantity is not None and quantity % lot:
+            raise ValueError(f"accept a whole number of lots of {lot} {parent.instrument.base}, not {quantity}")
+        # the desk's quantity and what is left, each floored to whole lots: never more than either
+        qty = min(_whole_lots(qty, lot), _whole_lots(self.remaining_qty(rfq.parent_id), lot))
         if qty <= 0:
             self.reject(quote_id, actor, "nothing left to do")
             return False
-        parent = self.engine.oms.parents[rfq.parent_id]
         proposal = OrderProposal.otc(
             rfq.parent_id, f"otc:{rfq.desk}", parent.instrument.symbol, parent.side, qty, quote.price, parent.account
         )
@@ -319,6 +354,7 @@ class RfqService:
             self.reject(quote_id, actor, f"risk: {refusal}")
             return False
         self.in_flight[rfq.desk] += float(qty * quote.price)
+        self.reserved[rfq.rfq_id] = self.reserved.get(rfq.rfq_id, Decimal(0)) + qty
         rfq.move_to(RfqState.ACCEPTED)
         rfq.decision_ts, rfq.decision, rfq.actor = now, "accepted", str(actor)
         self._leakage(rfq)
@@ -453,15 +489,194 @@ class RfqService:
             self._journal(rfq, "rfq.expire", SYSTEM)
             self._state(rfq, "quote expired")
 
+    # ---- restore from the journal ---------------------------------------------------------------
+
+    def apply(self, rec: JournalRecord) -> None:
+        """Restore state from one journal record; fed every record in order after construction.
+
+        Sends, schedules, journals and publishes nothing, so it is safe before any timer exists.
+        What comes back: the id counter (the next id follows the highest journaled), every request
+        with its state, quote, decision and fill, the quote index, each desk's unsettled notional
+        (`otc.fill` adds, `rfq.settled` sets what was left), the accepts in flight against each
+        desk's credit and what each still reserves (the OMS restores the parent's reservation from
+        the same `otc.*` records), and the scorecard's counts. Not restored: the scorecard's
+        response times, leakage and markouts, and quote evaluations (the journal holds no mids).
+
+        A request open at the crash stays as journaled — sent and unanswered, quoted, or accepted
+        with its answer lost (its reservation and credit stay held until the desk confirms it by
+        other means) — except what `after_replay` settles from the restart time."""
+        handler = getattr(self, "_apply_" + rec.kind.replace(".", "_"), None)
+        if handler is None:
+            return
+        self._restoring = True
+        try:
+            handler(rec.payload, rec)
+        finally:
+            self._restoring = False
+
+    def replay(self, records: Iterable[JournalRecord]) -> None:
+        """`apply` every record, then `after_replay`."""
+        for rec in records:
+            self.apply(rec)
+        self.after_replay()
+
+    def after_replay(self) -> None:
+        """Settle, in memory, what the restart time decides: a staggered request whose send time
+        had passed was sent, and a quote past its expiry is expired (its timer died with the old
+        process; nothing is journaled, so a second restart decides the same)."""
+        now = self.engine.clock.now()
+        for rfq in self.rfqs.values():
+            if rfq.state is RfqState.DRAFT and self._send_ts.get(rfq.rfq_id, math.inf) <= now:
+                self._mark_sent(rfq, self._send_ts[rfq.rfq_id])
+            elif rfq.state is RfqState.QUOTED and rfq.quote is not None and rfq.quote.expires_ts <= now:
+                rfq.move_to(RfqState.EXPIRED)
+                rfq.decision, rfq.decision_ts = "expired", rfq.quote.expires_ts
+
+    def _apply_rfq_created(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq_id = p["rfq_id"]
+        number = _RFQ_ID.fullmatch(rfq_id)
+        if number is not None:
+            self._seq = max(self._seq, int(number.group(1)))
+        # journals before sizes-in-lots had no side: the parent's, which the OMS replayed first
+        side = Side[p["side"]] if "side" in p else self.engine.oms.parents[p["parent_id"]].side
+        rfq = Rfq(rfq_id, p["parent_id"], p["desk"], side, Decimal(p["requested_qty"]), rec.ts,
+                  risk_transfer=bool(p.get("risk_transfer", False)))  # fmt: skip
+        self.rfqs[rfq_id] = rfq
+        self._desk_books(rfq.desk)
+        send_after_s = float(p.get("send_after_s", 0.0))
+        if send_after_s == 0:  # sent as it was journaled (see `request`)
+            self._mark_sent(rfq, rec.ts)
+        else:
+            self._send_ts[rfq_id] = rec.ts + send_after_s
+
+    def _apply_rfq_quote(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs[p["rfq_id"]]
+        if rfq.state is RfqState.DRAFT:  # a staggered request: a desk only quotes what it was sent
+            self._mark_sent(rfq, self._send_ts.get(rfq.rfq_id, rec.ts))
+        quote = Quote(p["quote_id"], rfq.rfq_id, rfq.desk, rfq.side, Decimal(p["quantity"]), Decimal(p["price"]),
+                      float(p.get("received_ts", rec.ts)), float(p["expires_ts"]), bool(p["last_look"]),
+                      Decimal(p.get("min_quantity", "0")))  # fmt: skip
+        rfq.quote = quote
+        rfq.move_to(RfqState.QUOTED)
+        self.scores[rfq.desk].quotes += 1
+        self.by_quote[quote.quote_id] = rfq.rfq_id
+        rfq.better_than_exchange_bps = float(p.get("better_than_exchange_bps", float("nan")))
+
+    def _apply_rfq_accept(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs[p["rfq_id"]]
+        qty = Decimal(p["quantity"])
+        assert rfq.quote is not None
+        self.in_flight[rfq.desk] += float(qty * rfq.quote.price)
+        self.reserved[rfq.rfq_id] = self.reserved.get(rfq.rfq_id, Decimal(0)) + qty
+        rfq.move_to(RfqState.ACCEPTED)
+        rfq.decision_ts, rfq.decision, rfq.actor = rec.ts, "accepted", rec.actor
+        self.scores[rfq.desk].accepts += 1
+
+    def _apply_rfq_reject(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs[p["rfq_id"]]
+        if p.get("last_look"):
+            rfq.move_to(RfqState.LAST_LOOK_REJECTED)
+            rfq.reason = p.get("reason", "")
+            self.scores[rfq.desk].last_look_rejects += 1
+            return
+        from_quote = rfq.state is RfqState.QUOTED  # else an accept withdrawn before it was sent
+        rfq.move_to(RfqState.REJECTED)
+        rfq.decision, rfq.reason = "rejected", p.get("reason", "")
+        if from_quote:
+            rfq.decision_ts, rfq.actor = rec.ts, rec.actor
+
+    def _apply_rfq_withdraw(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs[p["rfq_id"]]
+        rfq.move_to(RfqState.CANCELED)
+        rfq.decision, rfq.reason, rfq.actor = "withdrawn", p.get("reason", ""), rec.actor
+
+    def _apply_rfq_expire(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs[p["rfq_id"]]
+        from_quote = rfq.state is RfqState.QUOTED  # else an accept that lapsed while making room
+        rfq.move_to(RfqState.EXPIRED)
+        if from_quote:
+            rfq.decision, rfq.decision_ts = "expired", rec.ts
+
+    def _apply_rfq_settled(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        self._desk_books(p["desk"])
+        self.unsettled[p["desk"]] = float(p["unsettled"])
+
+    def _apply_otc_fill(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        qty, price = Decimal(p["quantity"]), Decimal(p["price"])
+        self._desk_books(p["desk"])
+        self.unsettled[p["desk"]] += float(qty * price)
+        rfq = self.rfqs.get(self.by_quote.get(p["quote_id"], ""))
+        if rfq is None:
+            return
+        rfq.move_to(RfqState.FILLED)
+        rfq.filled_qty, rfq.fill_price = qty, price
+        self.scores[rfq.desk].fills += 1
+
+    def _apply_otc_release(self, p: dict[str, Any], rec: JournalRecord) -> None:
+        rfq = self.rfqs.get(self.by_quote.get(p["quote_id"], ""))
+        if rfq is not None:
+            self._unreserve(rfq, Decimal(p["quantity"]))
+
+    def _desk_books(self, desk: str) -> None:
+        """A desk named in the journal but no longer configured still has its books."""
+        self.scores.setdefault(desk, DeskScore())
+        self.unsettled.setdefault(desk, 0.0)
+        self.in_flight.setdefault(desk, 0.0)
+
+    def state_digest(self) -> dict[str, Any]:
+        """Everything the service holds that the journal restores, JSON-comparable: equal for a
+        live desk and for one rebuilt from its journal when their state is equal. A desk with
+        nothing recorded is left out (which desks are configured is configuration, not state)."""
+        rfqs = {}
+        for rfq_id, r in sorted(self.rfqs.items()):
+            q = r.quote
+            rfqs[rfq_id] = {
+                "state": r.state.value,
+                "parent_id": r.parent_id,
+                "desk": r.desk,
+                "side": r.side.name,
+                "requested_qty": str(r.requested_qty),
+                "risk_transfer": r.risk_transfer,
+                "quote": None
+                if q is None
+                else [q.quote_id, str(q.quantity), str(q.price), q.expires_ts, q.last_look, str(q.min_quantity)],
+                "decision": r.decision,
+                "reason": r.reason,
+                "filled_qty": str(r.filled_qty),
+                "fill_price": None if r.fill_price is None else str(r.fill_price),
+            }
+        return {
+            "last_id": self._seq,
+            "rfqs": rfqs,
+            "by_quote": dict(sorted(self.by_quote.items())),
+            "unsettled": {desk: v for desk, v in sorted(self.unsettled.items()) if v},
+            "in_flight": {desk: v for desk, v in sorted(self.in_flight.items()) if v},
+            "reserved": {k: str(v) for k, v in sorted(self.reserved.items())},
+            "scores": {
+                desk: counts
+                for desk, s in sorted(self.scores.items())
+                if any(counts := [s.requests, s.quotes, s.accepts, s.fills, s.last_look_rejects])
+            },
+        }
+
     # ---- bookkeeping --------------------------------------------------------------------------
 
     def _release(self, rfq: Rfq, qty: Decimal, why: str) -> None:
         """The accepted quantity is answered (filled or not) or expired: no longer reserved, and
         no longer in flight against the desk's credit (a fill moves to `unsettled`)."""
         quote_id = rfq.quote.quote_id if rfq.quote else ""
+        self._unreserve(rfq, qty)
+        self.engine.oms.release(rfq.parent_id, qty, quote_id, SYSTEM, self.engine.clock.now())
+
+    def _unreserve(self, rfq: Rfq, qty: Decimal) -> None:
         if rfq.quote is not None:
             self.in_flight[rfq.desk] = max(self.in_flight[rfq.desk] - float(qty * rfq.quote.price), 0.0)
-        self.engine.oms.release(rfq.parent_id, qty, quote_id, SYSTEM, self.engine.clock.now())
+        left = self.reserved.pop(rfq.rfq_id, Decimal(0)) - qty
+        if left > 0:
+            self.reserved[rfq.rfq_id] = left
+
+    def _venues(self, parent: ParentOrder) -> tuple[str, ...]:
+        return parent.venues or tuple(self.engine.venues)
 
     def _leakage(self, rfq: Rfq) -> None:
         mid = self.execution.consolidated_mid()
@@ -524,3 +739,8 @@ class RfqService:
                 }
             )
         return out
+
+
+def _whole_lots(quantity: Decimal, lot: Decimal) -> Decimal:
+    """The largest whole number of lots not above `quantity` (exact: no float, no slack)."""
+    return (quantity / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
