@@ -423,8 +423,9 @@ class RfqService:
             rfq.move_to(RfqState.LAST_LOOK_REJECTED)
             rfq.reason = result.rejected_reason or "no fill"
             score.last_look_rejects += 1
-            # the desk's refusal: an rfq.reject marked last_look (a fill is journaled as otc.fill)
-            self._journal(rfq, "rfq.reject", SYSTEM, quote_id=result.quote_id, reason=rfq.reason, last_look=True)
+            # the desk's refusal, not our decision: an rfq.reject marked last_look and without the
+            # quote_id our decisions carry (a fill is journaled as otc.fill)
+            self._journal(rfq, "rfq.reject", SYSTEM, reason=rfq.reason, last_look=True)
             self._state(rfq, f"last-look reject: {rfq.reason}")
         else:
             filled = min(result.filled, reserved)
@@ -523,14 +524,18 @@ class RfqService:
     def after_replay(self) -> None:
         """Settle, in memory, what the restart time decides: a staggered request whose send time
         had passed was sent, and a quote past its expiry is expired (its timer died with the old
-        process; nothing is journaled, so a second restart decides the same)."""
+        process; nothing is journaled, so a second restart decides the same). Publishes nothing."""
         now = self.engine.clock.now()
-        for rfq in self.rfqs.values():
-            if rfq.state is RfqState.DRAFT and self._send_ts.get(rfq.rfq_id, math.inf) <= now:
-                self._mark_sent(rfq, self._send_ts[rfq.rfq_id])
-            elif rfq.state is RfqState.QUOTED and rfq.quote is not None and rfq.quote.expires_ts <= now:
-                rfq.move_to(RfqState.EXPIRED)
-                rfq.decision, rfq.decision_ts = "expired", rfq.quote.expires_ts
+        self._restoring = True
+        try:
+            for rfq in self.rfqs.values():
+                if rfq.state is RfqState.DRAFT and self._send_ts.get(rfq.rfq_id, math.inf) <= now:
+                    self._mark_sent(rfq, self._send_ts[rfq.rfq_id])
+                elif rfq.state is RfqState.QUOTED and rfq.quote is not None and rfq.quote.expires_ts <= now:
+                    rfq.move_to(RfqState.EXPIRED)
+                    rfq.decision, rfq.decision_ts = "expired", rfq.quote.expires_ts
+        finally:
+            self._restoring = False
 
     def _apply_rfq_created(self, p: dict[str, Any], rec: JournalRecord) -> None:
         rfq_id = p["rfq_id"]
@@ -743,4 +748,4 @@ class RfqService:
 
 def _whole_lots(quantity: Decimal, lot: Decimal) -> Decimal:
     """The largest whole number of lots not above `quantity` (exact: no float, no slack)."""
-    return (quantity / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+    return int((quantity / lot).to_integral_value(rounding=ROUND_FLOOR)) * lot
