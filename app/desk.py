@@ -159,6 +159,8 @@ def build_desk(
                 if rfq is not None:
                     rfq.apply(rec)
                 replayed += 1
+        if rfq is not None:
+            rfq.after_replay()  # quotes that lapsed while we were down are expired, in memory
     for venue in venues.values():
         engine.add_venue(venue)
         if venue.name in cfg.rate_limits:

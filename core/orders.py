@@ -3,7 +3,8 @@
 Transitions resolve on (status, event, filled): two sentinel targets in the table depend on
 whether anything is filled, so a child never forgets its fills — `OPEN` (the order is live) is
 PARTIALLY_FILLED if filled else NEW, and `GONE` (the venue says it is gone, and no cancel of ours
-was confirmed) is CANCELED if filled else REJECTED.
+was confirmed) is CANCELED if filled — or, when the venue cannot find it, if it had acked it (it
+lived there, so it was canceled, not rejected) — else REJECTED.
 
 Invariants kept here, and checked against an independent model in tests/core/test_order_state.py:
 - a child's state only moves along `TRANSITIONS`; any other (state, event) pair raises;
@@ -232,6 +233,9 @@ class ChildOrder:
     reject_reason: str = ""
     ack_ts: float | None = None
     fill_ids: set[tuple[str, str]] = field(default_factory=set)
+    # the order lived at the venue (it acked or refused a cancel): what it remembers of its past
+    # statuses to resolve the next event, as Nautilus's FSM keeps the previous status
+    venue_knew: bool = False
 
     @property
     def leaves(self) -> Decimal:
@@ -252,12 +256,17 @@ class ChildOrder:
         if target == OPEN:
             target = OrderStatus.PARTIALLY_FILLED if self.filled else OrderStatus.NEW
         elif target == GONE:
-            target = OrderStatus.CANCELED if self.filled else OrderStatus.REJECTED
+            # not found after it lived at the venue (it acked, or refused a cancel): it was canceled
+            # there, not rejected; a reject, or a child the venue never knew, is REJECTED
+            lived = self.venue_knew and event is OrderEvent.NOT_FOUND
+            target = OrderStatus.CANCELED if self.filled or lived else OrderStatus.REJECTED
         assert isinstance(target, OrderStatus)
         if self.filled and target in (OrderStatus.NEW, OrderStatus.REJECTED):
             raise IllegalTransition(
                 f"{self.client_id}: {event.value} would make it {target.value} with {self.filled} filled"
             )
+        if event in (OrderEvent.ACK, OrderEvent.CANCEL_REJECT):
+            self.venue_knew = True
         self.status = target
         return target
 

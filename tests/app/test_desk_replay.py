@@ -143,6 +143,7 @@ STEPS = st.lists(
         st.tuples(st.sampled_from(["kill", "kill_reset"])),
         st.tuples(st.just("limit"), st.sampled_from([5.0, 50.0])),
         st.tuples(st.just("rfq"), st.integers(0, 3)),
+        st.tuples(st.just("rfq_round"), st.integers(0, 3)),
         st.tuples(st.just("accept"), st.integers(0, 3)),
         st.tuples(st.just("reject"), st.integers(0, 3)),
         st.tuples(st.just("settle"), st.sampled_from(["north", "harbor"])),
@@ -188,6 +189,14 @@ def apply_step(desk: Desk, step: tuple, n_parents: list[int]) -> None:  # type: 
             engine.risk.set_limit("max_child_qty", args[0], SUPERVISOR)
         elif what == "rfq" and parents and desk.rfq is not None:
             desk.rfq.request(pick(args[0]), TRADER)
+        elif what == "rfq_round" and parents and desk.rfq is not None:
+            # ask, let the desks quote, take the first quote and let the desk confirm it
+            created = desk.rfq.request(pick(args[0]), TRADER)
+            run(desk, 1.0)
+            quotes = [r.quote.quote_id for r in created if r.state is RfqState.QUOTED and r.quote is not None]
+            if quotes:
+                desk.rfq.accept(quotes[0], TRADER)
+            run(desk, 2.0)
         elif what in ("accept", "reject") and desk.rfq is not None:
             quoted = sorted(r.quote.quote_id for r in desk.rfq.rfqs.values()
                             if r.state is RfqState.QUOTED and r.quote is not None)
@@ -200,7 +209,7 @@ def apply_step(desk: Desk, step: tuple, n_parents: list[int]) -> None:  # type: 
         pass
 
 
-@settings(max_examples=30)
+@settings(max_examples=60)
 @given(STEPS)
 def test_a_desk_rebuilt_from_its_journal_has_every_components_state(steps: list[tuple]) -> None:  # type: ignore[type-arg]
     desk = desk_on(MemoryJournal())

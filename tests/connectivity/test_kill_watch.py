@@ -25,7 +25,7 @@ def test_a_foreign_kill_is_seen_after_our_own_later_records(tmp_path: Path) -> N
     assert watch.poll() is None
     other = SqlJournal(path, durable=False)  # `python main.py kill` in another process
     other.append("risk.kill", {"reason": "standalone kill", "purged": 0, "standalone": True}, str(SAM), 1.0)
-    engine.oms.record("run.note", {"n": 1}, BOT, 2.0)  # we journal on before our next poll
+    engine.oms.record("alert.ack", {"alert_id": "A000001"}, BOT, 2.0)  # we journal on before our next poll
     assert engine.oms.last_seq > other.last_record("risk.kill").seq  # type: ignore[union-attr]
     rec = watch.poll()
     assert rec is not None and rec.actor == str(SAM)

@@ -108,8 +108,10 @@ class OrderFacts:
             return OrderStatus.EXPIRED
         if self.ended == "canceled":
             return OrderStatus.CANCELED
-        if self.ended in ("rejected", "lost"):  # gone: what traded stays traded, so not "rejected"
+        if self.ended == "rejected":  # gone: what traded stays traded, so not "rejected"
             return OrderStatus.CANCELED if self.filled else OrderStatus.REJECTED
+        if self.ended == "lost":  # not found: it was canceled there if it ever lived there
+            return OrderStatus.CANCELED if self.filled or self.venue_knows_it else OrderStatus.REJECTED
         if self.timed_out:
             return OrderStatus.UNKNOWN
         if self.cancel_pending:
@@ -318,3 +320,31 @@ def test_unknown_child_with_fills_rejected_is_canceled_not_rejected() -> None:
     oms.apply(JournalRecord(seq + 1, 9.0, "venue.report", "system", report))
     child = oms.children[cid]
     assert child.status is OrderStatus.CANCELED and child.filled == Decimal(4)
+
+
+def test_an_acked_child_that_times_out_and_is_not_found_is_canceled_not_rejected() -> None:
+    """It lived at the venue (acked, nothing filled), our cancel timed out, and reconciliation cannot
+    find it: the venue canceled it. REJECTED would say it never lived (an export and TCA would
+    count a live order as refused)."""
+    cid = "P1-000001"
+    parent = ParentOrder("P1", BTC, Side.SELL, Decimal(10), 3600.0)
+    records: list[tuple[str, dict[str, Any]]] = [
+        ("parent.staged", {**parent_to_dict(parent), "staged_mid": 50_000.0}),
+        ("parent.started", {"parent_id": "P1", "arrival_mid": 50_000.0}),
+        ("child.intent", {"client_id": cid, "parent_id": "P1", "venue": "venueA", "symbol": "BTC/USDT",
+                          "side": "SELL", "quantity": "10", "price": "50000", "tif": "gtc", "ts": 2.0}),
+        ("venue.report", {"client_id": cid, "venue_order_id": "V1", "status": "new", "reason": "", "venue_ts": 3.0}),
+        ("child.cancel_intent", {"client_id": cid, "reason": "pause"}),
+        ("child.timeout", {"client_id": cid}),
+        ("venue.not_found", {"client_id": cid}),
+    ]
+    oms = OrderManager(None)
+    for seq, (kind, payload) in enumerate(records, start=1):
+        oms.apply(JournalRecord(seq, float(seq), kind, "system", payload))
+    assert oms.children[cid].status is OrderStatus.CANCELED and oms.children[cid].filled == 0
+    # one the venue never acknowledged is still REJECTED: it never lived there
+    never = "P1-000002"
+    oms.apply(JournalRecord(8, 8.0, "child.intent", "system", {**records[2][1], "client_id": never}))
+    oms.apply(JournalRecord(9, 9.0, "child.timeout", "system", {"client_id": never}))
+    oms.apply(JournalRecord(10, 10.0, "venue.not_found", "system", {"client_id": never}))
+    assert oms.children[never].status is OrderStatus.REJECTED

@@ -156,17 +156,19 @@ def test_the_shallowest_venue_funded_with_50_btc_never_gets_more_and_never_rejec
     assert np.isclose(float(oms.filled_qty("I1")), 400.0)
 
 
-def test_an_adaptive_parents_surveillance_has_watched_the_market_before_the_parent_starts() -> None:
+def test_surveillance_has_watched_the_market_before_the_parent_starts_whatever_the_algo() -> None:
     """The detectors learn their baselines from the warm-up (as a terminal's do from connect):
-    at the parent's start they have seen every venue's book; other algos run without them."""
-    d = prepare(SimRequest(scenario="btc-mixed-4h", seed=3, algo="adaptive", qty=10.0, horizon_s=600.0,
-                           rfq="off", mc_paths=500, sets={"parent.start_s": "[600, 600]"}))  # fmt: skip
-    assert d.surveillance is not None
-    assert set(d.surveillance.venues()) == {v.name for v in d.exchange.venues}
-    assert d.surveillance.watching_since is not None
-    assert d.clock.now() - d.surveillance.watching_since > 590  # the 10-min warm-up
-    assert prepare(SimRequest(scenario="btc-mixed-4h", seed=3, qty=10.0, horizon_s=600.0, rfq="off", mc_paths=500,
-                              sets={"parent.start_s": "[60, 60]"})).surveillance is None  # fmt: skip
+    at the parent's start they have seen every venue's book. Every algo's desk runs them (the one
+    desk of app/desk.py; only the adaptive policy reads them)."""
+    for algo in ("adaptive", "ac"):
+        d = prepare(SimRequest(scenario="btc-mixed-4h", seed=3, algo=algo, qty=10.0, horizon_s=600.0,
+                               rfq="off", mc_paths=500, sets={"parent.start_s": "[600, 600]"}))  # fmt: skip
+        surveillance = d.desk.surveillance
+        assert d.desk.execution.signals is surveillance
+        assert set(surveillance.venues()) == {v.name for v in d.exchange.venues}
+        assert surveillance.watching_since is not None
+        assert d.clock.now() - surveillance.watching_since > 590  # the 10-min warm-up
+        d.exchange.stop()
 
 
 def test_a_scenario_that_only_changes_the_events_uses_its_base_calibration() -> None:
