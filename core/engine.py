@@ -8,6 +8,7 @@ the venue is called. Execution, RFQ and risk plug in on top of this.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from core.actors import SYSTEM, Actor
 from core.bus import Bus
@@ -17,6 +18,7 @@ from core.oms import OrderManager
 from core.orders import ChildOrder, Fill, TimeInForce
 from core.ports import Journal, RejectReason, Venue, VenueCallbacks, VenueOrderReport
 from core.risk.gate import Decision, RiskGate
+from core.risk.positions import BalancePositions
 from core.risk.rules import OrderProposal, RiskContext, RiskLimits
 from core.tape import Tape
 from core.types import Price, Quantity, Side
@@ -31,21 +33,31 @@ class Engine:
         journal: Journal | None,
         venues: dict[str, Venue] | None = None,
         limits: RiskLimits | None = None,
+        *,
+        replay: bool = True,
+        reduces_position: Callable[[OrderProposal], bool] | None = None,
     ) -> None:
-        """`limits`: the configured risk limits; limit changes in the journal are applied over them."""
+        """`limits`: the configured risk limits; limit changes in the journal are applied over them.
+        `replay=False`: the caller fans the journal out to every component itself (app/desk.py
+        replays once into the OMS, the risk gate, the breakers, execution and RFQ).
+        `reduces_position`: whether an order reduces the account's position (REDUCING lets only
+        those through); default: judged on the venues' balances (core/risk/positions.py)."""
         self.clock = clock
         self.bus = Bus(now=clock.now)
         self.journal = journal
         self.oms = OrderManager(journal, self.bus)
-        if journal is not None:
+        if journal is not None and replay:
             self.oms.replay(journal)
         self.venues: dict[str, Venue] = {}
         self.books: dict[str, BookUpdate] = {}
         self.tape = Tape()
         self.bus.subscribe(FillEvent, self.tape.on_fill)
         self.bus.subscribe(Trades, self.tape.on_trades)
-        self.risk = RiskGate(clock, limits or RiskLimits(), self._journal_risk, self.bus.publish, self._risk_context)
-        if journal is not None:
+        # REDUCING lets through only what brings the position (the venues' balances) closer to flat
+        self.positions = BalancePositions(self.venues, lambda: self.oms.open_children())
+        self.risk = RiskGate(clock, limits or RiskLimits(), self._journal_risk, self.bus.publish, self._risk_context,
+                             reduces_position=reduces_position or self.positions.reduces)
+        if journal is not None and replay:
             for rec in journal.replay():
                 if rec.kind.startswith("risk."):
                     self.risk.apply_record(rec.kind, rec.payload)

@@ -9,7 +9,8 @@ engine sends them; a batch of intents (a kill switch's cancels) is one commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -26,9 +27,11 @@ from core.orders import (
     OrderStatus,
     TimeInForce,
     client_order_id,
+    validate_parent_id,
 )
 from core.parent import EndAction, ParentOrder, ParentState, Urgency
 from core.ports import Journal, JournalRecord, VenueOrderReport
+from core.records import check_payload
 from core.types import Instrument, Price, Quantity, Side
 
 log = logging.getLogger(__name__)
@@ -63,10 +66,12 @@ class OrderManager:
         self.reserved: dict[str, Decimal] = {}  # parent → quantity reserved for accepted quotes
         self.last_seq = 0
         self._replaying = False
+        self._parent_numbers: dict[str, int] = {}  # prefix → the last number `allocate_parent_id` gave
 
     # ---- commands: journal first, then apply ------------------------------------------------
 
     def record(self, kind: str, payload: dict[str, Any], actor: Actor, ts: float) -> None:
+        check_payload(kind, payload)  # what a replay could not read back is never written
         seq = self.journal.append(kind, payload, str(actor), ts) if self.journal else self.last_seq + 1
         self.apply(JournalRecord(seq, ts, kind, str(actor), payload))
 
@@ -74,11 +79,27 @@ class OrderManager:
         """Several records in one journal transaction (e.g. 300 cancel intents)."""
         if not items:
             return
+        for kind, payload in items:
+            check_payload(kind, payload)
         rows = [(kind, payload, str(actor), ts) for kind, payload in items]
         last = self.journal.append_many(rows) if self.journal else self.last_seq + len(rows)
         first = last - len(rows) + 1
         for i, (kind, payload) in enumerate(items):
             self.apply(JournalRecord(first + i, ts, kind, str(actor), payload))
+
+    def allocate_parent_id(self, prefix: str) -> str:
+        """The next unused parent id `prefix` + a number of at least 4 digits (BH0001, BH0002, …):
+        one past the highest such id among the staged parents — rebuilt from the journal, so a
+        restart never reuses one — and past any this manager handed out before (two allocations
+        never collide, even before either is staged)."""
+        last = self._parent_numbers.get(prefix, 0)
+        for parent_id in self.parents:
+            number = parent_id[len(prefix):]
+            if parent_id.startswith(prefix) and number.isascii() and number.isdigit():
+                last = max(last, int(number))
+        parent_id = validate_parent_id(f"{prefix}{last + 1:04d}")
+        self._parent_numbers[prefix] = last + 1
+        return parent_id
 
     def stage(self, parent: ParentOrder, actor: Actor, ts: float, staged_mid: float = float("nan")) -> None:
         if parent.parent_id in self.parents:
@@ -385,10 +406,16 @@ class OrderManager:
 
     def replay(self, journal: Journal) -> None:
         """Rebuild state from `journal` (publishing nothing while replaying)."""
-        self._replaying = True
-        try:
+        with self.replaying():
             for rec in journal.replay():
                 self.apply(rec)
+
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """Apply records without publishing (a desk's one-pass replay fans records out itself)."""
+        self._replaying = True
+        try:
+            yield
         finally:
             self._replaying = False
 

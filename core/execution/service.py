@@ -11,6 +11,8 @@ periodic). On each tick the algo gives the cumulative target; the runner:
 5. cancels passive children that are stale (older than `passive_refresh_s` or off the touch).
 
 Over-fill is impossible by construction: filled + working + new never exceeds the quantity.
+The tick works in floats (schedules, participation) and hands them to the router, the one place
+they become the venue's lots and ticks (`router.child_values`); children leave as `Quantity`/`Price`.
 Participation, volumes and books exclude our own orders. Every override is journaled with its
 actor and takes effect at the next tick (within one interval).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -46,6 +48,8 @@ from core.parent import (
     validate_max_schedule_deviation,
     validate_max_slippage_bps,
 )
+from core.records import AlgoDecision, Entry
+from core.records import VenueRouting as VenueRoutingRecord
 from core.risk.gate import Decision
 from core.risk.rules import MaxParticipation
 from core.risk.staging import StagingPolicy, check_approval
@@ -120,9 +124,16 @@ class ExecutionService:
         calibration: ImpactCalibration | None = None,
         ac_params: AlmgrenChrissParams | None = None,
         staging: StagingPolicy | None = None,
+        *,
+        signals: MarketSignals | None = None,
+        adaptive_policy: AdaptivePolicy | None = None,
+        resume_guards: Sequence[Callable[[str], str | None]] = (),
     ) -> None:
         """`ac_params` (per-second units) fix the AC model for every parent — the pre-trade's
-        calibration — instead of deriving them from `calibration` at each parent's arrival mid."""
+        calibration — instead of deriving them from `calibration` at each parent's arrival mid.
+        `signals`: surveillance, what the adaptive policy reads; `adaptive_policy`: the adaptive
+        parents' parameters (default: the defaults); `resume_guards`: each may refuse a resume
+        with a reason (the circuit breakers). The desk builder (app/desk.py) passes all three."""
         self.engine = engine
         self.seeds = seeds
         self.config = config or ExecutionConfig()
@@ -132,15 +143,17 @@ class ExecutionService:
         self.runners: dict[str, Runner] = {}
         engine.risk.on_kill.append(self._on_kill)
         self.toxicity: dict[str, float] = {}  # set by hand (tests, a trader's override): every algo
-        self.signals: MarketSignals | None = None  # surveillance: what the adaptive policy reads
-        # the adaptive parents' parameters: a fitted policy set by the composition, else the defaults;
+        self.signals = signals  # surveillance: what the adaptive policy reads
+        # the adaptive parents' parameters: a fitted policy given by the builder, else the defaults;
         # a parent's params["adaptive"] override it key by key
-        self.adaptive_policy = AdaptivePolicy(AdaptiveConfig())
+        self.adaptive_policy = adaptive_policy or AdaptivePolicy(AdaptiveConfig())
         self.disabled_venues: set[str] = set()
         # venue → who holds it off: "automatic" (a circuit breaker) and/or the user who switched it off
         self.venue_holds: dict[str, set[str]] = {}
         # each may refuse a resume with a reason (a circuit breaker that paused the parent and is still tripped)
-        self.resume_guards: list[Callable[[str], str | None]] = []
+        self.resume_guards: list[Callable[[str], str | None]] = list(resume_guards)
+        # the adaptive decisions journaled per parent (`algo.decision`), restored on replay
+        self.journaled_decisions: dict[str, list[dict[str, Any]]] = {}
         self.on_done: list[Callable[[str], None]] = []
 
     # ---- market view (ours excluded) ---------------------------------------------------------
@@ -214,6 +227,34 @@ class ExecutionService:
             runner.algo.take = lambda venue, q, cap: self._take_aimed(runner, venue, q, cap)
         self.runners[parent_id] = runner
         self._tick(parent_id)
+
+    def resume_after_restart(self, parent_id: str) -> None:
+        """Rebuild the runner of a parent the journal says was working, after reconciliation, and
+        continue the same schedule: elapsed time counts from the parent's journaled start and the
+        algo is rebuilt at its journaled arrival mid. A paused parent gets its runner and stays
+        paused; a terminal parent is left alone."""
+        oms = self.engine.oms
+        parent = oms.parents[parent_id]
+        if parent.state.is_terminal or parent.state in (ParentState.STAGED, ParentState.PENDING_APPROVAL):
+            return
+        arrival = oms.arrival_mid.get(parent_id, float("nan"))
+        if math.isnan(arrival):
+            arrival = self.consolidated_mid(self._venues(parent))
+        start = parent.start_ts if parent.start_ts is not None else self.engine.clock.now()
+        decisions = list(self.journaled_decisions.get(parent_id, []))
+        sent = len(oms.children_of.get(parent_id, []))
+        runner = Runner(
+            parent, self._make_algo(parent, arrival, decisions),
+            self.seeds.generator(f"algo/{parent_id}/resume/{sent}"), start,
+        )
+        runner.decisions = decisions
+        runner.market_volume_at_start = self.market_volume()
+        runner.replan_needed = True
+        if isinstance(runner.algo, AdaptiveAc):
+            runner.algo.take = lambda venue, q, cap: self._take_aimed(runner, venue, q, cap)
+        self.runners[parent_id] = runner
+        if parent.state in (ParentState.RUNNING, ParentState.COMPLETING):
+            self._tick(parent_id)
 
     def pause(self, parent_id: str, actor: Actor) -> None:
         self.engine.oms.set_parent_state(parent_id, ParentState.PAUSED, actor, self.engine.clock.now(), "paused")
@@ -319,6 +360,31 @@ class ExecutionService:
         if holds and not was_off:
             self.engine.cancel_children(self.engine.oms.open_children(venue=venue), actor, f"venue {venue} disabled")
         return not holds
+
+    def use_ac_params(self, params: AlmgrenChrissParams | None) -> None:
+        """Fix the AC model (per-second units) for the parents started from now on: the staged
+        pre-trade report's calibration (None: derive it from `calibration` at each arrival)."""
+        self.ac_params = params
+
+    def apply(self, entry: Entry) -> None:
+        """Restore from the journal what this service owns: which venues are switched off and who
+        holds them off (a venue a supervisor switched off stays off after a restart), and the
+        adaptive decisions per parent."""
+        rec = entry.record
+        if isinstance(rec, VenueRoutingRecord):
+            holds = set(rec.held_by)
+            self.venue_holds[rec.venue] = holds
+            (self.disabled_venues.add if holds else self.disabled_venues.discard)(rec.venue)
+        elif isinstance(rec, AlgoDecision):
+            self.journaled_decisions.setdefault(rec.parent_id, []).append(dict(rec.extra))
+
+    def state_digest(self) -> dict[str, Any]:
+        """Venue switches and journaled decisions, comparable (the desk's replay property test)."""
+        return {
+            "disabled_venues": sorted(self.disabled_venues),
+            "venue_holds": {v: sorted(h) for v, h in sorted(self.venue_holds.items()) if h},
+            "decisions": {p: len(d) for p, d in sorted(self.journaled_decisions.items())},
+        }
 
     def replan(self, parent_id: str) -> None:
         """Re-plan the remainder at the next tick (after an OTC fill or a released reservation)."""
@@ -727,6 +793,7 @@ class ExecutionService:
         them and the fills refit can attribute fills to them (core/execution/fills_refit.py)."""
         items = [("algo.decision", {"parent_id": parent_id, **d}) for d in decisions]
         self.engine.oms.record_many(items, SYSTEM, now)
+        self.journaled_decisions.setdefault(parent_id, []).extend(decisions)
 
     def _publish_progress(self, runner: Runner, now: float, mid: float, target: float) -> None:
         oms = self.engine.oms

@@ -26,6 +26,9 @@ from typing import Any
 from core.actors import Actor, Role, require_supervisor
 from core.clock import Clock, Timer
 from core.events import Alert, Severity, TradingState, TradingStateChanged
+from core.ports import JournalRecord
+from core.records import Entry, RiskKill, RiskKillReset, RiskLimit, typed
+from core.records import RiskState as RiskStateRecord
 from core.risk.rules import DEFAULT_RULES, OrderProposal, ParentLimit, RiskContext, RiskLimits, Rule
 from core.types import Side
 
@@ -95,6 +98,8 @@ class RiskGate:
     events: list[RiskEvent] = field(default_factory=list)
     rejects: deque[float] = field(default_factory=deque)
     on_kill: list[Callable[[Actor], None]] = field(default_factory=list)
+    killed_by: str = ""  # who pressed the kill switch (journaled actor), while it is engaged
+    kill_reason: str = ""
 
     # ---- rate budget --------------------------------------------------------------------------
 
@@ -243,14 +248,32 @@ class RiskGate:
 
     def apply_record(self, kind: str, payload: dict[str, Any]) -> None:
         """Restore state from a journal record at start-up (a restarted terminal comes up HALTED)."""
-        if kind == "risk.kill":
+        if kind.startswith("risk."):
+            self.apply(typed(JournalRecord(0, 0.0, kind, "", payload)))
+
+    def apply(self, entry: Entry) -> None:
+        """Apply a journaled record this gate owns (kill, kill reset, trading states, hard limits);
+        others are ignored. Replay calls it for every record, in order."""
+        rec = entry.record
+        if isinstance(rec, RiskKill):
             self.killed, self.states["global"] = True, TradingState.HALTED
-        elif kind == "risk.kill_reset":
+            self.killed_by, self.kill_reason = entry.actor, rec.reason
+        elif isinstance(rec, RiskKillReset):
             self.killed, self.states["global"] = False, TradingState.ACTIVE
-        elif kind == "risk.state":
-            self.states[payload["scope"]] = TradingState(payload["state"])
-        elif kind == "risk.limit":
-            setattr(self.limits, payload["name"], payload["new"])
+            self.killed_by, self.kill_reason = "", ""
+        elif isinstance(rec, RiskStateRecord):
+            self.states[rec.scope] = TradingState(rec.state)
+        elif isinstance(rec, RiskLimit):
+            setattr(self.limits, rec.name, rec.new)
+
+    def state_digest(self) -> dict[str, Any]:
+        """Everything a restart must restore, comparable (the desk's replay property test)."""
+        return {
+            "killed": self.killed,
+            "killed_by": self.killed_by,
+            "states": {k: v.value for k, v in sorted(self.states.items())},
+            "limits": {f.name: getattr(self.limits, f.name) for f in fields(self.limits)},
+        }
 
     def queued(self, venue: str | None = None) -> int:
         return sum(len(q) for v, q in self.queues.items() if venue is None or v == venue)
@@ -269,7 +292,7 @@ class RiskGate:
 
     def kill(self, actor: Actor, reason: str = "kill switch") -> None:
         require_supervisor(actor, "the kill switch")
-        self.killed = True
+        self.killed, self.killed_by, self.kill_reason = True, str(actor), reason
         purged = self.purge_queue()
         self.states["global"] = TradingState.HALTED
         self.journal_event("risk.kill", {"reason": reason, "purged": purged}, actor)
@@ -279,7 +302,7 @@ class RiskGate:
 
     def reset_kill_switch(self, actor: Actor, reason: str = "reset") -> None:
         require_supervisor(actor, "resetting the kill switch")
-        self.killed = False
+        self.killed, self.killed_by, self.kill_reason = False, "", ""
         self.states["global"] = TradingState.ACTIVE
         self.journal_event("risk.kill_reset", {"reason": reason}, actor)
         self.publish(TradingStateChanged(self.clock.now(), "global", TradingState.ACTIVE, str(actor), reason))
