@@ -308,7 +308,7 @@ def run_simulation(req: SimRequest, journal_path: Path | None = None) -> SimRun:
     while clock.now() < deadline and not (live.state.is_terminal and not engine.oms.open_children()):
         clock.run_until(min(clock.now() + 60.0, deadline))
     exchange.stop()
-    alerts = desk.alerts.since(start_ts - 1e9)  # the whole run's, as before the desk kept them
+    alerts = desk.alerts.since(start_ts)  # from the parent's start (the warm-up's are the market's)
     end_ts = _parent_end_ts(engine, parent.parent_id, clock.now())
     result = _report(
         req,
