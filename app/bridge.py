@@ -55,9 +55,9 @@ from core.events import (
 )
 from core.execution.algos import AlgoState
 from core.orders import ChildOrder
-from core.parent import EndAction, ParentOrder, ParentState, Urgency
+from core.parent import ParentOrder, ParentState
 from core.risk.breakers import ParentForecast
-from core.types import Instrument, Side
+from core.stage_request import StageRequest
 from widgets import theme
 from widgets.alerts import AlertNotifier, AlertsView
 from widgets.exec_chart import ExecutionChart
@@ -649,20 +649,22 @@ class Bridge(QObject):
 
     # ---- staging and starting ------------------------------------------------------------------
 
-    def stage(self, ticket: dict[str, Any]) -> str:
-        """Stage a parent from the ticket and compute its pre-trade report (in an executor)."""
+    def stage(self, request: StageRequest) -> str:
+        """Stage a parent from the ticket's request and compute its pre-trade report (in an
+        executor). The ticket then shows the prices as staged (snapped to the tick)."""
         t = self.panels.ticket
         if self.actor is None:
             t.show_error("Log in to stage orders.")
             return ""
         try:
-            parent = self._parent_from_ticket(ticket)
+            parent, tick = self._parent_from_ticket(request)
             self.execution.stage(parent, self.actor)
             job = self.market.pretrade_job(parent.side, float(parent.quantity), parent.horizon_s,
                                            parent.urgency.value, parent.venues, self.mc_paths)
         except (ValueError, PermissionError, KeyError) as exc:
             t.show_error(f"Not staged: {exc}")
             return ""
+        t.show_staged_prices(parent.limit_price, parent.i_would_price, tick, parent.side)
         pid = parent.parent_id
         self._dirty_parents.add(pid)
         self.add_alert(Severity.INFO, "parent", pid, f"Staged {parent.side.name} {parent.quantity} "
@@ -671,35 +673,41 @@ class Bridge(QObject):
                       lambda exc: t.show_error(f"{pid} staged, but the pre-trade report failed: {exc}"))
         return pid
 
-    def _parent_from_ticket(self, ticket: dict[str, Any]) -> ParentOrder:
-        seq = len(self.engine.oms.parents) + 1
-        while f"BH{seq:04d}" in self.engine.oms.parents:
-            seq += 1
-        venues = tuple(ticket.get("venues") or self.venue_names)
-        lot = min(float(self.engine.venues[v].instrument(self.symbol).lot_size) for v in venues)
-        qty = math.floor(float(ticket["quantity"]) / lot + 1e-9) * lot
-        if qty <= 0:
-            raise ValueError(f"quantity is below one lot ({lot:g})")
-        limit = ticket.get("limit_price")
-        params = dict(ticket.get("params") or {})
-        return ParentOrder(
-            f"BH{seq:04d}",
-            Instrument.parse(str(ticket["symbol"])),
-            Side.parse(str(ticket["side"])),
-            Decimal(repr(round(qty, 8))),
-            float(ticket["horizon_s"]),
-            algo=str(ticket.get("algo", "ac")),
-            limit_price=None if limit is None else Decimal(repr(float(limit))),
-            urgency=Urgency(str(ticket.get("urgency", "medium"))),
-            end_action=EndAction(str(ticket.get("end_action", "complete"))),
+    def _parent_from_ticket(self, request: StageRequest) -> tuple[ParentOrder, Decimal]:
+        """The parent the request describes, and the tick its prices were snapped to.
+
+        The quantity is floored to the finest lot among the parent's venues (the router floors
+        each child to its own venue's lot); the limit and i-would prices are snapped passively to
+        the coarsest tick among them — a price every venue can quote when their grids nest, and
+        never looser than typed. The id comes from the OMS (`allocate_parent_id`)."""
+        venues = request.venues or tuple(self.venue_names)
+        instruments = [self.engine.venues[v].instrument(request.instrument.symbol) for v in venues]
+        lot = min(i.lot_size for i in instruments)
+        tick = max(i.tick_size for i in instruments)
+        quantity = (request.quantity // lot) * lot
+        if quantity <= 0:
+            raise ValueError(f"quantity {request.quantity} is below one lot ({lot})")
+        request = request.snapped(tick)
+        parent = ParentOrder(
+            self.engine.oms.allocate_parent_id("BH"),
+            request.instrument,
+            request.side,
+            quantity,
+            request.horizon_s,
+            algo=request.algo,
+            limit_price=request.limit_price,
+            i_would_price=request.i_would_price,
+            urgency=request.urgency,
+            end_action=request.end_action,
             venues=venues,
-            desks=tuple(ticket.get("desks") or ()),
-            max_participation=float(ticket.get("max_participation", 0.25)),
-            max_slippage_bps=_optional_float(ticket.get("max_slippage_bps")),
-            max_schedule_deviation=_optional_float(ticket.get("max_schedule_deviation")),
-            rfq_mode=str(ticket.get("rfq_mode", "manual")),
-            params=params,
+            desks=request.desks,
+            max_participation=request.max_participation,
+            max_slippage_bps=request.max_slippage_bps,
+            max_schedule_deviation=request.max_schedule_deviation,
+            rfq_mode=request.rfq_mode,
+            params=dict(request.params),
         )
+        return parent, tick
 
     def _on_report(self, parent_id: str, report: PreTradeReport) -> None:
         self.reports[parent_id] = report
@@ -1528,10 +1536,6 @@ WORKING_SHARE = 0.9  # and our working orders stay inside this share of the rows
 
 
 SPOOF_FLAG_SCORE = 0.5  # the spoofing detector's alert threshold: below it no level is marked
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:

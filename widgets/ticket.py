@@ -2,9 +2,11 @@
 
 Plain values in, plain values out: `set_market` gives the instrument, venues and desks;
 `set_reference_price` the consolidated mid (notional conversion, limit sanity); `set_clock` the
-app's clock (simulated or live) for end times. "Stage" emits `stage_requested(dict)` with the
-validated ticket (keys in `TICKET_KEYS`, quantities in base units); the app stages the parent,
-computes the pre-trade report and calls `set_staged`; "Start" then emits `start_requested(id)`.
+app's clock (simulated or live) for end times. "Stage" emits `stage_requested(StageRequest)`, the
+validated ticket as core's typed request (core/stage_request.py, quantities in base units); the
+app snaps its prices to the instrument's tick, stages the parent, shows the staged prices back
+(`show_staged_prices`), computes the pre-trade report and calls `set_staged`; "Start" then emits
+`start_requested(id)`.
 
 Inline validation: each field shows its own message under it as soon as it has been edited (or
 after a Stage attempt); errors (red) block staging, warnings (amber) do not.
@@ -16,6 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -37,6 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.parent import EndAction, Urgency
+from core.stage_request import StageRequest
+from core.types import Instrument, Side
 from widgets import theme
 
 ALGOS: tuple[tuple[str, str], ...] = (
@@ -57,18 +63,14 @@ END_ACTIONS: tuple[tuple[str, str], ...] = (
     ("stop", "Stop, leave the residual"),
 )
 URGENCIES = ("low", "medium", "high")
-TICKET_KEYS = (
-    "symbol", "side", "quantity", "notional_usd", "horizon_s", "end_action", "limit_price", "urgency", "algo",
-    "params", "max_participation", "venues", "desks", "rfq_mode", "max_slippage_bps", "max_schedule_deviation",
-)
 MAX_HORIZON_S = 7 * 86_400.0
 _LIMIT_WARN_PCT = 2.0  # a limit this far on the wrong side of the market probably will not trade
 
 
 class OrderTicket(QWidget):
-    """Signals: stage_requested(dict), start_requested(parent_id)."""
+    """Signals: stage_requested(StageRequest), start_requested(parent_id)."""
 
-    stage_requested = Signal(dict)
+    stage_requested = Signal(object)
     start_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -118,7 +120,13 @@ class OrderTicket(QWidget):
         self.limit = QLineEdit()
         self.limit.setObjectName("ticketLimit")
         self.limit.setPlaceholderText("none")
-        self.limit.setToolTip("No child order ever trades beyond this price; empty = no limit")
+        self.limit.setToolTip("No child order ever trades beyond this price; empty = no limit. Snapped to the "
+                              "tick when staged: a sell limit rounds up, a buy limit down (never looser)")
+        self.i_would = QLineEdit()
+        self.i_would.setObjectName("ticketIWould")
+        self.i_would.setPlaceholderText("none")
+        self.i_would.setToolTip("At or better than this price the algo speeds up to its max participation; "
+                                "empty = none. Snapped to the tick like the limit")
         self.urgency = QComboBox()
         self.urgency.addItems(list(URGENCIES))
         self.urgency.setCurrentText("medium")
@@ -195,7 +203,11 @@ class OrderTicket(QWidget):
         self._row(form, "Quantity", qty_row, "quantity", hint=self.quantity_hint)
         self._row(form, "Horizon / end", self.horizon, "horizon", hint=self.horizon_hint)
         self._row(form, "At the end", self.end_action, "end_action")
-        self._row(form, "Limit price", self.limit, "limit")
+        limit_row = QHBoxLayout()
+        limit_row.addWidget(self.limit, 1)
+        limit_row.addWidget(QLabel("I would"))
+        limit_row.addWidget(self.i_would, 1)
+        self._row(form, "Limit price", limit_row, "limit")
         self._row(form, "Urgency", self.urgency, "urgency")
         self._row(form, "Algo", self.algo, "algo")
         self._row(form, "Parameters", algo_params, "params")
@@ -230,6 +242,7 @@ class OrderTicket(QWidget):
         outer.addWidget(scroll)
 
         for edit, name in ((self.quantity, "quantity"), (self.horizon, "horizon"), (self.limit, "limit"),
+                           (self.i_would, "limit"),
                            (self.pov_rate, "params"), (self.display_qty, "params"),
                            (self.max_participation, "params"), (self.max_slippage, "own_limits"),
                            (self.max_deviation, "own_limits")):
@@ -281,18 +294,20 @@ class OrderTicket(QWidget):
 
     def fill(self, **values: Any) -> None:
         """Set fields programmatically (presets, tests, the demo): side, quantity, unit, horizon,
-        end_action, limit, urgency, algo, rfq_mode, max_participation_pct, max_slippage_bps,
+        end_action, limit, i_would, urgency, algo, rfq_mode, max_participation_pct, max_slippage_bps,
         max_schedule_deviation_pct, venues, desks."""
         if "side" in values:
             (self.buy_button if str(values["side"]).lower() == "buy" else self.sell_button).setChecked(True)
         for key, edit in (("quantity", self.quantity), ("horizon", self.horizon), ("limit", self.limit),
+                          ("i_would", self.i_would),
                           ("max_participation_pct", self.max_participation), ("pov_rate_pct", self.pov_rate),
                           ("max_slippage_bps", self.max_slippage),
                           ("max_schedule_deviation_pct", self.max_deviation)):
             if key in values:
                 edit.setText(str(values[key]))
                 own = key.startswith("max_s")
-                self._touched.add("own_limits" if own else "params" if key.endswith("_pct") else key)
+                name = "limit" if key == "i_would" else key
+                self._touched.add("own_limits" if own else "params" if key.endswith("_pct") else name)
         if "unit" in values:
             self.unit.setCurrentIndex(0 if values["unit"] == "base" else 1)
         for key, combo in (("end_action", self.end_action), ("algo", self.algo), ("rfq_mode", self.rfq_mode)):
@@ -309,14 +324,34 @@ class OrderTicket(QWidget):
     # ---- staging ----------------------------------------------------------------------------------
 
     def stage(self) -> None:
-        """Validate; on success emit `stage_requested(ticket)`, else show every message."""
+        """Validate; on success emit `stage_requested(request)`, else show every message."""
         self._show_all = True
-        ticket = self.values()
-        if ticket is None:
-            self.set_status("Fix the fields marked in red, then Stage again.", theme.ASK)
+        request = self.values()
+        if request is None:
+            refused = self.messages.get("request")
+            text = f"Not staged: {refused[1]}" if refused else "Fix the fields marked in red, then Stage again."
+            self.set_status(text, theme.ASK)
             return
         self.set_status("Staging… computing the pre-trade report", theme.MUTED)
-        self.stage_requested.emit(ticket)
+        self.stage_requested.emit(request)
+
+    def show_staged_prices(self, limit_price: Decimal | None, i_would_price: Decimal | None, tick_size: Decimal,
+                           side: Side) -> None:
+        """Show the prices the desk staged (snapped to `tick_size`) in place of the typed ones,
+        with a note under the row when snapping changed one; the ticket stays staged."""
+        changed = []
+        for edit, price, what in ((self.limit, limit_price, "limit"), (self.i_would, i_would_price, "i-would")):
+            if price is None:
+                continue
+            typed = parse_decimal(edit.text())
+            if typed != price:
+                changed.append(f"{what} {_plain(typed)} → {_plain(price)}")
+            edit.setText(_plain(price))  # setText is not an edit: the staged report still describes the ticket
+        if changed:
+            way = "up" if side is Side.SELL else "down"
+            self.messages["limit"] = ("warning", f"Snapped to the {_plain(tick_size)} tick ({way}, never looser): "
+                                                 f"{'; '.join(changed)}.")
+            self._show_messages()
 
     def set_staged(self, parent_id: str, summary: str = "") -> None:
         self.staged_id = parent_id
@@ -348,20 +383,20 @@ class OrderTicket(QWidget):
 
     # ---- validation -------------------------------------------------------------------------------
 
-    def values(self) -> dict[str, Any] | None:
-        """The validated ticket (see TICKET_KEYS), or None when a field has an error."""
-        ticket, messages = self._parse()
+    def values(self) -> StageRequest | None:
+        """The validated ticket as a typed request, or None when a field has an error."""
+        request, messages = self._parse()
         self.messages = messages
         self._show_messages()
-        if any(level == "error" for level, _ in messages.values()):
+        if request is None or any(level == "error" for level, _ in messages.values()):
             return None
-        return ticket
+        return request
 
     def validate(self) -> dict[str, tuple[str, str]]:
         """Every field's message (shown or not): field -> (level, text)."""
         return self._parse()[1]
 
-    def _parse(self) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    def _parse(self) -> tuple[StageRequest | None, dict[str, tuple[str, str]]]:
         msg: dict[str, tuple[str, str]] = {}
         side = "buy" if self.buy_button.isChecked() else "sell"
         symbol = self.symbol.currentText().strip().upper()
@@ -392,19 +427,29 @@ class OrderTicket(QWidget):
             if horizon_s > MAX_HORIZON_S:
                 msg["horizon"] = ("error", "Horizon longer than 7 days: split the order.")
 
-        limit: float | None = None
+        limit: Decimal | None = None
         if self.limit.text().strip():
-            value = parse_number(self.limit.text())
+            value = parse_decimal(self.limit.text())
             if value is None or value <= 0:
                 msg["limit"] = ("error", f"Limit must be a positive price (or empty), not {self.limit.text()!r}.")
             else:
                 limit = value
                 if not math.isnan(self._mid):
-                    away = (value / self._mid - 1.0) * 100.0 * (1 if side == "sell" else -1)
+                    away = (float(value) / self._mid - 1.0) * 100.0 * (1 if side == "sell" else -1)
                     if away > _LIMIT_WARN_PCT:
                         where = "above" if side == "sell" else "below"
                         msg["limit"] = ("warning", f"Limit is {abs(away):.1f}% {where} the market: the algo will not "
                                                    "trade until the price gets there.")
+        i_would: Decimal | None = None
+        if self.i_would.text().strip():
+            value = parse_decimal(self.i_would.text())
+            if value is None or value <= 0:
+                msg["limit"] = ("error", f"I-would must be a positive price (or empty), not {self.i_would.text()!r}.")
+            elif limit is not None and (value > limit if side == "buy" else value < limit):
+                msg["limit"] = ("error", f"I-would {_plain(value)} is beyond the limit {_plain(limit)}: the algo could "
+                                         "never trade there.")
+            else:
+                i_would = value
 
         algo = str(self.algo.currentData())
         params: dict[str, float] = {}
@@ -452,25 +497,33 @@ class OrderTicket(QWidget):
         if rfq_mode != "off" and self.desk_checks and not desks:
             msg["desks"] = ("warning", "No desk allowed: RFQ will not ask anyone.")
 
-        ticket = {
-            "symbol": symbol,
-            "side": side,
-            "quantity": quantity,
-            "notional_usd": notional,
-            "horizon_s": horizon_s,
-            "end_action": str(self.end_action.currentData()),
-            "limit_price": limit,
-            "urgency": self.urgency.currentText(),
-            "algo": algo,
-            "params": params,
-            "max_participation": max_part / 100.0,
-            "venues": venues,
-            "desks": desks,
-            "rfq_mode": rfq_mode,
-            "max_slippage_bps": max_slippage,
-            "max_schedule_deviation": max_deviation,
-        }
-        return ticket, msg
+        if any(level == "error" for level, _ in msg.values()):
+            return None, msg
+        typed_qty = parse_decimal(self.quantity.text()) if self.unit.currentIndex() == 0 else None
+        try:
+            request = StageRequest(
+                Instrument.parse(symbol),
+                Side.parse(side),
+                typed_qty if typed_qty is not None else Decimal(repr(quantity)),  # base units as typed
+                horizon_s,
+                algo=algo,
+                limit_price=limit,
+                i_would_price=i_would,
+                urgency=Urgency(self.urgency.currentText()),
+                end_action=EndAction(str(self.end_action.currentData())),
+                params=params,
+                max_participation=max_part / 100.0,
+                venues=venues,
+                desks=desks,
+                rfq_mode=rfq_mode,
+                max_slippage_bps=max_slippage,
+                max_schedule_deviation=max_deviation,
+                notional_usd=notional,
+            )
+        except ValueError as exc:  # the fields above passed; a rule only the request knows refused it
+            msg["request"] = ("error", str(exc))
+            return None, msg
+        return request, msg
 
     # ---- internals --------------------------------------------------------------------------------
 
@@ -556,6 +609,30 @@ def parse_number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """Like `parse_number`, exactly: '60,000.004' → Decimal('60000.004'), '60k' → 60000; None when
+    not a finite number. Prices are parsed this way so the digits typed are the digits staged."""
+    t = text.strip().replace(",", "").replace("_", "").lower()
+    scale = 1
+    if t.endswith("k"):
+        t, scale = t[:-1], 1000
+    elif t.endswith("m"):
+        t, scale = t[:-1], 1_000_000
+    try:
+        value = Decimal(t) * scale
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _plain(value: Decimal | None) -> str:
+    """A price as the trader would type it: no exponent, no trailing zeros past the point."""
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ import pytest
 from app.bridge import ticks_per_row_for
 from app.terminal_sim import SimPacer
 from core.clock import SimClock
+from core.stage_request import StageRequest
+from core.types import Side
 from widgets.ticket import OrderTicket, parse_horizon, parse_number
 from widgets.viewmodels import LadderView
 
@@ -74,9 +77,11 @@ def test_ticket_validates_inline_and_converts_notional(qtbot) -> None:  # type: 
     ticket.fill(limit="70000", side="sell")
     with qtbot.waitSignal(ticket.stage_requested) as signal:
         ticket.stage()
-    values = signal.args[0]
-    assert values["quantity"] == pytest.approx(100.0) and values["notional_usd"] == 6_000_000
-    assert values["venues"] == ("alpha", "beta") and values["rfq_mode"] == "manual"
+    request = signal.args[0]
+    assert isinstance(request, StageRequest)
+    assert request.quantity == Decimal(100) and request.notional_usd == 6_000_000
+    assert request.venues == ("alpha", "beta") and request.rfq_mode == "manual"
+    assert request.side is Side.SELL and request.limit_price == Decimal(70_000)
     assert ticket.messages["limit"][0] == "warning"  # a sell limit 16.7 % above the market
     ticket.venue_checks["alpha"].setChecked(False)
     ticket.venue_checks["beta"].setChecked(False)

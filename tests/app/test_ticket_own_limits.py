@@ -59,6 +59,6 @@ def test_bad_own_limits_block_staging_with_a_message(qtbot) -> None:  # type: ig
     assert ticket.values() is None
     assert "percentage in (0, 100]" in ticket.messages["own_limits"][1]
     ticket.fill(max_schedule_deviation_pct="2.5")
-    values = ticket.values()
-    assert values is not None and values["max_slippage_bps"] == 20.0
-    assert values["max_schedule_deviation"] == pytest.approx(0.025)
+    request = ticket.values()
+    assert request is not None and request.max_slippage_bps == 20.0
+    assert request.max_schedule_deviation == pytest.approx(0.025)
