@@ -148,7 +148,8 @@ class AdaptiveAc:
     name: str = "adaptive"
     policy_label: str = "policy: defaults"  # where `config` came from (core/execution/policy.py)
     venue_mid: Callable[[str], float] | None = None  # a venue's live mid (NaN unknown): when a move is over
-    take: Callable[[str, float, float], float] | None = None  # (venue, qty, price cap) → qty sent at once
+    # (venue, qty, price cap) → qty sent at once; floats: the service's router makes them lots and ticks
+    take: Callable[[str, float, float], float] | None = None
     _shifts: list[_Shift] = field(default_factory=list)
     _seen: set[tuple[str, float]] = field(default_factory=set)
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
