@@ -219,7 +219,8 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                 f"give --symbol {oms.parents[parent_id].instrument.symbol}"
             )
     else:
-        parent_id = validate_parent_id(args.parent_id or "R" + _base36(int(time.time() * 1000))[-9:])
+        # the OMS allocates ids past every parent in the journal, so a restart never reuses one
+        parent_id = validate_parent_id(args.parent_id) if args.parent_id else oms.allocate_parent_id("R")
         if parent_id in oms.parents:
             raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
 
@@ -468,12 +469,3 @@ def _decimal(text: str, flag: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{flag} must be positive, got {text!r}")
     return value
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    out = ""
-    while n:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-    return out or "0"

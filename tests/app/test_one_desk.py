@@ -44,7 +44,8 @@ def test_the_embedded_market_and_simulate_build_every_service() -> None:
         assert market.desk.services() == simulated.desk.services()
         # the adaptive policy reads surveillance on every path, whatever the algo
         assert simulated.desk.execution.signals is simulated.desk.surveillance
-        assert market.desk.rfq is not None and sorted(market.desk.rfq.desks) == sorted(d.name for d in market.scenario.desks)
+        assert market.desk.rfq is not None
+        assert sorted(market.desk.rfq.desks) == sorted(d.name for d in market.scenario.desks)
     finally:
         market.stop()
         simulated.exchange.stop()

@@ -96,7 +96,7 @@ def test_the_writer_refuses_what_a_replay_could_not_read() -> None:
     oms = OrderManager(MemoryJournal())
     with pytest.raises(RecordError, match="unknown kind"):
         oms.record("parent.teleported", {"parent_id": "P1"}, SYSTEM, 1.0)
-    with pytest.raises(RecordError, match="field 'reason' is missing|field 'state' is missing"):
+    with pytest.raises(RecordError, match="field 'state' is missing"):
         oms.record("parent.state", {"parent_id": "P1"}, SYSTEM, 1.0)
     assert oms.journal is not None and list(oms.journal.replay()) == []  # nothing half-written
 
