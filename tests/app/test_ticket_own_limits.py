@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.store.journal import MemoryJournal
-from app.composition import Terminal, build_terminal
-from app.settings import load_settings
+from app.composition import Terminal
 from core.actors import Actor, Role
+from tests.app.terminal_kit import open_terminal
 from widgets.ticket import OrderTicket
 
 TRADER = Actor("tina", Role.TRADER)
@@ -18,14 +17,8 @@ TRADER = Actor("tina", Role.TRADER)
 
 @pytest.fixture
 def terminal(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = load_settings(tmp_path / "absent.toml", env={}, overrides=[f"general.data_dir={tmp_path}"])
-    term = build_terminal(
-        settings, None, actor=TRADER, start_pacer=False, restore_layout=False,
-        settings_scope="BlockhouseTest", mc_paths=500, journal=MemoryJournal(),
-    )
-    qtbot.addWidget(term.window)
-    yield term
-    term.shutdown()
+    with open_terminal(qtbot, tmp_path, TRADER) as term:
+        yield term
 
 
 def test_the_ticket_passes_its_own_limits_to_the_staged_parent(qtbot, terminal: Terminal) -> None:  # type: ignore[no-untyped-def]
