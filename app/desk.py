@@ -113,7 +113,7 @@ class Desk:
         }
 
     def running_parents(self) -> list[str]:
-        return [p for p, r in self.execution.runners.items() if r.parent.state is ParentState.RUNNING]
+        return running_parents(self.execution)
 
     def close(self) -> None:
         self.surveillance.close()
@@ -179,8 +179,13 @@ def _breaker_actions(engine: Engine, execution: ExecutionService) -> BreakerActi
     venues off and on; a parent a still-tripped breaker paused cannot resume."""
     return BreakerActions(
         pause_parent=lambda pid, why: execution.pause(pid, SYSTEM),
-        running_parents=lambda: [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING],
+        running_parents=lambda: running_parents(execution),
         set_venue_enabled=lambda venue, on: execution.set_venue_enabled(venue, on, SYSTEM),
         has_working_orders=lambda venue: bool(engine.oms.open_children(venue=venue)),
         parent=engine.oms.parents.get,
     )
+
+
+def running_parents(execution: ExecutionService) -> list[str]:
+    """The parents the execution service is running now (what a venue-wide breaker pauses)."""
+    return [p for p, r in execution.runners.items() if r.parent.state is ParentState.RUNNING]
