@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from app.desk_source import Pacing, TradingDesk
 from app.main_window import MainWindow
-from app.terminal_sim import EmbeddedMarket, SimPacer
 from core.actors import Actor, Role
 from core.analytics.almgren_chriss import Urgency as AcUrgency
 from core.analytics.almgren_chriss import reoptimize, risk_aversion_for_urgency
@@ -95,6 +95,7 @@ PARTICIPATION_WINDOW_S = 300.0
 _LIVE = (ParentState.RUNNING, ParentState.PAUSED, ParentState.COMPLETING)
 _EMPTY = np.empty(0, dtype=np.float64)
 _RFQ_DONE = ("filled", "last_look_rejected", "expired", "rejected", "canceled")
+NO_DESKS = "No OTC desks are configured on this desk: requests for quote are not available."
 
 
 # ---- rows the app defines for its own panels (balances, RFQ log) ----------------------------------
@@ -174,6 +175,7 @@ class Panels:
     pretrade: PreTradePanel
     override: OverridePanel
     children_tabs: QTabWidget | None = None
+    rfq_note: QLabel | None = None  # over the RFQ blotter; says why it stays empty (no OTC desks)
 
 
 @dataclass
@@ -199,23 +201,24 @@ class _Series:
 class Bridge(QObject):
     def __init__(
         self,
-        market: EmbeddedMarket,
+        source: TradingDesk,
         window: MainWindow,
         panels: Panels,
         actor: Actor | None,
         *,
         max_fps: float = 30.0,
         mc_paths: int = 20_000,
-        pacer: SimPacer | None = None,
+        pacer: Pacing | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(window)
-        self.market = market
-        self.engine = market.engine
-        self.execution = market.execution
-        self.rfq = market.rfq
-        self.breakers = market.breakers
-        self.clock = market.clock
+        self.source = source
+        self.desk = desk = source.desk
+        self.engine = desk.engine
+        self.execution = desk.execution
+        self.rfq = desk.rfq  # None: no OTC desks
+        self.breakers = desk.breakers
+        self.clock = desk.clock
         self.window = window
         self.panels = panels
         self.actor: Actor | None = None
@@ -223,10 +226,10 @@ class Bridge(QObject):
         self.pacer = pacer
         self.loop = loop
         self.kill_button: KillSwitchButton | None = None
-        self.venue_names = market.venue_names
-        self.chart_venues = (*market.venue_names, OTC_LABEL)
-        self.symbol = market.symbol
-        self.tick = {v.name: float(v.instrument(self.symbol).tick_size) for v in market.exchange.venues}
+        self.venue_names = source.venue_names
+        self.chart_venues = (*source.venue_names, OTC_LABEL)
+        self.symbol = source.symbol
+        self.tick = {name: float(v.instrument(self.symbol).tick_size) for name, v in desk.venues.items()}
         self.reports: dict[str, PreTradeReport] = {}
         self.selected = ""
         self.last_kill: dict[str, int] = {}
@@ -239,7 +242,7 @@ class Bridge(QObject):
         self._vap: dict[str, dict[float, float]] = {v: {} for v in self.venue_names}
         self._vap_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._vap_dirty: set[str] = set(self.venue_names)
-        self._venue_up = {v.name: v.is_up for v in market.exchange.venues}
+        self._venue_up = {name: v.is_up for name, v in desk.venues.items()}
         self._latency_ms = {v: math.nan for v in self.venue_names}
         self._ticks_per_row: dict[str, int] = {}
 
@@ -304,6 +307,7 @@ class Bridge(QObject):
         self._exit_started = 0.0
         self._exit_timer: QTimer | None = None
         window.close_guard = self.confirm_exit
+        window.set_market_description(source.description)
 
     # ---- session -----------------------------------------------------------------------------------
 
@@ -347,7 +351,10 @@ class Bridge(QObject):
 
     def _wire_widgets(self) -> None:
         p = self.panels
-        desks = tuple(self.rfq.desks)
+        desks = tuple(self.rfq.desks) if self.rfq is not None else ()
+        if self.rfq is None and p.rfq_note is not None:
+            p.rfq_note.setText(NO_DESKS)
+            p.rfq_note.show()
         p.ticket.set_market([self.symbol], self.venue_names, desks)
         p.ticket.set_clock(self.clock.now)
         p.ticket.stage_requested.connect(self.stage)
@@ -540,7 +547,7 @@ class Bridge(QObject):
         if ev.state in ("filled", "last_look_rejected", "expired", "rejected", "canceled"):
             self._decision(ev.parent_id, f"RFQ {ev.desk}: {ev.state.replace('_', ' ')} — {ev.detail}", ev.ts)
         if ev.state == "filled":
-            rfq = self.rfq.rfqs.get(ev.rfq_id)
+            rfq = self.rfq.rfqs.get(ev.rfq_id) if self.rfq is not None else None
             price = float(rfq.fill_price) if rfq is not None and rfq.fill_price is not None else math.nan
             series = self._series_for(ev.parent_id)
             series.fill_t.append(ev.ts)
@@ -566,6 +573,9 @@ class Bridge(QObject):
         if self.actor is None:
             self._dialog_error(dialog, "Log in to accept quotes.")
             return False
+        if self.rfq is None:
+            self._dialog_error(dialog, NO_DESKS)
+            return False
         try:
             rfq = self.rfq.rfqs[self.rfq.by_quote[quote_id]]
             full = rfq.quote is not None and abs(float(rfq.quote.quantity) - qty) < 1e-12
@@ -582,6 +592,9 @@ class Bridge(QObject):
         if self.actor is None:
             self._dialog_error(self._dialogs.get(quote_id), "Log in to answer quotes.")
             return
+        if self.rfq is None:
+            self._dialog_error(self._dialogs.get(quote_id), NO_DESKS)
+            return
         try:
             self.rfq.reject(quote_id, self.actor, "rejected by trader")
         except (ValueError, KeyError) as exc:
@@ -591,6 +604,9 @@ class Bridge(QObject):
     def request_quotes(self, parent_id: str) -> int:
         if self.actor is None:
             self.panels.override.set_result("Log in to request quotes.", ok=False)
+            return 0
+        if self.rfq is None:
+            self.panels.override.set_result(NO_DESKS, ok=False)
             return 0
         try:
             sent = self.rfq.request(parent_id, self.actor)
@@ -609,8 +625,8 @@ class Bridge(QObject):
     def close_finished_dialogs(self) -> None:
         """Close every quote dialog whose quote is no longer live (screenshots, after a fast run)."""
         for quote_id, dialog in list(self._dialogs.items()):
-            rfq_id = self.rfq.by_quote.get(quote_id)
-            rfq = self.rfq.rfqs.get(rfq_id) if rfq_id else None
+            rfq_id = self.rfq.by_quote.get(quote_id) if self.rfq is not None else None
+            rfq = self.rfq.rfqs.get(rfq_id) if self.rfq is not None and rfq_id else None
             if rfq is None or rfq.state.value != "quoted" or dialog.is_expired:
                 self._forget_dialog(quote_id)
                 dialog.close()
@@ -659,7 +675,7 @@ class Bridge(QObject):
         try:
             parent, tick = self._parent_from_ticket(request)
             self.execution.stage(parent, self.actor)
-            job = self.market.pretrade_job(parent.side, float(parent.quantity), parent.horizon_s,
+            job = self.source.pretrade_job(parent.side, float(parent.quantity), parent.horizon_s,
                                            parent.urgency.value, parent.venues, self.mc_paths)
         except (ValueError, PermissionError, KeyError) as exc:
             t.show_error(f"Not staged: {exc}")
@@ -765,9 +781,9 @@ class Bridge(QObject):
         try:
             report = self.reports.get(parent_id)
             if report is not None:
-                self.market.use_ac_params(report)
+                self.source.use_ac_params(report)
             self.execution.start(parent_id, self.actor)
-            if self.engine.oms.parents[parent_id].rfq_mode != "off":
+            if self.engine.oms.parents[parent_id].rfq_mode != "off" and self.rfq is not None:
                 self.rfq.watch(parent_id)
         except (ValueError, PermissionError, KeyError) as exc:
             t.show_error(f"Not started: {exc}")
@@ -1304,8 +1320,7 @@ class Bridge(QObject):
     def _flags_for(self, venue: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         """Price levels surveillance flags on `venue` now (large orders of a spoofing campaign,
         resting or just pulled), with the campaign's score."""
-        surveillance = getattr(self.market, "surveillance", None)
-        detector = surveillance.spoofing.get(venue) if surveillance is not None else None
+        detector = self.desk.surveillance.spoofing.get(venue)
         if detector is None or detector.score < SPOOF_FLAG_SCORE:
             return _EMPTY, _EMPTY, ()
         levels = detector.flagged_levels()
@@ -1624,7 +1639,21 @@ def build_panels(window: MainWindow, venues: tuple[str, ...], max_fps: float) ->
     alerts = AlertsView()
     window.set_panel("alerts", alerts)
     rfq_log = BlotterView(RowTableModel(RFQ_COLUMNS), name="rfq")
-    window.set_panel("rfq", rfq_log)
+    rfq_box = QWidget()
+    rfq_box.setObjectName("rfqPanel")
+    rfq_layout = QVBoxLayout(rfq_box)
+    rfq_layout.setContentsMargins(0, 0, 0, 0)
+    rfq_layout.setSpacing(0)
+    rfq_note = QLabel()
+    rfq_note.setObjectName("rfqNote")
+    rfq_note.setWordWrap(True)
+    rfq_note.setContentsMargins(6, 6, 6, 2)
+    rfq_note.setStyleSheet(f"color: {theme.AMBER};")
+    rfq_note.hide()  # shown only when the desk has no OTC desks
+    rfq_layout.addWidget(rfq_note)
+    rfq_layout.addWidget(rfq_log, 1)
+    rfq_box.setFocusProxy(rfq_log)  # F5 lands in the blotter, as before the note existed
+    window.set_panel("rfq", rfq_box)
     risk = RiskPanel()
     window.set_panel("risk", risk)
     ticket = OrderTicket()
@@ -1634,4 +1663,4 @@ def build_panels(window: MainWindow, venues: tuple[str, ...], max_fps: float) ->
     override = OverridePanel()
     window.set_panel("override", override)
     return Panels(ladders, chart, parents, children, fills, balances, alerts, rfq_log, risk, ticket, pretrade,
-                  override, tabs)
+                  override, tabs, rfq_note)

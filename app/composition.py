@@ -100,12 +100,9 @@ def build_terminal(
     market = build_embedded_market(scenario_name, seed, journal, risk_limits(settings), breaker_config(settings))
     window = MainWindow(settings_scope=settings_scope, sim_speed=speed, restore=restore_layout)
     window.set_clock_source(market.clock.now)
-    window.set_market_description(
-        f"Embedded simulated market · scenario {scenario_name} · seed {seed} · {market.symbol} on "
-        f"{', '.join(market.venue_names)} · OTC desks {', '.join(market.desks)}"
-    )
     pacer = SimPacer(market.clock, speed, parent=window)
     panels = build_panels(window, market.venue_names, max_fps)
+    # the bridge sees the embedded market only as a TradingDesk (app/desk_source.py); it also shows its description
     bridge = Bridge(market, window, panels, actor, max_fps=max_fps, mc_paths=mc_paths, pacer=pacer, loop=loop)
     monitor = LoopLagMonitor(market.engine.bus)
     market.engine.bus.subscribe(LoopLag, window.show_loop_lag)

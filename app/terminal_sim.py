@@ -62,7 +62,8 @@ FAST_CHUNK_S = 20.0  # run_fast: simulated seconds between two looks at the Qt e
 @dataclass(slots=True)
 class EmbeddedMarket:
     """Everything the terminal trades against when `market.mode = "sim"`: the scenario's market
-    and the desk built on it (app/desk.py, the same builder every other path uses)."""
+    and the desk built on it (app/desk.py, the same builder every other path uses). It is the
+    window's `TradingDesk` (app/desk_source.py)."""
 
     scenario: Scenario
     seed: int
@@ -72,6 +73,7 @@ class EmbeddedMarket:
     desk: Desk
     history: dict[str, float]
     symbol: str
+    scenario_name: str = ""  # as the user named it (a shipped name or a path); "" = the scenario's own name
 
     @property
     def seeds(self) -> SeedTree:
@@ -104,6 +106,11 @@ class EmbeddedMarket:
     @property
     def venue_names(self) -> tuple[str, ...]:
         return self.desk.venue_names
+
+    @property
+    def description(self) -> str:
+        return (f"Embedded simulated market · scenario {self.scenario_name or self.scenario.name} · seed {self.seed} · "
+                f"{self.symbol} on {', '.join(self.venue_names)} · OTC desks {', '.join(self.desks)}")
 
     @property
     def t0(self) -> float:
@@ -170,7 +177,7 @@ def build_embedded_market(
     exchange.start()
     clock.run_until(EPOCH_T0 + max(market.eval_log.parent_start_s, 1.0))  # first books published
     return EmbeddedMarket(scenario, seed, market, clock, exchange, desk, market_history(scenario),
-                          scenario.scenario.symbol)
+                          scenario.scenario.symbol, scenario_name)
 
 
 # ---- pacing --------------------------------------------------------------------------------------------
