@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.analytics.surveillance import (
     AdverseSelection,
@@ -315,3 +317,33 @@ def test_a_venue_we_stopped_trading_on_is_not_condemned_forever() -> None:
     assert adv.toxicity("alpha") == pytest.approx(0.5, rel=0.02)
     adv.on_mid("alpha", T0 + 10.0 + 3 * 3600.0, 99.9)
     assert adv.toxicity("alpha") < 0.001
+
+
+
+def _size_changes_by_sets(ppx, pq, px, q):  # type: ignore[no-untyped-def]
+    """The oracle: the same measure with numpy's set operations (the implementation before the kernel)."""
+    lo, hi = max(ppx[0], px[0]), min(ppx[-1], px[-1])
+    a, b = (ppx >= lo) & (ppx <= hi), (px >= lo) & (px <= hi)
+    u = np.union1d(ppx[a], px[b])
+    before, after = np.zeros(len(u)), np.zeros(len(u))
+    before[np.searchsorted(u, ppx[a])] = pq[a]
+    after[np.searchsorted(u, px[b])] = q[b]
+    d = np.abs(after - before)
+    return d[d > 1e-12]
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(1, 60))
+def test_the_compiled_size_change_measure_matches_the_set_operations(seed: int, n: int, m: int) -> None:
+    from core.analytics.surveillance import _size_changes
+
+    rng = np.random.default_rng(seed)
+    grid = np.round(np.arange(100) * 0.5 + 60_000.0, 1)
+    ppx = np.sort(rng.choice(grid, n, replace=False))
+    px = np.sort(rng.choice(grid, m, replace=False))
+    pq = np.round(rng.exponential(2.0, n), 3) * (rng.random(n) < 0.8)
+    q = np.round(rng.exponential(2.0, m), 3)
+    for k in np.flatnonzero(np.isin(px, ppx) & (rng.random(m) < 0.5)):  # half the shared levels unchanged
+        q[k] = pq[np.searchsorted(ppx, px[k])]
+    for a, qa, b, qb in ((ppx, pq, px, q), (-ppx[::-1], pq[::-1], -px[::-1], q[::-1])):  # asks; bids negated
+        np.testing.assert_array_equal(_size_changes(a, qa, b, qb), _size_changes_by_sets(a, qa, b, qb))
