@@ -9,10 +9,13 @@ Probabilities are drawn from the server's seeded generator, so a run is reproduc
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 HTTP_FAULT_STATUSES = (0, 429, 418, 500, 502, 503, 504)
+GARBLE_STREAMS = ("", "depth", "trade", "user")  # what `ws_garble_only` may name ("" = every stream)
+GARBLE_MODES = ("malformed", "truncated")
 
 
 @dataclass(slots=True)
@@ -40,6 +43,14 @@ class Faults:
     ws_drop_every_s: float = 0.0  # close every websocket every N seconds of venue (simulated) time; 0 = off
     skip_seq_prob: float = 0.0  # withhold a diff-depth message (a sequence gap) with this probability
     skip_seq_every: int = 0  # ...or every Nth diff-depth message; 0 = off
+    ws_auth_stall_s: float = 0.0  # a ws-api user-data subscription is made at once, its answer held this long
+    # --- garbled answers: what a corrupting proxy or a broken gateway delivers ---
+    rest_malformed_prob: float = 0.0  # a REST answer (the request was carried out) is sent as text that is not JSON
+    rest_truncated_prob: float = 0.0  # a REST answer is cut off half-way through its JSON
+    rest_garble_only: str = ""  # ...only answers to "METHOD /path" or "/path", e.g. "POST /api/v3/order"; "" = all
+    ws_malformed_prob: float = 0.0  # a websocket frame is sent as text that is not JSON
+    ws_truncated_prob: float = 0.0  # a websocket frame is cut off half-way through its JSON
+    ws_garble_only: str = ""  # ...only frames of this stream: "depth", "trade" or "user"; "" = all
     # --- bookkeeping (set by the server, not by users) ---
     http_status_until: float = field(default=0.0, repr=False)
 
@@ -50,6 +61,12 @@ class Faults:
             if key not in names:
                 raise ValueError(f"unknown fault {key!r}; known: {', '.join(sorted(names))}")
             current = getattr(self, key)
+            if isinstance(current, str):
+                text = str(raw).strip()
+                if key == "ws_garble_only" and text not in GARBLE_STREAMS:
+                    raise ValueError(f"ws_garble_only names a stream: depth, trade, user or empty, got {raw!r}")
+                setattr(self, key, text)
+                continue
             try:
                 value = type(current)(float(raw)) if isinstance(current, int) else float(raw)
             except (TypeError, ValueError):
@@ -70,8 +87,45 @@ class Faults:
             return False
         return True
 
+    def rest_garble_mode(self, method: str, path: str, draw: Callable[[], float]) -> str | None:
+        """How to garble the answer to `method path` ("malformed", "truncated"), or None.
+        `draw` gives uniform [0, 1) numbers (the server's seeded generator)."""
+        if not (self.rest_malformed_prob or self.rest_truncated_prob):
+            return None
+        only_method, _, only_path = self.rest_garble_only.rpartition(" ")
+        if not path.startswith(only_path) or (only_method and only_method.upper() != method.upper()):
+            return None
+        return _draw_mode(self.rest_malformed_prob, self.rest_truncated_prob, draw)
+
+    def ws_garble_mode(self, stream: str, draw: Callable[[], float]) -> str | None:
+        """How to garble a frame of `stream` ("depth", "trade", "user"), or None."""
+        if not (self.ws_malformed_prob or self.ws_truncated_prob):
+            return None
+        if self.ws_garble_only and self.ws_garble_only != stream:
+            return None
+        return _draw_mode(self.ws_malformed_prob, self.ws_truncated_prob, draw)
+
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def garble(text: str, mode: str) -> str:
+    """`text` (JSON) made unreadable as a corrupting proxy would: "truncated" keeps its first half;
+    "malformed" breaks its syntax (the first ``":`` becomes ``"=``) and keeps its length. Both
+    still start like JSON, so a client tries to parse them."""
+    if mode == "truncated":
+        return text[: max(1, len(text) // 2)]
+    if '":' in text:
+        return text.replace('":', '"=', 1)
+    return text[:-1] + "?"
+
+
+def _draw_mode(malformed_prob: float, truncated_prob: float, draw: Callable[[], float]) -> str | None:
+    if malformed_prob and draw() < malformed_prob:
+        return "malformed"
+    if truncated_prob and draw() < truncated_prob:
+        return "truncated"
+    return None
 
 
 def parse_fault_flags(flags: list[str]) -> dict[str, str]:

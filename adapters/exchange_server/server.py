@@ -18,7 +18,8 @@ user-data stream; ``/ws-api/v3`` is the WebSocket API with ``userDataStream.subs
 
 Admin (loopback tooling, no auth): ``GET /admin/state``, ``GET /admin/orders``, ``GET /admin/book``,
 ``GET/POST/DELETE /admin/faults``, ``POST /admin/restart``, ``POST /admin/drop_ws``,
-``POST /admin/skip_seq``, ``POST /admin/pause`` / ``/admin/resume`` (freeze the market).
+``POST /admin/skip_seq``, ``POST /admin/garble_ws`` (the next frames of a stream unreadable),
+``POST /admin/pause`` / ``/admin/resume`` (freeze the market).
 Fault knobs: `adapters.exchange_server.faults.Faults`.
 """
 
@@ -45,7 +46,7 @@ from aiohttp import WSMsgType, web
 
 from adapters.exchange_server import errors as E
 from adapters.exchange_server.exchange import SimulatedExchange
-from adapters.exchange_server.faults import Faults
+from adapters.exchange_server.faults import GARBLE_MODES, GARBLE_STREAMS, Faults, garble
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,12 @@ class ExchangeServer:
                 "restarts",
                 "rejected_signature",
                 "rejected_timestamp",
+                "rest_garbled",
+                "ws_garbled",
+                "auth_stalled",
             )
         }
+        self.garble_next: dict[str, list[str]] = {}  # stream ("depth", "trade", "user") → modes of its next frames
         self._next_ws_drop = (
             self.exchange.sim.now_s + self.faults.ws_drop_every_s if self.faults.ws_drop_every_s else float("inf")
         )
@@ -236,11 +241,20 @@ class ExchangeServer:
         self._publish(msg["s"].lower() + "@trade", msg)
 
     def _publish(self, stream: str, msg: dict[str, Any]) -> None:
-        text = ""
-        for conn in self.conns:
-            if stream in conn.streams:
-                text = text or json.dumps(msg, separators=(",", ":"))
+        listeners = [conn for conn in self.conns if stream in conn.streams]
+        if listeners:
+            text = self._frame(stream.partition("@")[2], json.dumps(msg, separators=(",", ":")))
+            for conn in listeners:
                 conn.send(text)
+
+    def _frame(self, stream: str, text: str) -> str:
+        """A websocket frame of `stream` as sent: garbled when an admin request or a fault says so."""
+        pending = self.garble_next.get(stream)
+        mode = pending.pop(0) if pending else self.faults.ws_garble_mode(stream, self.rng.random)
+        if mode is None:
+            return text
+        self.stats["ws_garbled"] += 1
+        return garble(text, mode)
 
     def _on_user(self, api_key: str, msg: dict[str, Any]) -> None:
         if self.faults.user_delay_ms > 0:
@@ -255,9 +269,10 @@ class ExchangeServer:
                 continue
             if conn.kind == "user":
                 raw = raw or json.dumps(msg, separators=(",", ":"))
-                conn.send(raw)
+                conn.send(self._frame("user", raw))
             elif conn.kind == "wsapi" and conn.subscription_id is not None:
-                conn.send(json.dumps({"subscriptionId": conn.subscription_id, "event": msg}, separators=(",", ":")))
+                event = {"subscriptionId": conn.subscription_id, "event": msg}
+                conn.send(self._frame("user", json.dumps(event, separators=(",", ":"))))
 
     # ------------------------------------------------------------------ app
     def _build_app(self) -> web.Application:
@@ -293,6 +308,7 @@ class ExchangeServer:
         r.add_post("/admin/restart", self._admin_restart)
         r.add_post("/admin/drop_ws", self._admin_drop_ws)
         r.add_post("/admin/skip_seq", self._admin_skip_seq)
+        r.add_post("/admin/garble_ws", self._admin_garble_ws)
         r.add_post("/admin/pause", self._admin_pause)
         r.add_post("/admin/resume", self._admin_resume)
         return app
@@ -329,7 +345,13 @@ class ExchangeServer:
                 elif handler in (self._listen_key_new, self._listen_key_keepalive, self._listen_key_close):
                     api_key = self._api_key(request)
                 result = await handler(request, params, api_key)
-                return web.json_response(result, headers={"X-MBX-USED-WEIGHT-1M": str(used)})
+                headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+                mode = self.faults.rest_garble_mode(request.method, request.path, self.rng.random)
+                if mode is not None:  # carried out, but the answer arrives unreadable
+                    self.stats["rest_garbled"] += 1
+                    text = garble(json.dumps(result), mode)
+                    return web.Response(text=text, content_type="application/json", headers=headers)
+                return web.json_response(result, headers=headers)
             except E.BinanceError as exc:
                 return self._error(ip, exc, now)
 
@@ -548,9 +570,15 @@ class ExchangeServer:
                 continue
             try:
                 result = self._ws_api_call(conn, method, params)
-                conn.send(json.dumps({"id": rid, "status": 200, "result": result}))
+                answer = json.dumps({"id": rid, "status": 200, "result": result})
             except E.BinanceError as exc:
-                conn.send(json.dumps({"id": rid, "status": exc.status, "error": exc.body()}))
+                answer = json.dumps({"id": rid, "status": exc.status, "error": exc.body()})
+            stall_s = self.faults.ws_auth_stall_s
+            if method == "userDataStream.subscribe.signature" and stall_s > 0:
+                self.stats["auth_stalled"] += 1  # subscribed (or refused) now, the answer held
+                asyncio.get_running_loop().call_later(stall_s, conn.send, answer)
+            else:
+                conn.send(answer)
         await self._close_ws(conn)
         return conn.ws
 
@@ -655,6 +683,18 @@ class ExchangeServer:
         body = await request.json() if request.can_read_body else {}
         self.withhold_depth += int(body.get("n", 1))
         return web.json_response({"withholding": self.withhold_depth})
+
+    async def _admin_garble_ws(self, request: web.Request) -> web.Response:
+        """Garble the next `n` frames of `stream` ("depth", "trade" or "user") with `mode`
+        ("malformed" or "truncated")."""
+        body = await request.json() if request.can_read_body else {}
+        stream, mode, n = str(body.get("stream", "depth")), str(body.get("mode", "malformed")), int(body.get("n", 1))
+        if stream not in GARBLE_STREAMS[1:] or mode not in GARBLE_MODES:
+            return web.json_response(
+                {"error": f"stream is one of {GARBLE_STREAMS[1:]} and mode one of {GARBLE_MODES}"}, status=400
+            )
+        self.garble_next.setdefault(stream, []).extend([mode] * n)
+        return web.json_response({"stream": stream, "pending": len(self.garble_next[stream])})
 
     async def _admin_pause(self, request: web.Request) -> web.Response:
         return web.json_response({"paused": True, "last_update_id": self.exchange.pause()})
