@@ -15,6 +15,13 @@ import ccxt
 
 from core.ports import RejectReason
 
+
+class UnreadableAnswer(Exception):
+    """The exchange answered, but not with anything we can read (ccxt hands back the raw text of
+    a body that is not JSON — truncated or corrupted — instead of raising): what the request did
+    is unknown, as if no answer had come."""
+
+
 _BODY_RE = re.compile(r"\{\s*\"code\"\s*:\s*(-?\d+)\s*,\s*\"msg\"\s*:\s*\"((?:[^\"\\]|\\.)*)\"")
 
 

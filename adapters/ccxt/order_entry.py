@@ -9,7 +9,9 @@
   ``request_timeout_s`` bounds it). An error that leaves the order's fate open (timeout, dropped
   connection, 5XX: `errors.is_indeterminate`) is *settled* by asking the exchange for that client
   id until it answers; "does not exist" twice, ``unknown_grace_s`` apart, means it never reached
-  the matching engine. A refusal the exchange states is a reject with our `RejectReason`.
+  the matching engine. An answer that arrives but cannot be read (a truncated or corrupted body:
+  `errors.UnreadableAnswer`) is no answer: the order is UNKNOWN and settled the same way. A
+  refusal the exchange states is a reject with our `RejectReason`.
 - **A cancel never overtakes its own order's submit.** A cancel the exchange cannot match, or
   whose answer is lost, is resolved by querying the order: gone (NOT_FOUND), or a cancel reject
   while it is still open.
@@ -28,7 +30,7 @@ from typing import Any
 from adapters.ccxt.callbacks import CallbackRelay
 from adapters.ccxt.config import CcxtVenueConfig
 from adapters.ccxt.errors import is_indeterminate, is_not_found, is_rate_limit, reject_reason, short
-from adapters.ccxt.order_tracker import OrderTracker, Track
+from adapters.ccxt.order_tracker import OrderTracker, Track, order_info
 from adapters.ccxt.session import ExchangeSession
 from adapters.ccxt.tasks import TaskRunner
 from core.orders import ChildOrder, TimeInForce
@@ -88,7 +90,11 @@ class OrderEntry:
                 self._engine.on_cancel_reject(cid, reject_reason(exc))
             return
         self._stats["cancels"] += 1
-        await self._tracker.apply_order(response.get("info") or {})
+        try:
+            await self._tracker.apply_order(order_info(response))
+        except Exception as exc:  # answered, unreadably: ask the exchange what became of the order
+            self._unreadable(f"the cancel of {cid}", exc)
+            await self.query_and_apply(cid, symbol, still_open_reason="cancel answer unreadable")
 
     async def query_and_apply(self, cid: str, symbol: str, still_open_reason: str = "") -> None:
         """Ask the exchange about one order and apply what it says; 'does not exist' → NOT_FOUND.
@@ -96,6 +102,7 @@ class OrderEntry:
         ex = await self._session.exchange_ready()
         try:
             order = await self._session.rest(ex.fetch_order, None, symbol, {"origClientOrderId": cid})
+            info = order_info(order)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -105,7 +112,6 @@ class OrderEntry:
             elif still_open_reason:
                 self._engine.on_cancel_reject(cid, f"{still_open_reason} ({short(exc)})")
             return
-        info = order.get("info") or {}
         await self._tracker.apply_order(info)
         if still_open_reason and info.get("status") in ("NEW", "PARTIALLY_FILLED"):
             self._engine.on_cancel_reject(cid, still_open_reason)
@@ -126,6 +132,7 @@ class OrderEntry:
                     order = await self._session.rest(
                         ex.fetch_order, None, track.symbol, {"origClientOrderId": track.client_id}
                     )
+                    info = order_info(order)  # an unreadable answer is no answer: ask again
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -141,13 +148,19 @@ class OrderEntry:
                         delay = min(max(delay, 0.2) * 2, self.config.reconnect_max_s)
                     continue
                 self._stats["settled_found"] += 1
-                await self._tracker.apply_order(order.get("info") or {})
+                await self._tracker.apply_order(info)
                 return
         finally:
             track.settling = False
 
     # ---------------------------------------------------------------- helpers
     async def _submit(self, order: ChildOrder, track: Track) -> None:
+        try:
+            await self._send_new(order, track)
+        finally:
+            _mark_submitted(track)  # whatever happened, a cancel waiting for this submit may go
+
+    async def _send_new(self, order: ChildOrder, track: Track) -> None:
         cid = order.client_id
         try:
             await self._session.wait_for_markets(self.config.ack_timeout_s)
@@ -159,11 +172,9 @@ class OrderEntry:
         if inst is not None:  # ccxt would silently round an off-grid price or size: refuse it instead
             if order.price is not None and order.price % inst.tick_size != 0:
                 self._reject(track, RejectReason.BAD_TICK, f"price {order.price} is off the {inst.tick_size} tick")
-                _mark_submitted(track)
                 return
             if order.quantity % inst.lot_size != 0:
                 self._reject(track, RejectReason.BAD_LOT, f"quantity {order.quantity} is off the {inst.lot_size} lot")
-                _mark_submitted(track)
                 return
         params: dict[str, Any] = {"newClientOrderId": cid}
         if order.tif is TimeInForce.POST_ONLY:
@@ -194,21 +205,22 @@ class OrderEntry:
                         cid,
                         self.config.ack_timeout_s,
                     )
-                    self._engine.on_timeout(cid)
+                    self._report_timeout(track)
                 response = await call  # ccxt's own timeout bounds this wait
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if is_indeterminate(exc):
-                if not track.acked and track.status is None and not track.settling:
-                    self._engine.on_timeout(cid)
-                self._runner.spawn(self.settle(track, f"submit failed: {short(exc)}"))
+                self.resolve_unknown(track, f"submit failed: {short(exc)}")
             else:
                 self._reject(track, reject_reason(exc), short(exc))
-            _mark_submitted(track)
             return
         _mark_submitted(track)
-        await self._tracker.apply_order(response.get("info") or {}, rest_fills=True)
+        try:
+            await self._tracker.apply_order(order_info(response), rest_fills=True)
+        except Exception as exc:  # the answer came but cannot be read: as if it had not come
+            self._unreadable(f"order {cid}", exc)
+            self.resolve_unknown(track, f"unreadable answer: {short(exc)}")
 
     async def _cancel_all(self, symbol: str) -> None:
         ex = await self._session.exchange_ready()
@@ -220,7 +232,26 @@ class OrderEntry:
             log.warning("venue %s: cancel-all %s failed: %s", self.name, symbol, short(exc))
             return
         for row in rows:
-            await self._tracker.apply_order(row.get("info") or {})
+            try:
+                await self._tracker.apply_order(order_info(row))
+            except Exception as exc:  # the sweep and the settle loop look at what is still open
+                self._unreadable(f"cancel-all {symbol}", exc)
+
+    def resolve_unknown(self, track: Track, why: str) -> None:
+        """No answer we can use: the order is UNKNOWN (reported once) and the exchange is asked
+        until it says what became of it."""
+        if not track.acked and track.status is None and not track.settling:
+            self._report_timeout(track)
+        self._runner.spawn(self.settle(track, why))
+
+    def _report_timeout(self, track: Track) -> None:
+        if not track.timed_out:
+            track.timed_out = True
+            self._engine.on_timeout(track.client_id)
+
+    def _unreadable(self, request: str, exc: BaseException) -> None:
+        self._stats["unreadable_answers"] += 1
+        log.warning("venue %s: unreadable answer to %s (%s)", self.name, request, short(exc))
 
     def _reject(self, track: Track, reason: str, detail: str) -> None:
         log.info("venue %s: %s rejected: %s (%s)", self.name, track.client_id, reason, detail)

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from adapters.ccxt.callbacks import CallbackRelay
-from adapters.ccxt.errors import short
+from adapters.ccxt.errors import UnreadableAnswer, short
 from adapters.ccxt.session import ExchangeSession
 from core.orders import ChildOrder, Fill, Liquidity, OrderStatus
 from core.ports import RejectReason, VenueOrderReport
@@ -76,6 +76,7 @@ class Track:
     trade_ids: set[str] = field(default_factory=set)
     submitted: asyncio.Event | None = None  # set once our submit has an answer (or was settled)
     settling: bool = False
+    timed_out: bool = False  # order entry reported it timed out (the OMS holds it UNKNOWN until settled)
 
 
 class OrderTracker:
@@ -335,6 +336,17 @@ class OrderTracker:
     def _fill_symbol(self, fill: Fill) -> str:
         track = self.tracks.get(fill.client_id)
         return track.symbol if track else ""
+
+
+def order_info(answer: Any) -> dict[str, Any]:
+    """The exchange's own order object in a ccxt answer (its ``info``); `UnreadableAnswer` when
+    there is none — ccxt returns the raw text of a body that is not JSON as the answer, so a
+    truncated or corrupted answer arrives as a string, not as an error."""
+    info = answer.get("info") if isinstance(answer, dict) else None
+    if not isinstance(info, dict) or "orderId" not in info:
+        shown = answer.get("info") if isinstance(answer, dict) else answer
+        raise UnreadableAnswer(f"not an order: {str(shown)[:120]!r}")
+    return info
 
 
 def _quote(symbol: str) -> str:

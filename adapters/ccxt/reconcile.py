@@ -15,7 +15,9 @@ and on request, and covers:
 
 Between reconciliations, children stuck in PENDING_CANCEL or UNKNOWN for longer than
 ``request_timeout_s`` are asked about over REST every ``max(2 × unknown_grace_s, 1 s)``: the user
-stream may be fine while a cancel's answer was lost.
+stream may be fine while a cancel's answer was lost. A child still PENDING_NEW after
+``ack_timeout_s + request_timeout_s`` whose submit has ended in this process (whatever ended it
+without an answer) is made UNKNOWN and settled the same way: no child stays PENDING_NEW.
 
 The `Venue` port does not carry the OMS, so a ccxt venue is given an `OrderView` (the engine's
 OMS behind `OmsOrderView`) to find the children that are open on our side but not at the
@@ -175,36 +177,50 @@ class Reconciler:
 
     async def run_settle(self) -> None:
         """Orders stuck in PENDING_CANCEL or UNKNOWN for a while are asked about (REST only; the
-        user stream may be fine while a cancel answer was lost)."""
+        user stream may be fine while a cancel answer was lost); one left PENDING_NEW by a submit
+        that ended without a usable answer is made UNKNOWN and settled."""
         while not self._runner.closed:
             await asyncio.sleep(max(self.config.unknown_grace_s * 2, 1.0))
             if self._view is None or not self._health.reconciled_once:
                 continue
-            now = time.time()
-            for child in self._view.open_children(self.name):
-                if child.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.UNKNOWN):
-                    continue
-                track = self._tracker.tracks.get(child.client_id)
-                if track is not None and (track.settling or (track.submitted and not track.submitted.is_set())):
-                    continue
-                if now - child.created_ts < self.config.request_timeout_s:
-                    continue
-                if child.status is OrderStatus.UNKNOWN:
-                    self._runner.spawn(
-                        self._orders.settle(
-                            self._tracker.track(
-                                child.client_id, child.venue_order_id, child.instrument.symbol, child.side.name
-                            ),
-                            "stuck UNKNOWN",
-                        )
+            try:
+                self._ask_about_stuck(self._view)
+            except Exception:  # this loop is the safety net: it must outlive any one bad round
+                log.exception("venue %s: settling stuck orders failed; retrying next round", self.name)
+
+    def _ask_about_stuck(self, view: OrderView) -> None:
+        """One round of `run_settle`: spawn a settle or a query for each stuck child."""
+        now = time.time()
+        unanswered_s = self.config.ack_timeout_s + self.config.request_timeout_s
+        for child in view.open_children(self.name):
+            track = self._tracker.tracks.get(child.client_id)
+            if track is not None and (track.settling or (track.submitted and not track.submitted.is_set())):
+                continue
+            if child.status is OrderStatus.PENDING_NEW:
+                if track is not None and now - child.created_ts > unanswered_s:
+                    self._stats["pending_new_unanswered"] += 1
+                    self._orders.resolve_unknown(track, "submit ended without an answer we could use")
+                continue
+            if child.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.UNKNOWN):
+                continue
+            if now - child.created_ts < self.config.request_timeout_s:
+                continue
+            if child.status is OrderStatus.UNKNOWN:
+                self._runner.spawn(
+                    self._orders.settle(
+                        self._tracker.track(
+                            child.client_id, child.venue_order_id, child.instrument.symbol, child.side.name
+                        ),
+                        "stuck UNKNOWN",
                     )
-                else:
-                    self._stats["recancel_stuck"] += 1
-                    self._runner.spawn(
-                        self._orders.query_and_apply(
-                            child.client_id, child.instrument.symbol, still_open_reason="cancel not confirmed"
-                        )
+                )
+            else:
+                self._stats["recancel_stuck"] += 1
+                self._runner.spawn(
+                    self._orders.query_and_apply(
+                        child.client_id, child.instrument.symbol, still_open_reason="cancel not confirmed"
                     )
+                )
 
     async def fetch_open_reports(self, symbol: str) -> list[VenueOrderReport]:
         """Our open orders on `symbol` as the exchange lists them now (nothing is applied)."""
