@@ -7,7 +7,13 @@ previous diff's last + 1). What this module adds:
 - **No decision on a stale book.** A diff that does not continue the previous one is never
   applied: ccxt raises, we count a gap, publish an *empty* book for the symbol and resubscribe,
   which takes a fresh snapshot. A stream error does the same after a back-off
-  (``reconnect_min_s`` doubling up to ``reconnect_max_s``).
+  (``reconnect_min_s`` doubling up to ``reconnect_max_s``); so does a frame ccxt cannot read
+  (`ws_guard` fails its connection).
+- **A book that stops updating is stale.** A synced book with no update for
+  ``book_stale_after_s`` (whatever froze it: trades on their own stream may still flow) is marked
+  stale — the venue reports itself down with the reason, the engine gets an empty book, so neither
+  the router nor the risk gate's price band will price an order off it — and its connection is
+  dropped and resubscribed.
 - **An audit that proves it.** ccxt's diff handler is wrapped to count, per symbol, the diffs
   applied, the snapshots the book was rebuilt from, and any diff applied across a gap
   (``continuity_breaks``: must stay 0). The tests and `run`'s summary read `BookAudit`.
@@ -34,6 +40,7 @@ from adapters.ccxt.errors import short
 from adapters.ccxt.health import VenueHealth
 from adapters.ccxt.session import ExchangeSession
 from adapters.ccxt.tasks import TaskRunner
+from adapters.ccxt.ws_guard import drop_connection, url_watching
 from core.events import BookUpdate
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class BookAudit:
     gaps: int = 0  # sequence gaps detected (each one resnapshotted)
     resyncs: int = 0  # snapshots the book was (re)built from
     continuity_breaks: int = 0  # diffs applied across a gap: must stay 0
+    stale: int = 0  # times the book stopped updating for book_stale_after_s (each resubscribed)
     last_update_id: int = 0
 
 
@@ -71,6 +79,7 @@ class BookSync:
         self._runner = runner
         self._stats = stats
         self.audit: dict[str, BookAudit] = {s: BookAudit() for s in config.symbols}
+        self._last_update: dict[str, float] = {}  # monotonic s of each symbol's last book from ccxt
 
     async def run(self, symbol: str) -> None:
         """Keep `symbol`'s book in sync and publish it after every diff, until the venue closes."""
@@ -93,11 +102,25 @@ class BookSync:
                 delay = min(delay * 2, self.config.reconnect_max_s)
                 continue
             delay = self.config.reconnect_min_s
+            self._last_update[symbol] = time.monotonic()
             first = self._health.mark_book_synced(symbol)
             if first:
                 self._health.report(f"{symbol} book synced")
             if self._engine.attached:
                 self._engine.on_book(book_update(self.name, symbol, book, self.config.book_levels, first))
+
+    async def run_staleness(self) -> None:
+        """Mark stale, and resubscribe, every synced book with no update for ``book_stale_after_s``."""
+        limit = self.config.book_stale_after_s
+        if limit <= 0:
+            return
+        while not self._runner.closed:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = time.monotonic()
+            for symbol in self.config.symbols:
+                age = now - self._last_update.get(symbol, now)
+                if age > limit and self._health.books_synced.get(symbol, False):
+                    self._stale(symbol, age)
 
     def local_snapshot(self, symbol: str, levels: int) -> BookUpdate:
         """The local book to `levels` deep (at most `snapshot_limit`: deeper levels are not kept
@@ -141,8 +164,19 @@ class BookSync:
 
         ex.handle_order_book_message = audited
 
-    def _lost(self, symbol: str, why: str) -> None:
-        was = self._health.mark_book_lost(symbol)
+    def _stale(self, symbol: str, age_s: float) -> None:
+        self.audit[symbol].stale += 1
+        self._stats["book_stale"] += 1
+        why = f"{symbol} book stale: no update for {age_s:.1f} s (limit {self.config.book_stale_after_s:g} s)"
+        log.warning("venue %s: %s; resubscribing", self.name, why)
+        self._lost(symbol, why, stale=True)
+        ex = self._session.ex
+        url = url_watching(ex, f"orderbook::{symbol}")
+        if url is not None:
+            drop_connection(ex, url, why)  # the watch raises; run() resubscribes with a fresh snapshot
+
+    def _lost(self, symbol: str, why: str, stale: bool = False) -> None:
+        was = self._health.mark_book_stale(symbol) if stale else self._health.mark_book_lost(symbol)
         if was:
             # an empty book, so nothing downstream prices off the stale one while we resync
             self._engine.on_book(empty_book(self.name, symbol))

@@ -35,6 +35,10 @@ class CcxtVenueConfig:
     unknown_grace_s: float = 2.0  # "not found" twice this far apart before an UNKNOWN order counts as never placed
     book_levels: int = 50  # levels per side in each BookUpdate the engine receives
     snapshot_limit: int = 1000  # depth of the REST snapshot a book (re)synchronises from
+    # a synced book with no update for this long is stale: the engine gets an empty book, the venue
+    # reports itself down, and the book is resubscribed (0 = never). A liquid Binance book updates
+    # every 100 ms; a quiet one costs a REST snapshot per period
+    book_stale_after_s: float = 5.0
     reconnect_min_s: float = 0.2  # back-off between reconnect attempts: doubles up to reconnect_max_s
     reconnect_max_s: float = 10.0
     clock_check_every_s: float = 60.0

@@ -1,7 +1,8 @@
 """Whether a ccxt venue is up, why not, and the one place that tells the engine so.
 
 A venue is *up* when its markets are loaded, its user stream is subscribed, it has reconciled at
-least once, and the book of every configured symbol is in sync. Each part of the venue reports
+least once, and the book of every configured symbol is in sync (a book that stopped updating is
+*stale*: not in sync, and said so). Each part of the venue reports
 its own fact through a ``mark_*`` method (nothing else writes these attributes); `report(detail)`
 sends the engine a status only when (up, the reason while down) changes, so a reason repeated by
 a reconnect loop is sent once.
@@ -30,6 +31,7 @@ class VenueHealth:
         self.user_down_since: float | None = None  # epoch s the user stream was last lost; None while known good
         self.reconciled_once = False
         self.books_synced: dict[str, bool] = {s: False for s in symbols}
+        self.books_stale: dict[str, bool] = {s: False for s in symbols}  # out of sync because it stopped updating
         self.clock_offset_ms = math.nan
         self.clock_rtt_ms = math.nan
         self.clock_alert = False
@@ -51,13 +53,18 @@ class VenueHealth:
             f"markets={'yes' if self.markets_loaded else 'no'}",
             f"user_stream={'up' if self.user_up else 'down'}",
             f"reconciled={'yes' if self.reconciled_once else 'no'}",
-            "books=" + ",".join(f"{s}:{'synced' if ok else 'resyncing'}" for s, ok in self.books_synced.items()),
+            "books=" + ",".join(f"{s}:{self._book_state(s)}" for s in self.books_synced),
         ]
         if not math.isnan(self.clock_offset_ms):
             parts.append(f"clock_offset_ms={self.clock_offset_ms:.0f}")
         if self.clock_alert:
             parts.append("CLOCK OFFSET ALERT")
         return " ".join(parts)
+
+    def _book_state(self, symbol: str) -> str:
+        if self.books_synced.get(symbol, False):
+            return "synced"
+        return "stale" if self.books_stale.get(symbol, False) else "resyncing"
 
     def report(self, detail: str) -> None:
         """Tell the engine (up, detail), unless that is what it was last told."""
@@ -93,7 +100,13 @@ class VenueHealth:
         """The book of `symbol` is in sync; True if it was not before."""
         first = not self.books_synced.get(symbol, False)
         self.books_synced[symbol] = True
+        self.books_stale[symbol] = False
         return first
+
+    def mark_book_stale(self, symbol: str) -> bool:
+        """The book of `symbol` stopped updating: out of sync until resynced; True if it was in sync."""
+        self.books_stale[symbol] = True
+        return self.mark_book_lost(symbol)
 
     def mark_book_lost(self, symbol: str) -> bool:
         """The book of `symbol` is out of sync; True if it was in sync before."""

@@ -8,6 +8,8 @@ request obeys.
   ``reconnect_max_s``) until they load. Each configured symbol becomes a `VenueInstrument` whose
   tick, lot and minimums are the exchange's own decimal filters and whose fees (bps) are the
   account's; a symbol the exchange does not list fails the connect.
+- **Websockets** fail loudly: a frame the client cannot handle closes its connection, so the
+  stream reconnects and resyncs (`ws_guard`), where ccxt would have stopped reading it.
 - **Rate limits** are a budget the client spends: ccxt's limiter paces requests, and a 429/418
   (Binance -1003/-1015) blocks *every* REST call of this venue until the exchange's Retry-After
   (s) has passed — without one 1, 2, 4 … up to 60 s, never less than 0.5 s. No request is sent
@@ -37,6 +39,7 @@ from adapters.ccxt.errors import is_rate_limit, short
 from adapters.ccxt.health import VenueHealth
 from adapters.ccxt.markets import fee_bps_from_account, instrument_from_market
 from adapters.ccxt.tasks import TaskRunner
+from adapters.ccxt.ws_guard import guard_websockets
 from adapters.secrets.store import ApiCredentials, SecretStore, lookup
 from core.types import VenueInstrument
 
@@ -125,11 +128,23 @@ class ExchangeSession:
         self._health.report("markets loaded")
 
     async def exchange(self) -> Any:
-        """The client, made on first use."""
+        """The client, made on first use; a websocket frame it cannot handle fails its connection
+        (`ws_guard`) instead of silently ending the stream."""
         if self._ex is None:
             creds = self._credentials or lookup(self.config.credentials_ref, self._secret_store)
             self._ex = self._factory(self.config, creds)
+            guard_websockets(self._ex, self._bad_frame)
         return self._ex
+
+    def _bad_frame(self, url: str, exc: BaseException, head: str) -> None:
+        self._stats["ws_bad_frames"] += 1
+        log.warning(
+            "venue %s: websocket frame on %s not handled (%s): %r; reconnecting that stream",
+            self.name,
+            url,
+            short(exc),
+            head,
+        )
 
     async def exchange_ready(self) -> Any:
         """The client with markets loaded (also in blocking mode, where nothing else loads them)."""

@@ -4,7 +4,10 @@ This class only assembles the parts (each built here and handed the parts it nee
 the port by delegating to them. What the venue guarantees the engine, and where:
 
 - **Books** (`book_sync`): ccxt.pro's Binance diff-depth recipe, every diff audited; a sequence
-  gap is never applied — we publish an empty book (so no decision uses a stale one) and resnapshot.
+  gap is never applied — we publish an empty book (so no decision uses a stale one) and resnapshot;
+  a book with no update for ``book_stale_after_s`` is stale: the venue reports down, publishes an
+  empty book and resubscribes. A websocket frame ccxt cannot handle fails its connection
+  (`ws_guard`), so no stream goes silent behind an "up" venue.
   Public trades: `trade_stream`.
 - **Orders** (`order_entry`): our deterministic client ids; no answer within ``ack_timeout_s`` is
   a timeout (UNKNOWN, never rejected), settled by asking the exchange; a refusal the exchange
@@ -169,6 +172,7 @@ class CcxtVenue:
         self._runner.spawn(self._user_stream.run_balances())
         self._runner.spawn(self._session.run_clock())
         self._runner.spawn(self._reconciler.run_settle())
+        self._runner.spawn(self._books.run_staleness())
         for symbol in self.config.symbols:
             self._runner.spawn(self._books.run(symbol))
             self._runner.spawn(self._trades.run(symbol))

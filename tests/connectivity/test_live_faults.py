@@ -6,14 +6,61 @@ rate-limit burst does not exclude the venue, and the parent completes."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core.events import BookUpdate, Trades, VenueStatus
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.orders import OrderStatus
 from core.parent import ParentOrder, ParentState
 from core.seeds import SeedTree
 from core.types import Side
 from tests.connectivity.helpers import BTC, TRADER, Rig, arun, loopback, rig, until
+
+
+@dataclass
+class Watch:
+    """What the engine saw and did, recorded from outside the venue: each child sent with the book
+    it was priced off (its age then, s), every venue status, empty books, trades."""
+
+    sends: list[tuple[str, float, int]] = field(default_factory=list)  # (client id, book age s, book levels)
+    statuses: list[VenueStatus] = field(default_factory=list)
+    empty_books: int = 0
+    trades: int = 0
+
+    @classmethod
+    def on(cls, r: Rig) -> Watch:
+        w = cls()
+        submit = r.venue.submit
+
+        def recording_submit(child):  # type: ignore[no-untyped-def]
+            book = r.engine.books.get("loop")
+            age = time.time() - book.ts if book is not None else float("inf")
+            w.sends.append((child.client_id, age, 0 if book is None else min(len(book.bid_px), len(book.ask_px))))
+            submit(child)
+
+        r.venue.submit = recording_submit  # type: ignore[method-assign]
+        r.engine.bus.subscribe(VenueStatus, w.statuses.append)
+        r.engine.bus.subscribe(BookUpdate, w._book)
+        r.engine.bus.subscribe(Trades, w._trades)
+        return w
+
+    def _book(self, b: BookUpdate) -> None:
+        self.empty_books += not len(b.bid_px)
+
+    def _trades(self, t: Trades) -> None:
+        self.trades += 1
+
+    def down(self, text: str) -> list[VenueStatus]:
+        return [s for s in self.statuses if not s.connected and text in s.detail]
+
+
+def start_twap(r: Rig, parent_id: str, qty: Decimal, horizon_s: float, seed: int) -> ExecutionService:
+    service = ExecutionService(r.engine, SeedTree(seed), ExecutionConfig(interval_s=0.4, passive_refresh_s=2))
+    service.stage(ParentOrder(parent_id, BTC, Side.SELL, qty, horizon_s, algo="twap", venues=("loop",)), TRADER)
+    service.start(parent_id, TRADER)
+    return service
 
 
 def pending_new_s(r: Rig) -> dict[str, float]:
@@ -65,6 +112,79 @@ def test_garbled_order_answers_leave_no_child_pending_new_and_the_parent_complet
             print(
                 f"garbled answers: {garbled}, children: {len(oms.children)}, UNKNOWN then settled: {len(unknown)}, "
                 f"longest PENDING_NEW: {max(waits.values()):.3f} s (ack timeout {ack_timeout_s} s)"
+            )
+
+    arun(scenario())
+
+
+def test_a_garbled_websocket_frame_resyncs_its_stream_and_no_order_is_priced_off_a_frozen_book() -> None:
+    """One malformed depth frame, then one truncated, then a malformed trade frame: ccxt would stop
+    reading that socket (the book freezes, trades keep flowing). Each fails its connection instead:
+    the venue says why it is down, the book is resnapshotted, the trades resume, and every child
+    the parent sends is priced off a book younger than the staleness limit."""
+
+    async def scenario() -> None:
+        stale_s = 2.0
+        async with loopback() as server, rig(server, book_stale_after_s=stale_s) as r:
+            watch = Watch.on(r)
+            audit = r.venue.book_audit["BTC/USDT"]
+            start_twap(r, "WF", Decimal(1), 10.0, seed=5)
+            oms = r.engine.oms
+            await until(lambda: len(oms.children) >= 2, what="trading")
+            frames = (("depth", "malformed"), ("depth", "truncated"), ("trade", "malformed"))
+            for n, (stream, mode) in enumerate(frames):
+                resyncs, trades = audit.resyncs, watch.trades
+                server.garble_next[stream] = [mode]
+                await until(lambda n=n: r.venue.stats["ws_bad_frames"] == n + 1, what=f"{mode} {stream} frame seen")
+                if stream == "depth":
+                    await until(lambda r0=resyncs: audit.resyncs > r0 and r.venue.is_up, what="book resnapshotted")
+                else:
+                    await until(lambda t0=trades: watch.trades > t0 + 2, what="trades flowing again")
+            await until(lambda: oms.parents["WF"].state.is_terminal, timeout_s=30, what="parent done")
+            assert oms.parents["WF"].state is ParentState.DONE
+            assert server.stats["ws_garbled"] == 3 and r.venue.stats["ws_bad_frames"] == 3
+            assert len(watch.down("frame not handled")) >= 2, watch.statuses  # the book's stream, twice
+            assert audit.continuity_breaks == 0 and audit.stale == 0
+            assert watch.sends and all(levels > 0 and age <= stale_s for _, age, levels in watch.sends), watch.sends
+            print(
+                f"3 garbled frames → {r.venue.stats['ws_bad_frames']} connections failed and resubscribed, "
+                f"{audit.resyncs} snapshots; {len(watch.sends)} children, oldest book priced off: "
+                f"{max(age for _, age, _ in watch.sends):.3f} s (limit {stale_s} s)"
+            )
+
+    arun(scenario())
+
+
+def test_a_book_that_stops_updating_is_marked_stale_and_nothing_is_sent_on_it() -> None:
+    """The depth stream goes silent while trades keep flowing (the exchange withholds its diffs):
+    within the staleness limit the venue reports the book stale, the engine gets an empty book,
+    and nothing is priced off the frozen one; the book is resubscribed and the parent completes."""
+
+    async def scenario() -> None:
+        stale_s = 1.5
+        async with loopback() as server, rig(server, book_stale_after_s=stale_s) as r:
+            watch = Watch.on(r)
+            audit = r.venue.book_audit["BTC/USDT"]
+            start_twap(r, "ST", Decimal(1), 10.0, seed=6)
+            oms = r.engine.oms
+            await until(lambda: len(oms.children) >= 2, what="trading")
+            frozen_at = time.time()
+            server.withhold_depth = 10**9  # no diff reaches anyone; trades still do
+            await until(lambda: watch.down("stale"), timeout_s=stale_s + 2, what="book reported stale")
+            seen_after_s = watch.down("stale")[0].ts - frozen_at
+            assert not r.venue.is_up and watch.empty_books >= 1
+            trades_then = watch.trades
+            await until(lambda: watch.trades > trades_then, what="trades still flowing")
+            server.withhold_depth = 0
+            await until(lambda: oms.parents["ST"].state.is_terminal, timeout_s=30, what="parent done")
+            assert oms.parents["ST"].state is ParentState.DONE
+            assert audit.stale >= 1 and audit.continuity_breaks == 0
+            assert seen_after_s <= stale_s + 1.0, seen_after_s  # checked every min(1 s, limit / 4)
+            assert watch.sends and all(levels > 0 and age <= stale_s for _, age, levels in watch.sends), watch.sends
+            print(
+                f"depth withheld: stale reported after {seen_after_s:.2f} s (limit {stale_s} s), "
+                f"{audit.stale} stale marks, {len(watch.sends)} children, oldest book priced off: "
+                f"{max(age for _, age, _ in watch.sends):.3f} s"
             )
 
     arun(scenario())

@@ -59,6 +59,7 @@ def test_what_run_and_the_tests_read_starts_empty() -> None:
         "gaps": 0,
         "resyncs": 0,
         "continuity_breaks": 0,
+        "stale": 0,
         "last_update_id": 0,
     }
     assert venue.status_detail() == (
