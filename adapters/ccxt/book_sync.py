@@ -40,7 +40,7 @@ from adapters.ccxt.errors import short
 from adapters.ccxt.health import VenueHealth
 from adapters.ccxt.session import ExchangeSession
 from adapters.ccxt.tasks import TaskRunner
-from adapters.ccxt.ws_guard import drop_connection, url_watching
+from adapters.ccxt.ws_guard import drop_connection, forget_dial_backoff, url_watching
 from core.events import BookUpdate
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class BookSync:
                 self._lost(symbol, f"book stream down: {short(exc)}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_s)
+                forget_dial_backoff(self._session.ex)  # this loop's back-off is the only one
                 continue
             delay = self.config.reconnect_min_s
             self._last_update[symbol] = time.monotonic()
@@ -115,11 +116,16 @@ class BookSync:
         if limit <= 0:
             return
         while not self._runner.closed:
-            await asyncio.sleep(min(1.0, limit / 4))
+            # wake when the oldest synced book would turn stale (not on a fixed period, which
+            # would let a book serve up to one period past the limit)
+            now = time.monotonic()
+            synced = [s for s in self.config.symbols if self._health.books_synced.get(s, False)]
+            due = min((self._last_update.get(s, now) + limit for s in synced), default=now + min(1.0, limit / 4))
+            await asyncio.sleep(max(due - now, 0.005))
             now = time.monotonic()
             for symbol in self.config.symbols:
                 age = now - self._last_update.get(symbol, now)
-                if age > limit and self._health.books_synced.get(symbol, False):
+                if age >= limit and self._health.books_synced.get(symbol, False):
                     self._stale(symbol, age)
 
     def local_snapshot(self, symbol: str, levels: int) -> BookUpdate:

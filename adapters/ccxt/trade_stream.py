@@ -3,8 +3,9 @@
 Each batch ccxt returns becomes one `Trades` event: price and quantity (float64, in the quote and
 base currency), aggressor (+1 buy / -1 sell, int8) and the exchange's trade time (epoch s). The
 stream is best effort: on an error it resubscribes after a back-off (``reconnect_min_s``
-doubling up to ``reconnect_max_s``); trades missed meanwhile are not fetched again (the tape
-feeds participation and analytics, not our positions, which come from our own fills).
+doubling up to ``reconnect_max_s``; ccxt's own dial delay is cleared, as for every stream);
+trades missed meanwhile are not fetched again (the tape feeds participation and analytics, not
+our positions, which come from our own fills).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from adapters.ccxt.callbacks import CallbackRelay
 from adapters.ccxt.config import CcxtVenueConfig
 from adapters.ccxt.session import ExchangeSession
 from adapters.ccxt.tasks import TaskRunner
+from adapters.ccxt.ws_guard import forget_dial_backoff
 from core.events import Trades
 
 
@@ -42,6 +44,7 @@ class TradeStream:
             except Exception:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_s)
+                forget_dial_backoff(self._session.ex)  # this loop's back-off is the only one
                 continue
             delay = self.config.reconnect_min_s
             if not trades or not self._engine.attached:

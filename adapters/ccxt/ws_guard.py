@@ -13,11 +13,13 @@ raises is reported (`on_bad_frame`) and fails its connection (`Client.on_error`)
 every watch on it and drops the client — so the stream loops see an error, say so, and
 resubscribe on a fresh connection (a book takes a fresh snapshot; the user stream reconciles).
 One bad frame costs a resync, never a silent stream. `drop_connection` does the same on purpose
-(a book gone stale, an authentication that never answered).
+(a book gone stale, an authentication that never answered); `forget_dial_backoff` undoes ccxt's
+own dial delay for a caller that backs off itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -49,8 +51,24 @@ def drop_connection(ex: Any, url: str, reason: str) -> bool:
     connection = (getattr(ex, "clients", None) or {}).get(url)
     if connection is None:
         return False
+    dialing = connection.connection is None
     connection.on_error(ccxt.NetworkError(reason))
+    if dialing:  # ccxt finishes a dial it started: close that socket if it ever opens
+        connection.connected.add_done_callback(lambda _: asyncio.ensure_future(connection.close()))
     return True
+
+
+def forget_dial_backoff(ex: Any, url: str | None = None) -> None:
+    """Dial `url` (None: every url) at once next time. After failed dials ccxt delays the next one
+    (up to 30 s) on top of the caller's own back-off, and *after* it has signed the request the
+    connection is for — a signed subscription can then reach the exchange outside its
+    ``recvWindow`` and be refused. Our stream loops back off themselves and use this."""
+    backoff = getattr(ex, "ws_dial_backoff", None)
+    if isinstance(backoff, dict):
+        if url is None:
+            backoff.clear()
+        else:
+            backoff.pop(url, None)
 
 
 def url_watching(ex: Any, subscription: str) -> str | None:
