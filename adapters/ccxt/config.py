@@ -39,6 +39,9 @@ class CcxtVenueConfig:
     # reports itself down, and the book is resubscribed (0 = never). A liquid Binance book updates
     # every 100 ms; a quiet one costs a REST snapshot per period
     book_stale_after_s: float = 5.0
+    # the user-data subscription (ccxt's authenticate) must be answered within this; else its
+    # connection is dropped and the subscription retried on a fresh one
+    auth_timeout_s: float = 10.0
     reconnect_min_s: float = 0.2  # back-off between reconnect attempts: doubles up to reconnect_max_s
     reconnect_max_s: float = 10.0
     clock_check_every_s: float = 60.0
