@@ -6,7 +6,7 @@
 | spread_blowout | a venue's spread exceeds 50 bps | exclude the venue | automatic after 5 s back under |
 | stale_data | no book or trade for 10 s on a venue with working orders | exclude the venue | automatic on data |
 | venue_down | the venue reports down / disconnected | exclude the venue | automatic when up |
-| reject_storm | 10 rejects within 10 s on a venue | exclude the venue | supervisor |
+| reject_storm | 10 rejects within 10 s on a venue (rate-limit refusals not counted) | exclude the venue | supervisor |
 | slippage | a parent's running shortfall leaves its band (below) | pause that parent | supervisor |
 | parent_max_slippage | fills average worse than arrival by more than max_slippage_bps | pause | trader, supervisor |
 | parent_schedule_deviation | |filled − schedule| / quantity above max_schedule_deviation | pause | trader, supervisor |
@@ -26,6 +26,12 @@ core/risk/staging.py) and judged on every `ParentProgress`; both fire when stric
 Actions: "pause" (the parent(s)), "exclude_venue", "reducing" (global REDUCING), "halt" (global
 HALTED). Every firing is journaled with its rule, published as an Alert and kept in `events`.
 A parent paused by a breaker that is still tripped cannot resume (`blocks_resume`): reset first.
+
+A reject storm counts the refusals that say something is wrong with what we send (bad tick,
+balance, duplicate id …). An order the exchange refused with a 429 (`RejectReason.RATE_LIMITED`)
+says only that it is throttling us, and the venue already obeys that (no request while told to
+back off, core/ports.py): counting those turned a few seconds of 429s into an exclusion that
+only a supervisor could lift, stalling every parent routed there.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from core.events import (
 )
 from core.orders import OrderStatus
 from core.parent import ParentOrder
+from core.ports import RejectReason
 from core.records import BreakerReset, BreakerTripped, Entry
 from core.risk.gate import RiskEvent, RiskGate
 
@@ -109,6 +116,8 @@ class BreakerActions:
 
 # the parent's own limits: the trader set them, so the trader may reset them too
 TRADER_RESET_RULES = frozenset({"parent_max_slippage", "parent_schedule_deviation"})
+# rejects a reject storm does not count: the exchange's flow control, obeyed by the venue (docstring)
+STORM_EXEMPT_REJECTS = frozenset({RejectReason.RATE_LIMITED})
 # breakers whose target is a parent id (the others' target is a venue)
 PARENT_RULES = frozenset({"slippage", *TRADER_RESET_RULES})
 # these clear themselves when their condition does (a supervisor may still reset them by hand)
@@ -236,7 +245,7 @@ class Breakers:
             self._clear(f"venue_down:{status.venue}", status.venue)
 
     def on_order(self, update: OrderUpdate) -> None:
-        if update.status is not OrderStatus.REJECTED:
+        if update.status is not OrderStatus.REJECTED or update.reason in STORM_EXEMPT_REJECTS:
             return
         cfg = self.config
         q = self._rejects.setdefault(update.venue, deque())

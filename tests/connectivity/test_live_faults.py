@@ -13,10 +13,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.actors import SYSTEM, Actor
 from core.events import BookUpdate, Trades, VenueStatus
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.orders import OrderStatus
 from core.parent import ParentOrder, ParentState
+from core.ports import RejectReason
+from core.risk.breakers import BreakerActions, Breakers
 from core.seeds import SeedTree
 from core.types import Side
 from tests.connectivity.helpers import BTC, TRADER, Rig, arun, loopback, rig, stage, until
@@ -266,3 +269,51 @@ def test_the_venue_comes_back_after_a_25_s_outage_and_the_parent_completes() -> 
             print(f"{down_s:g} s outage: venue up {recovered_s:.1f} s after the exchange returned; parent done")
 
     arun(scenario(), timeout_s=180)
+
+
+def test_a_burst_of_429s_is_backed_off_without_excluding_the_venue_and_the_parent_completes() -> None:
+    """Six seconds of 429s while a parent works, with the desk's circuit breakers watching: the
+    venue backs off (no 418), the orders the exchange refuses with 429 are rejects of reason
+    rate_limited, and those are not a reject storm — the venue stays in, the parent completes."""
+
+    async def scenario() -> None:
+        async with loopback() as server, rig(server) as r:
+            service = start_twap(r, "RB", Decimal(1), 14.0, seed=9)
+            breakers = Breakers(r.engine.clock, r.engine.bus, r.engine.risk, breaker_actions(r, service))
+            breakers.start()
+            excluded: list[str] = []
+            switch = service.set_venue_enabled
+
+            def recording_switch(venue: str, enabled: bool, actor: Actor) -> bool:
+                if not enabled:
+                    excluded.append(venue)
+                return switch(venue, enabled, actor)
+
+            service.set_venue_enabled = recording_switch  # type: ignore[method-assign]
+            oms = r.engine.oms
+            await until(lambda: len(oms.children) >= 2, what="trading")
+            server.faults.update({"http_status": 429, "http_status_for_s": 6, "retry_after_s": 1}, time.time())
+            await until(lambda: oms.parents["RB"].state.is_terminal, timeout_s=40, what="parent done")
+            refused = [c for c in oms.children.values() if c.reject_reason == RejectReason.RATE_LIMITED]
+            assert server.stats["http_429"] >= 3 and len(refused) >= 1, (server.stats, len(refused))
+            assert server.stats["http_418"] == 0 and server.stats["violations"] == 0, server.stats
+            assert oms.parents["RB"].state is ParentState.DONE
+            assert not [e for e in breakers.events if e.rule == "reject_storm"], breakers.events
+            assert excluded == [] and service.disabled_venues == set()
+            print(
+                f"429s answered: {server.stats['http_429']}, orders refused rate_limited: {len(refused)}, "
+                f"breakers fired: {sorted({e.rule for e in breakers.events})}, venue excluded: no; parent done"
+            )
+
+    arun(scenario())
+
+
+def breaker_actions(r: Rig, service: ExecutionService) -> BreakerActions:
+    """What the breakers may do, wired as the desk wires them (app/desk.py)."""
+    return BreakerActions(
+        pause_parent=lambda pid, why: service.pause(pid, SYSTEM),
+        running_parents=lambda: [p.parent_id for p in r.engine.oms.parents.values() if p.state is ParentState.RUNNING],
+        set_venue_enabled=lambda venue, on: service.set_venue_enabled(venue, on, SYSTEM),
+        has_working_orders=lambda venue: bool(r.engine.oms.open_children(venue=venue)),
+        parent=r.engine.oms.parents.get,
+    )
