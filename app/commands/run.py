@@ -22,7 +22,10 @@ Output: JSON lines on stdout — ``{"event": "ready", ...}`` once venues are up 
 ``{"event": "first_order", ...}`` when trading starts again, ``{"event": "decision", ...}`` for
 each decision of the adaptive policy (with its reason), ``{"event": "progress", ...}`` every
 ``--progress-every`` seconds and ``{"event": "finished", ...}`` with the result. Exit codes: 0 the
-parent is done, 2 bad input, 3 halted (kill switch), 4 venues did not come up.
+parent is done, 1 not done (stopped, or nothing left to resume of a parent that is not done —
+including one never journaled), 2 bad input, 3 halted (kill switch), 4 venues did not come up.
+A reader of stdout that goes away (``run | head -n 3``) stops the run like SIGTERM: the
+``--on-exit`` choice applies and is journaled, and nothing more is printed.
 The circuit breakers of ``[breakers]`` run: each firing is journaled and
 printed (``{"event": "breaker", ...}``), and ``finished`` lists what is still tripped. There is no
 reset from this command yet: a parent a breaker paused stays paused until the process is stopped.
@@ -37,10 +40,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -118,14 +123,39 @@ def parse_horizon(text: str) -> float:
     return value
 
 
+class StdoutReader:
+    """Whether anyone still reads our stdout. One who goes away (``run | head -n 3``: the next
+    write fails with EPIPE) must not crash the run with orders working and nothing journaled: it
+    is a stop (`on_gone`, set to the stop signal's handler), and later output goes to /dev/null,
+    also the interpreter's last flush at exit."""
+
+    def __init__(self) -> None:
+        self.gone = False
+        self.on_gone: Callable[[], None] = lambda: None
+
+    def lost(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        log.warning("stdout closed by its reader: stopping as on SIGTERM")
+        self.on_gone()
+
+
+STDOUT = StdoutReader()
+
+
 def emit(event: str, **fields: Any) -> None:
-    print(
-        json.dumps(
-            {"event": event, "t": round(time.time(), 3), "since_start_s": round(time.time() - T_START, 3), **fields},
-            default=str,
-        ),
-        flush=True,
-    )
+    if STDOUT.gone:
+        return
+    now = time.time()
+    record = {"event": event, "t": round(now, 3), "since_start_s": round(now - T_START, 3), **fields}
+    line = json.dumps(record, default=str)
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        STDOUT.lost()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,6 +227,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
             parent_id = live[0].parent_id
         elif not live:
             done = {p.parent_id: p.state.value for p in oms.parents.values()}
+            last = list(oms.parents.values())[-1] if oms.parents else None  # journal order
             if engine.risk.killed:
                 emit(
                     "finished",
@@ -205,9 +236,17 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                     detail="the kill switch is engaged in this journal; a supervisor must reset it before trading",
                 )
                 return 3
-            emit("finished", detail="nothing to resume", parents=done)
+            if last is None:
+                detail = (
+                    f"nothing to resume: no parent was ever journaled in {args.journal} (the run that was to "
+                    "create it stopped before staging it); start it again without --resume"
+                )
+            else:
+                detail = f"nothing to resume: the last parent, {last.parent_id}, is {last.state.value}"
+            last_state = {"parent_id": last.parent_id, "state": last.state.value} if last is not None else {}
+            emit("finished", detail=detail, parents=done, **last_state)
             await _close(desk)
-            return 0
+            return 0 if last is not None and last.state is ParentState.DONE else 1  # 0 means done
         else:
             raise ValueError(
                 f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
@@ -226,6 +265,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
 
     venues: list[Any] = list(desk.venues.values())
     stop = asyncio.Event()
+    STDOUT.on_gone = stop.set  # a reader of our output gone away is a stop too
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
