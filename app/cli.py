@@ -3,6 +3,12 @@
 Each sub-command lives in `app/commands/<name>.py` and exposes `register(subparsers)`, which
 adds its parser and sets `handler=run`. A sub-command returns its exit code: 0 ok, 2 bad input.
 
+A user's mistake is one line on stderr that names it and what to change, with exit code 2: the
+exceptions whose message is written for the user (ValueError — SettingsError and ScenarioError are
+ones — and SecretsError) are caught here, and nothing else: any other exception is a bug and shows
+its traceback. Options a command would ignore (the window's, or settings for a command that does
+not read them) are refused rather than dropped.
+
 Start-up cost: some command modules import the simulator, numba and pandas at import time, so
 only the module of the command named on the command line is imported (a restart of `run` after a
 crash must trade again within 3 s). `python main.py --help`, an unknown command and the window
@@ -13,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
 
 COMMANDS = (
     "version", "ac", "pretrade", "simulate", "compare", "export", "users", "kill", "calibrate", "train",
@@ -27,13 +34,13 @@ COMMANDS = (
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The command-line parser; with `argv`, only the command named there is registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python main.py",
         description="Blockhouse — execution terminal for block trades in digital assets. "
         "With no command, opens the terminal on the embedded simulated market.",
     )
     _global_options(parser)
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for name in _commands_to_register(argv):
         try:
             module = importlib.import_module(f"app.commands.{name.replace('-', '_')}")
@@ -43,6 +50,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             raise
         module.register(subparsers)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's own usage errors in one line, like ours (not the whole usage first); exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -56,13 +70,16 @@ def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="override one setting, e.g. --set market.speed=60",
     )
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="render the window offscreen to PATH and exit")
-    parser.add_argument("--scenario", help="embedded-market scenario for the window (default: market.scenario)")
+    parser.add_argument(
+        "--scenario",
+        dest="window_scenario",  # not "scenario": a command's own --scenario would hide it
+        help="embedded-market scenario for the window (default: market.scenario)",
+    )
     parser.add_argument(
         "--at",
         type=float,
-        default=0.0,
         metavar="SECONDS",
-        help="with --screenshot: simulated seconds to run before the shot",
+        help="with --screenshot: simulated seconds after the scenario's start to run before the shot (default 0)",
     )
     return parser
 
@@ -93,18 +110,80 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is not None:
         try:
+            _refuse_ignored_options(args)
             return int(handler(args))
-        except (ValueError, SettingsError) as exc:  # bad input: say what to change, exit 2
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         except PermissionError as exc:  # wrong password, or the role does not allow it
             print(f"refused: {exc}", file=sys.stderr)
             return 3
+        except Exception as exc:
+            if not isinstance(exc, _user_errors()):
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
-        settings = load_settings(args.settings, overrides=args.overrides)
-    except SettingsError as exc:
-        print(f"settings error: {exc}", file=sys.stderr)
+        settings, at_s = _window_inputs(args)
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"{'settings error' if isinstance(exc, SettingsError) else 'error'}: {exc}", file=sys.stderr)
         return 2
     from app.gui import run_gui  # Qt is imported only when a window is wanted
 
-    return run_gui(settings, screenshot=args.screenshot, scenario=args.scenario, at_s=args.at)
+    return run_gui(settings, screenshot=args.screenshot, scenario=args.window_scenario, at_s=at_s)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The exceptions whose message is written for the user. SecretsError counts once its module
+    is loaded (a command that never touched keys cannot raise it; importing it here would cost
+    every command the import)."""
+    secrets = sys.modules.get("adapters.secrets.store")
+    return (ValueError, secrets.SecretsError) if secrets is not None else (ValueError,)
+
+
+def _refuse_ignored_options(args: argparse.Namespace) -> None:
+    """Options before a command that it would not read are a mistake, not something to drop."""
+    command = args.command
+    window = [flag for flag, dest in WINDOW_OPTIONS if getattr(args, dest) is not None]
+    if window:
+        raise ValueError(
+            f"{', '.join(window)} before `{command}`: window options, for `python main.py` without a command; drop them"
+        )
+    settings = (["--settings"] if args.settings is not None else []) + (["--set"] if args.overrides else [])
+    if settings and not getattr(args, "reads_settings", False):
+        raise ValueError(
+            f"{' and '.join(settings)} before `{command}`: `{command}` does not read the settings "
+            "(run, kill, users and the window do); drop them"
+        )
+
+
+WINDOW_OPTIONS = (("--screenshot", "screenshot"), ("--scenario", "window_scenario"), ("--at", "at"))
+
+
+def _window_inputs(args: argparse.Namespace) -> tuple[Settings, float]:
+    """The window's settings and `--at`, checked before Qt starts: a bad value or an unwritable
+    screenshot path is told at once, not after the demo has run."""
+    from app.commands.common import check_output_file
+
+    at_s = 0.0 if args.at is None else float(args.at)
+    if args.at is not None and args.screenshot is None:
+        raise ValueError("--at: only with --screenshot PATH (the window itself runs in real time from the start)")
+    if not math.isfinite(at_s) or at_s < 0:
+        raise ValueError(f"--at {args.at:g}: give simulated seconds after the scenario's start, 0 or more (e.g. 2940)")
+    settings = load_settings(args.settings, overrides=args.overrides, named=args.settings is not None)
+    if settings.get("market.mode") == "sim":
+        _check_scenario(settings, args.window_scenario)
+    check_output_file(args.screenshot, "--screenshot")
+    return settings, at_s
+
+
+def _check_scenario(settings: Settings, name: str | None) -> None:
+    """An unknown scenario stops start-up with the shipped names, and says where the name came from."""
+    from adapters.sim.scenario import ScenarioError, load_scenario
+
+    scenario = name or str(settings.get("market.scenario"))
+    try:
+        load_scenario(scenario)
+    except ScenarioError as exc:
+        if name is not None:
+            raise ValueError(f"--scenario {name}: {exc}") from None
+        raise SettingsError(f"{settings.source['market.scenario']}: {exc}") from None

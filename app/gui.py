@@ -96,6 +96,9 @@ def run_gui(
                     window.show_panel(show_panel)
                     await asyncio.sleep(0.2)
                 save_screenshot(window, screenshot, terminal.bridge.dialogs.values() if terminal.bridge else ())
+            except ScreenshotNotWritten as exc:  # the path was checked before start-up; a disk can still fill up
+                print(f"error: {exc}", file=sys.stderr)
+                result["code"] = 1
             except Exception:
                 log.exception("screenshot failed")
                 result["code"] = 1
@@ -156,7 +159,10 @@ async def run_demo(terminal: Terminal, at_s: float, kill_at_s: float | None = No
 def save_screenshot(window: QWidget, path: Path, dialogs: object = ()) -> None:
     """Save the window, with its open top-level dialogs drawn where they are (a grab of the
     window alone would leave them out)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScreenshotNotWritten(f"could not write the screenshot to {path} ({exc.strerror or exc})") from None
     pixmap = window.grab()
     extra = [d for d in (dialogs or ()) if isinstance(d, QWidget) and d.isVisible()]  # type: ignore[attr-defined]
     if extra:
@@ -166,7 +172,11 @@ def save_screenshot(window: QWidget, path: Path, dialogs: object = ()) -> None:
             _paint_window(painter, dialog, dialog.geometry().topLeft() - origin)
         painter.end()
     if not pixmap.save(str(path)):
-        raise OSError(f"could not write the screenshot to {path}")
+        raise ScreenshotNotWritten(f"could not write the screenshot to {path}")
+
+
+class ScreenshotNotWritten(OSError):
+    """The screenshot's file could not be written (told on stderr, not only in the log)."""
 
 
 def _paint_window(painter: QPainter, widget: QWidget, at: QPoint) -> None:

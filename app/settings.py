@@ -66,6 +66,15 @@ class Settings:
         return url or f"sqlite:///{self.data_dir / 'journal.sqlite'}"
 
     @property
+    def journal_origin(self) -> str:
+        """Where `journal_url` comes from, in the settings' words: which key, set by whom."""
+        if str(self.get("journal.url")):
+            return f"journal.url from {self.source['journal.url']}"
+        origin = self.source["general.data_dir"]
+        folder = "the user data folder" if origin == "default" else f"general.data_dir from {origin}"
+        return f"journal.url is empty, so journal.sqlite in {folder}"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
@@ -90,13 +99,24 @@ def load_settings(
     path: Path | None = None,
     env: dict[str, str] | None = None,
     overrides: list[str] | None = None,
+    *,
+    named: bool = False,
 ) -> Settings:
+    """The layered settings. `path` is the user's file (default: `default_config_path()`); a file
+    that is not there adds nothing, unless the user `named` it (`--settings FILE`): then a missing
+    file is an error, so a typo cannot silently bring up the defaults (and their journal)."""
     with DEFAULTS_FILE.open("rb") as fh:
         defaults = tomllib.load(fh)
     values = {section: dict(keys) for section, keys in defaults.items()}
     settings = Settings(values, {f"{s}.{k}": "default" for s, keys in values.items() for k in keys})
 
     path = path or default_config_path()
+    if named and not path.exists():
+        raise SettingsError(
+            f"--settings {path}: no such file; check the name (without --settings: {default_config_path()})"
+        )
+    if named and path.is_dir():
+        raise SettingsError(f"--settings {path}: is a folder; give the settings TOML file")
     if path.exists():
         settings.path = path
         try:
@@ -104,6 +124,9 @@ def load_settings(
                 user = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: not valid TOML ({exc}); fix the syntax or delete the file") from None
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise SettingsError(f"{path}: cannot be read ({reason}); check the path and its permissions") from None
         for section, keys in user.items():
             if not isinstance(keys, dict):
                 raise SettingsError(f"{path}: '{section}' must be a [section] table")

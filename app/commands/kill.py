@@ -6,17 +6,22 @@ the journal, so the terminal comes up halted after a restart. Supervisor login r
 The venues are those of the settings (`market.mode = "live"`, `[venues]`; see app/venues.py and
 docs/connectivity.md) and the journal is `journal.url` — the same settings the terminal and
 `python main.py run` use, e.g. `python main.py --settings desk.toml kill --user sam`.
+
+Stdout is the JSON report alone; stderr says which journal was halted and where its location came
+from, and, without exchange venues, what the kill does not reach (the embedded market's sessions).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from adapters.store.journal import SqlJournal
 from app.auth import add_login_arguments, login
 from app.commands.common import add_settings_arguments, command_settings
+from app.settings import Settings
 from core.actors import require_supervisor
 from core.risk.standalone_kill import standalone_kill
 
@@ -50,11 +55,25 @@ def run(args: argparse.Namespace) -> int:
                 "left_open": report.left_open,
                 "errors": report.errors,
                 "journal": settings.journal_url,
+                "journal_origin": settings.journal_origin,
                 "state": "halted",
             },
             indent=2,
         )
     )
+    print(f"halted {settings.journal_url} ({settings.journal_origin})", file=sys.stderr)
     if not venues:
-        print("note: market.mode is 'sim' (no exchange venues configured); the journal is HALTED")
+        print(sim_note(settings), file=sys.stderr)
     return 0 if report.clean else 1
+
+
+def sim_note(settings: Settings) -> str:
+    """What a kill without exchange venues does not reach. The terminal on the embedded market
+    journals each session to its own file and does not read the desk journal (app/composition.py),
+    so it is not halted: say so rather than let a supervisor believe it is."""
+    return (
+        f"note: market.mode is '{settings.get('market.mode')}': no exchange venue to cancel on. `run` and a live "
+        "terminal with these settings come up halted; the terminal on the embedded market journals each "
+        f"session to {settings.data_dir / 'sim-journals'} and does not read this journal, so it is not halted "
+        "(press its kill switch in the window)"
+    )
