@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from app.commands.common import parse_duration, parse_sets, worker_context
+from app.commands.common import check_output_file, parse_duration, parse_sets, worker_context
 from app.simulation import CALIBRATION_DIR, SimRequest, run_simulation
 
 CALIBRATION_SEED0 = 1_000_000
@@ -116,10 +116,11 @@ def calibrate(
 
 def run(args: argparse.Namespace) -> int:
     sizes = [float(x) for x in args.sizes.split(",")]
-    horizons = [parse_duration(x) for x in args.horizons.split(",")]
+    horizons = [parse_duration(x, "--horizons") for x in args.horizons.split(",")]
+    path = CALIBRATION_DIR / f"{args.scenario}.json"
+    check_output_file(path, "calibration file")  # before the runs: minutes of work must not end in a bad path
     result = calibrate(args.scenario, sizes, horizons, args.seeds, args.workers, parse_sets(args.sets))
     CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
-    path = CALIBRATION_DIR / f"{args.scenario}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(
         f"{args.scenario}: daily volume {result['daily_volume']:,.0f}, σ daily {result['sigma_daily']:.4f}, "

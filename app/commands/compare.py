@@ -28,7 +28,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import fields, replace
 from typing import Any
 
-from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, worker_context, write_json
+from app.commands.common import (
+    add_json_argument,
+    check_output_file,
+    parse_duration,
+    parse_seeds,
+    parse_sets,
+    worker_context,
+    write_json,
+)
 from app.simulation import SimRequest, run_simulation
 from core.analytics.event_behaviour import behaviour_summary
 from core.analytics.paired import paired_difference, summary
@@ -77,7 +85,7 @@ def parse_arm(text: str, base: SimRequest) -> tuple[str, SimRequest]:
         elif key == "qty":
             req.qty = float(value)
         elif key == "horizon":
-            req.horizon_s = parse_duration(value)
+            req.horizon_s = parse_duration(value, f"arm {name}: horizon")
         elif key == "risk_aversion":
             req.risk_aversion = float(value)
         elif key == "side":
@@ -250,12 +258,13 @@ def _seeds_per_rule(fired_per_seed: Iterable[list[str]]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.json, "--json")  # before the runs: their result must not be lost to a bad path
     base = SimRequest(
         scenario=args.scenario,
         side=args.side,
         qty=args.qty,
         rfq=args.rfq,
-        horizon_s=None if args.horizon is None else parse_duration(args.horizon),
+        horizon_s=None if args.horizon is None else parse_duration(args.horizon, "--horizon"),
         sets=parse_sets(args.sets),
     )
     arm_texts = list(args.arms)

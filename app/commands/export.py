@@ -1,7 +1,11 @@
 """`python main.py export --journal PATH [--day YYYY-MM-DD] --csv DIR`: compliance and operations
 extract of a journal — parents, children, fills (venue ids and fees), OTC fills, every RFQ quote
 with its decision and actor, overrides, risk events and the adaptive policy's decisions (what
-`train --fills` refits from). One CSV per table; times in UTC ISO 8601.
+`train --fills` refits from). One CSV per table; times in UTC ISO 8601; numbers as plain decimals
+(60000, never 6E+4: a spreadsheet or a compliance system must read the digits as written).
+
+The journal is only read: a file that is not a Blockhouse journal is refused before anything opens
+it for writing, and the folder is checked before the journal is read.
 """
 
 from __future__ import annotations
@@ -9,10 +13,15 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import math
+import re
+import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from adapters.store.journal import SqlJournal
+from app.commands.common import check_output_folder
 from core.oms import OrderManager
 
 TABLES = ("parents", "children", "fills", "otc_fills", "rfq_quotes", "overrides", "risk_events", "decisions")
@@ -41,8 +50,8 @@ def day_bounds(day: str | None) -> tuple[float, float]:
 
 
 def export(journal_path: str, out_dir: Path, day: str | None = None) -> dict[str, int]:
-    if "://" not in journal_path and not Path(journal_path).exists():
-        raise ValueError(f"journal {journal_path} does not exist")
+    check_journal_file(journal_path)
+    check_output_folder(out_dir, "--csv")
     lo, hi = day_bounds(day)
     journal = SqlJournal(journal_path, durable=False)
     oms = OrderManager(None)
@@ -148,9 +157,57 @@ def export(journal_path: str, out_dir: Path, day: str | None = None) -> dict[str
             fields = list(dict.fromkeys(k for row in data for k in row)) or ["(no rows)"]
             writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(data)
+            writer.writerows({k: plain(v, k) for k, v in row.items()} for row in data)
         counts[table] = len(data)
     return counts
+
+
+def check_journal_file(journal: str) -> None:
+    """A journal file (or sqlite:/// URL) must exist and hold a Blockhouse journal; checked read-only,
+    so another SQLite database given by mistake is left exactly as it was. Other database URLs
+    are opened as they are."""
+    if "://" in journal and not journal.startswith("sqlite:///"):
+        return
+    path = Path(journal.removeprefix("sqlite:///")).expanduser()
+    if not path.exists():
+        raise ValueError(f"--journal {journal}: no such file; give the journal's path or SQLAlchemy URL")
+    if not path.is_file():
+        raise ValueError(f"--journal {journal}: is a folder; give the journal's SQLite file")
+    what = "no journal table"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:  # "file is not a database"; anything else is not the user's file type
+        if "not a database" not in str(exc):
+            raise ValueError(f"--journal {journal}: cannot be read ({exc}); check the file and its folder") from None
+        found, what = None, str(exc)
+    if found is None:
+        raise ValueError(
+            f"--journal {journal}: not a Blockhouse journal ({what}); give the SQLite file the terminal, "
+            "`run` or `simulate --journal` wrote"
+        )
+
+
+_NUMBER_COLUMNS = frozenset(
+    {"price", "quantity", "fee", "avg_price", "filled", "fees_quote", "limit_price", "staged_mid", "shift_qty"}
+)
+_EXPONENT_FORM = re.compile(r"-?\d+(?:\.\d+)?[eE][+-]?\d+")
+
+
+def plain(value: Any, column: str = "") -> Any:
+    """A number as plain decimal digits: Decimals and floats in exponent form (6E+4, 1e-05) and, in
+    the number columns, the journal's decimal strings ('6.003E+4'); everything else as it is (an id
+    such as '1e5' is text)."""
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, float) and math.isfinite(value) and "e" in repr(value):
+        return format(Decimal(repr(value)), "f")
+    if column in _NUMBER_COLUMNS and isinstance(value, str) and _EXPONENT_FORM.fullmatch(value):
+        return format(Decimal(value), "f")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

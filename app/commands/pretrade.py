@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.common import add_json_argument, parse_duration, parse_sets, write_json
+from app.commands.common import add_json_argument, check_output_file, parse_duration, parse_sets, write_json
 from app.simulation import SimRequest, prepare
 
 
@@ -31,11 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     if args.qty <= 0:
         raise ValueError("--qty must be positive")
+    check_output_file(args.json, "--json")
     req = SimRequest(
         scenario=args.scenario,
         side=args.side,
         qty=args.qty,
-        horizon_s=parse_duration(args.horizon),
+        horizon_s=parse_duration(args.horizon, "--horizon"),
         seed=args.seed,
         sets=parse_sets(args.sets),
         urgency=args.urgency,

@@ -41,7 +41,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -51,7 +50,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_settings_arguments, command_settings
+from app.commands.common import add_settings_arguments, command_settings, parse_duration
 
 log = logging.getLogger(__name__)
 T_START = time.time()
@@ -83,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="defaults",
         help="the adaptive algo's parameters: defaults, or a policy file written by `train --out` (default defaults)",
     )
-    parser.add_argument("--horizon", help="e.g. 4h, 30m, 90s or seconds")
+    parser.add_argument("--horizon", help="e.g. 4h, 30m, 1h30m, 90s (a unit is required)")
     parser.add_argument("--limit-price", help="no child trades beyond this price")
     parser.add_argument("--parent-id", help="parent id (default: generated); with --resume, which parent")
     parser.add_argument("--journal", help="journal file (SQLite) or SQLAlchemy URL (default: journal.url)")
@@ -114,13 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def parse_horizon(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hms]?)\s*", text or "")
-    if m is None:
-        raise ValueError(f"--horizon {text!r}: write it like 4h, 30m, 90s or a number of seconds")
-    value = float(m.group(1)) * {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}[m.group(2)]
-    if value <= 0:
-        raise ValueError("--horizon must be positive")
-    return value
+    """`--horizon` in seconds, in the one duration grammar (app/commands/common.py: a unit is required)."""
+    return parse_duration(text, "--horizon")
 
 
 class StdoutReader:
@@ -177,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         missing = [f"--{n}" for n in ("side", "qty", "horizon") if getattr(args, n) is None]
         if missing:
             raise ValueError(f"a new parent needs {', '.join(missing)} (or --resume to continue one)")
+        parse_horizon(args.horizon)  # a mistake is told now, not after the venues have connected
     return asyncio.run(_main(args, settings))
 
 

@@ -6,12 +6,15 @@ The JSON shape is documented in docs/json.md (schema_version 1).
 from __future__ import annotations
 
 import argparse
+import math
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_json_argument, parse_duration, parse_sets, write_json
+from app.commands.common import add_json_argument, check_output_file, parse_duration, parse_sets, write_json
 from app.simulation import SimRequest, run_simulation
+from core.types import Instrument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,12 +86,15 @@ def request_from_args(args: argparse.Namespace) -> SimRequest:
         overrides.append((float(m.group(1)), m.group(2), m.group(3)))
     if args.qty is not None and args.qty <= 0:
         raise ValueError("--qty must be positive")
+    kill_at = getattr(args, "kill_at", None)
+    if kill_at is not None and not 0 <= kill_at < math.inf:
+        raise ValueError(f"--kill-at {kill_at:g}: give simulated seconds after the parent's start, 0 or more")
     return SimRequest(
         scenario=args.scenario,
         algo=args.algo,
         side=args.side,
         qty=args.qty,
-        horizon_s=None if args.horizon is None else parse_duration(args.horizon),
+        horizon_s=None if args.horizon is None else parse_duration(args.horizon, "--horizon"),
         seed=args.seed,
         venues=tuple(v.strip() for v in args.venues.split(",")) if args.venues else (),
         sets=parse_sets(args.sets),
@@ -118,14 +124,29 @@ def run(args: argparse.Namespace) -> int:
     journal = getattr(args, "journal", None)
     if journal is not None and journal.exists():
         raise ValueError(f"--journal {journal} exists: give a new file (a run's journal is not appended to another)")
-    result = run_simulation(request_from_args(args), journal_path=journal).result
+    check_output_file(journal, "--journal")  # before the run: its end must not be lost to a bad path
+    check_output_file(args.json, "--json")
+    sim = run_simulation(request_from_args(args), journal_path=journal)
     if args.json:
-        write_json(args.json, result)
+        write_json(args.json, sim.result)
     if args.json != "-":
-        print(
-            f"{result['scenario']} {result['algo']} seed {result['seed']}: {result['side']} {result['qty']:g}, "
-            f"filled {result['filled_qty']:g} at {result['avg_price']} (arrival {result['arrival_mid']}); "
-            f"IS {result['implementation_shortfall_bps']:.2f} bps, adjusted {result['is_adjusted_bps']:.2f} bps; "
-            f"OTC {result['otc_qty']:g}; {result['child_orders']} children; wall {result['wall_s']:.1f} s"
-        )
+        print(summary_line(sim.result, Instrument.parse(sim.scenario.scenario.symbol)))
     return 0
+
+
+def summary_line(r: dict[str, Any], instrument: Instrument) -> str:
+    """One line for the trader, a unit on every figure: quantities in the base currency, prices in
+    the quote currency, costs in bps of the arrival notional, wall-clock time in seconds."""
+    base, quote = instrument.base, instrument.quote
+    avg = "-" if r["avg_price"] is None else f"{r['avg_price']:.2f} {quote}"
+    return (
+        f"{r['scenario']} {r['algo']} seed {r['seed']}: {r['side']} {plain(r['qty'])} {base}, "
+        f"filled {plain(r['filled_qty'])} {base} at {avg} (arrival {r['arrival_mid']:.2f} {quote}); "
+        f"IS {r['implementation_shortfall_bps']:.2f} bps, adjusted {r['is_adjusted_bps']:.2f} bps; "
+        f"OTC {plain(r['otc_qty'])} {base}; {r['child_orders']} children; wall {r['wall_s']:.1f} s"
+    )
+
+
+def plain(qty: float) -> str:
+    """A quantity as the decimals it has, never in exponent form (20, 1.3982, 0.00001)."""
+    return format(Decimal(repr(float(qty))).normalize(), "f")

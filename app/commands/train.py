@@ -34,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from adapters.sim.scenario import Scenario, load_scenario
-from app.commands.common import add_json_argument, parse_duration, parse_seeds, parse_sets, write_json
+from app.commands.common import (
+    add_json_argument,
+    check_output_file,
+    parse_duration,
+    parse_seeds,
+    parse_sets,
+    write_json,
+)
 from app.commands.compare import parse_arm, run_arms
 from app.policy import policy_path, resolve_policy, shown
 from app.simulation import SimRequest
@@ -336,11 +343,14 @@ def provenance(wall_s: float, code: dict[str, Any] | None = None) -> dict[str, A
 def run(args: argparse.Namespace) -> int:
     if args.fills is not None:
         return run_refit(args)
+    out = args.out or policy_path(args.scenario)
+    check_output_file(out, "--out")  # before the fit: its result must not be lost to a bad path
+    check_output_file(args.json, "--json")
     seeds = parse_seeds(args.seeds)
     check_training_seeds(seeds)
     rungs = tuple(int(x) for x in args.rungs.split(","))
     search = SearchConfig(candidates=args.candidates, rung_seeds=rungs, search_seed=args.search_seed)
-    horizon = parse_duration(args.horizon)
+    horizon = parse_duration(args.horizon, "--horizon")
     qty, sets = training_market(load_scenario(args.scenario), horizon, args.qty)
     sets.update(parse_sets(args.sets))
     base = SimRequest(
@@ -353,7 +363,6 @@ def run(args: argparse.Namespace) -> int:
         mc_paths=MC_PATHS,
     )
     doc = json_safe(fit(args.scenario, seeds, base, search, args.workers, progress=args.json != "-"))
-    out = args.out or policy_path(args.scenario)
     write_json(str(out), doc)
     write_json(args.json, doc)
     if args.json != "-":
@@ -381,8 +390,10 @@ def print_fit(doc: dict[str, Any], out: Path) -> None:
 
 def run_refit(args: argparse.Namespace) -> int:
     """`train --fills DIR`: markouts per decision type and the rule's adjusted parameters."""
+    check_output_file(args.out, "--out")
+    check_output_file(args.json, "--json")
     policy = resolve_policy(args.scenario, args.policy)
-    rule = RefitRule(markout_s=parse_duration(args.markout), min_decisions=args.min_decisions)
+    rule = RefitRule(markout_s=parse_duration(args.markout, "--markout"), min_decisions=args.min_decisions)
     fills, decisions = read_export(args.fills)
     report = refit_from_fills(fills, decisions, policy.config, rule)
     doc = json_safe(
