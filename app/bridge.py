@@ -24,19 +24,20 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from app.chart_plan import ParentSeries, compute_plan
 from app.desk_source import Pacing, TradingDesk
+from app.ladder_views import EMPTY, SPOOF_FLAG_SCORE, merge_levels, ticks_per_row_for
 from app.main_window import MainWindow
+from app.panel_rows import balance_rows, breaker_rows, child_row, hms, risk_text
+from app.panels import CONSOLIDATED, NO_DESKS, OTC_LABEL, Panels, RfqRow, build_panels
 from core.actors import Actor, Role
-from core.analytics.almgren_chriss import Urgency as AcUrgency
-from core.analytics.almgren_chriss import reoptimize, risk_aversion_for_urgency
 from core.analytics.pretrade import PreTradeReport
 from core.events import (
     Alert,
@@ -53,28 +54,20 @@ from core.events import (
     TradingStateChanged,
     VenueStatus,
 )
-from core.execution.algos import AlgoState
 from core.orders import ChildOrder
 from core.parent import ParentOrder, ParentState
 from core.risk.breakers import ParentForecast
 from core.stage_request import StageRequest
 from widgets import theme
-from widgets.alerts import AlertNotifier, AlertsView
-from widgets.exec_chart import ExecutionChart
+from widgets.alerts import AlertNotifier
 from widgets.exit_dialog import CANCEL, LEAVE, ExitDialog
 from widgets.kill_switch import KillSwitchButton
 from widgets.ladder import DepthLadder
-from widgets.override_panel import POLICY_DECISIONS_SHOWN, OverridePanel
-from widgets.pretrade_panel import PreTradePanel
+from widgets.override_panel import POLICY_DECISIONS_SHOWN
 from widgets.rfq_dialog import RfqQuoteDialog
-from widgets.risk_panel import RiskPanel
-from widgets.tables import BlotterView, ChildrenModel, Column, FillsModel, ParentsModel, RowTableModel
-from widgets.ticket import OrderTicket
 from widgets.viewmodels import (
     AlertRow,
-    BreakerRow,
     ChartUpdate,
-    ChildRow,
     FillRow,
     LadderView,
     ParentRow,
@@ -83,119 +76,17 @@ from widgets.viewmodels import (
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Bridge", "Panels", "build_panels", "ticks_per_row_for"]  # the last three moved; old imports work
+
 BLOTTER_MS = 250
 CHART_FPS = 10.0
 SLOW_MS = 1000  # balances, venue status, risk summary, override panel, reference price
-CONSOLIDATED = "consolidated"
-OTC_LABEL = "OTC"
 DIALOG_LINGER_MS = 8000  # an answered or expired quote stays on screen this long (wall)
 EXIT_ACK_WAIT_S = 5.0  # on exit with "cancel all": wait at most this long (wall) for the venues' cancel acks
 EXIT_POLL_MS = 50
 PARTICIPATION_WINDOW_S = 300.0
 _LIVE = (ParentState.RUNNING, ParentState.PAUSED, ParentState.COMPLETING)
-_EMPTY = np.empty(0, dtype=np.float64)
 _RFQ_DONE = ("filled", "last_look_rejected", "expired", "rejected", "canceled")
-NO_DESKS = "No OTC desks are configured on this desk: requests for quote are not available."
-
-
-# ---- rows the app defines for its own panels (balances, RFQ log) ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceRow:
-    venue: str
-    asset: str
-    total: float
-    available: float
-    locked: float
-    pending_otc: float
-
-    @property
-    def key(self) -> str:
-        return f"{self.venue}:{self.asset}"
-
-
-@dataclass(frozen=True, slots=True)
-class RfqRow:
-    rfq_id: str
-    parent_id: str
-    desk: str
-    state: str
-    quoted_qty: float
-    price: float
-    edge_bps: float
-    expires_ts: float
-    filled: float
-    detail: str
-
-    @property
-    def key(self) -> str:
-        return self.rfq_id
-
-
-BALANCE_COLUMNS = (
-    Column("Venue", lambda r: r.venue),
-    Column("Asset", lambda r: r.asset),
-    Column("Total", lambda r: r.total, "qty", decimals=4),
-    Column("Available", lambda r: r.available, "qty", decimals=4),
-    Column("Locked", lambda r: r.locked, "qty", decimals=4, tooltip="Held by our open orders"),
-    Column("Pending OTC", lambda r: r.pending_otc, "signed_qty", decimals=4,
-           tooltip="OTC executions not settled yet (+ to receive, − to deliver)"),
-)
-_RFQ_STATE_COLORS = {"filled": theme.GREEN, "quoted": theme.AMBER, "accepted": theme.AMBER,
-                     "last_look_rejected": theme.ASK, "expired": theme.DIM, "rejected": theme.MUTED}
-RFQ_COLUMNS = (
-    Column("RFQ", lambda r: r.rfq_id),
-    Column("Parent", lambda r: r.parent_id),
-    Column("Desk", lambda r: r.desk),
-    Column("State", lambda r: r.state.replace("_", " "), color=lambda r: _RFQ_STATE_COLORS.get(r.state)),
-    Column("Qty", lambda r: r.quoted_qty, "qty", decimals=4),
-    Column("Price", lambda r: r.price, "price"),
-    Column("vs exch bps", lambda r: r.edge_bps, "bps", tooltip="+ = better than doing it on exchange"),
-    Column("Expires", lambda r: r.expires_ts, "time", tooltip="UTC"),
-    Column("Filled", lambda r: r.filled, "qty", decimals=4),
-    Column("Detail", lambda r: r.detail, cell_tooltip=lambda r: r.detail),
-)
-
-
-@dataclass
-class Panels:
-    """The widgets the bridge feeds (created by the composition root)."""
-
-    ladders: dict[str, DepthLadder]
-    chart: ExecutionChart
-    parents: BlotterView
-    children: BlotterView
-    fills: BlotterView
-    balances: BlotterView
-    alerts: AlertsView
-    rfq_log: BlotterView
-    risk: RiskPanel
-    ticket: OrderTicket
-    pretrade: PreTradePanel
-    override: OverridePanel
-    children_tabs: QTabWidget | None = None
-    rfq_note: QLabel | None = None  # over the RFQ blotter; says why it stays empty (no OTC desks)
-
-
-@dataclass
-class _Series:
-    """One parent's chart data (kept whole so switching parents redraws at once)."""
-
-    t: list[float] = field(default_factory=list)
-    filled: list[float] = field(default_factory=list)
-    price: list[float] = field(default_factory=list)
-    vwap: list[float] = field(default_factory=list)
-    part: list[float] = field(default_factory=list)
-    fill_t: list[float] = field(default_factory=list)
-    fill_px: list[float] = field(default_factory=list)
-    fill_qty: list[float] = field(default_factory=list)
-    fill_v: list[int] = field(default_factory=list)
-    plan: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-    plan_dirty: bool = True
-    plan_sent: bool = False
-    sent: int = 0
-    fills_sent: int = 0
 
 
 class Bridge(QObject):
@@ -257,7 +148,7 @@ class Bridge(QObject):
         self._progress: dict[str, ParentProgress] = {}
         self._parent_state: dict[str, ParentState] = {}
         self._schedule_status: dict[str, str] = {}
-        self._series: dict[str, _Series] = {}
+        self._series: dict[str, ParentSeries] = {}
         self._decisions: dict[str, list[str]] = {}
 
         # alerts and RFQ
@@ -462,7 +353,7 @@ class Bridge(QObject):
         series.vwap.append(self._market_vwap(ev.parent_id))
         series.part.append(ours / (ours + others) if ours + others > 0 else 0.0)
         if series.plan_dirty:
-            self._compute_plan(ev.parent_id, series)
+            compute_plan(series, ev.parent_id, self.desk, now)
         self._note_schedule(ev)
 
     def _on_alert(self, alert: Alert) -> None:
@@ -926,7 +817,7 @@ class Bridge(QObject):
             panel.set_result(f"Reset refused: {exc}", ok=False)
             self.add_alert(Severity.WARNING, "breaker_reset", str(actor), f"Reset of {key} refused: {exc}")
             return False
-        panel.set_breakers(self._breaker_rows())
+        panel.set_breakers(breaker_rows(self.breakers))
         rule, _, target = key.partition(":")
         paused = target in self.engine.oms.parents and self.engine.oms.parents[target].state is ParentState.PAUSED
         resume = " The parent stays paused: resume it in the Override panel." if paused else ""
@@ -935,12 +826,6 @@ class Bridge(QObject):
                        venue="" if target in self.engine.oms.parents else target,
                        parent_id=target if target in self.engine.oms.parents else "")
         return True
-
-    def _breaker_rows(self) -> list[BreakerRow]:
-        if self.breakers is None:
-            return []
-        return [BreakerRow(t.key, t.rule, t.target, t.action, t.since, t.detail, t.reset_by)
-                for t in self.breakers.tripped_breakers()]
 
     def reset_kill_switch(self) -> bool:
         actor = self.actor or Actor("view-only", Role.TRADER)
@@ -1173,7 +1058,7 @@ class Bridge(QObject):
         if self._dirty_children:
             ids, self._dirty_children = self._dirty_children, set()
             self.panels.children.model.apply_rows(
-                _child_row(oms.children[cid]) for cid in ids if cid in oms.children)
+                child_row(oms.children[cid]) for cid in ids if cid in oms.children)
         if self._new_fills:
             fills, self._new_fills = self._new_fills, []
             self.panels.fills.model.apply_rows(fills)
@@ -1207,10 +1092,10 @@ class Bridge(QObject):
             max_participation=parent.max_participation,
             t=np.array(series.t[a:b]), filled_cum=np.array(series.filled[a:b]), price=np.array(series.price[a:b]),
             vwap=np.array(series.vwap[a:b]), participation=np.array(series.part[a:b]),
-            schedule_t=plan[0] if plan is not None else _EMPTY,
-            schedule_qty=plan[1] if plan is not None else _EMPTY,
-            band_low=plan[2] if plan is not None else _EMPTY,
-            band_high=plan[3] if plan is not None else _EMPTY,
+            schedule_t=plan[0] if plan is not None else EMPTY,
+            schedule_qty=plan[1] if plan is not None else EMPTY,
+            band_low=plan[2] if plan is not None else EMPTY,
+            band_high=plan[3] if plan is not None else EMPTY,
             fill_t=np.array(series.fill_t[fa:fb]), fill_px=np.array(series.fill_px[fa:fb]),
             fill_qty=np.array(series.fill_qty[fa:fb]), fill_venue=np.array(series.fill_v[fa:fb], dtype=np.int64),
             reset=first,
@@ -1232,10 +1117,10 @@ class Bridge(QObject):
                 note = f"(simulator {self.pacer.lag_s:.0f} s behind)"
             self.window.set_sim_speed(self.pacer.speed, note)
         self.panels.ticket.set_reference_price(self.execution.consolidated_mid())
-        self.panels.balances.model.apply_rows(self._balance_rows())
-        self.panels.risk.set_summary(self._risk_text())
+        self.panels.balances.model.apply_rows(balance_rows(self.engine.oms, self.engine.venues))
+        self.panels.risk.set_summary(risk_text(self.engine.risk, self.last_kill))
         self.panels.risk.set_limits(asdict(self.engine.risk.limits))
-        self.panels.risk.set_breakers(self._breaker_rows())
+        self.panels.risk.set_breakers(breaker_rows(self.breakers))
         self.refresh_override()
 
     def refresh_override(self) -> None:
@@ -1304,7 +1189,7 @@ class Bridge(QObject):
 
     def _ladder_view(self, venue: str, book: BookUpdate,
                      working: tuple[np.ndarray, np.ndarray] | None) -> LadderView:
-        wpx, wqty = working if working is not None else (_EMPTY, _EMPTY)
+        wpx, wqty = working if working is not None else (EMPTY, EMPTY)
         last = self._last_trade.get(venue)
         vap_px, vap_qty = self._vap_for(venue)
         flag_px, flag_score, flag_kind = self._flags_for(venue)
@@ -1322,19 +1207,19 @@ class Bridge(QObject):
         resting or just pulled), with the campaign's score."""
         detector = self.desk.surveillance.spoofing.get(venue)
         if detector is None or detector.score < SPOOF_FLAG_SCORE:
-            return _EMPTY, _EMPTY, ()
+            return EMPTY, EMPTY, ()
         levels = detector.flagged_levels()
         px = np.array([p for _, p in levels], dtype=float)
         return px, np.full(len(px), detector.score), ("spoofing",) * len(px)
 
     def _consolidated_view(self, working: dict[str, tuple[np.ndarray, np.ndarray]]) -> LadderView:
         books = list(self._books.values())
-        bid_px, bid_qty = _merge([b.bid_px for b in books], [b.bid_qty for b in books], descending=True)
-        ask_px, ask_qty = _merge([b.ask_px for b in books], [b.ask_qty for b in books], descending=False)
-        wpx = np.concatenate([w[0] for w in working.values()]) if working else _EMPTY
-        wqty = np.concatenate([w[1] for w in working.values()]) if working else _EMPTY
+        bid_px, bid_qty = merge_levels([b.bid_px for b in books], [b.bid_qty for b in books], descending=True)
+        ask_px, ask_qty = merge_levels([b.ask_px for b in books], [b.ask_qty for b in books], descending=False)
+        wpx = np.concatenate([w[0] for w in working.values()]) if working else EMPTY
+        wqty = np.concatenate([w[1] for w in working.values()]) if working else EMPTY
         vaps = [self._vap_for(v) for v in self.venue_names]
-        vap_px, vap_qty = _merge([v[0] for v in vaps], [v[1] for v in vaps], descending=False)
+        vap_px, vap_qty = merge_levels([v[0] for v in vaps], [v[1] for v in vaps], descending=False)
         last = max(self._last_trade.values(), key=lambda x: x[3]) if self._last_trade else None
         return LadderView(
             venue=CONSOLIDATED, symbol=self.symbol, tick_size=max(self.tick.values(), default=1.0),
@@ -1410,98 +1295,13 @@ class Bridge(QObject):
                                f"({row.pct:.1f}%), IS {row.shortfall_bps:+.1f} bps", parent_id=row.parent_id)
                 self._vwap_acc.pop(row.parent_id, None)
 
-    def _balance_rows(self) -> list[BalanceRow]:
-        pending: dict[str, float] = {}
-        for pid, fills in self.engine.oms.otc_fills.items():
-            parent = self.engine.oms.parents.get(pid)
-            if parent is None:
-                continue
-            for f in fills:
-                if f.get("settlement", "pending") != "pending":
-                    continue
-                q, px = float(f["quantity"]), float(f["price"])
-                pending[parent.instrument.base] = pending.get(parent.instrument.base, 0.0) + parent.side.sign * q
-                pending[parent.instrument.quote] = pending.get(parent.instrument.quote, 0.0) - parent.side.sign * q * px
-        rows = []
-        for name, venue in self.engine.venues.items():
-            for asset, bal in venue.balances().items():
-                rows.append(BalanceRow(name, asset, float(bal.total), float(bal.available), float(bal.locked), 0.0))
-        for asset, qty in pending.items():
-            rows.append(BalanceRow(OTC_LABEL, asset, 0.0, 0.0, 0.0, qty))
-        return rows
-
-    def _risk_text(self) -> str:
-        risk = self.engine.risk
-        states = dict(risk.states) or {"global": TradingState.ACTIVE}
-        lines = []
-        for scope, state in sorted(states.items()):
-            color = {TradingState.ACTIVE: theme.GREEN, TradingState.REDUCING: theme.AMBER}.get(state, theme.DANGER)
-            lines.append(f"<b>{scope}</b>: <span style='color:{color}; font-weight:800'>{state.value.upper()}</span>")
-        if risk.killed:
-            lines.append(f"<span style='color:{theme.DANGER}; font-weight:800'>Kill switch engaged</span>"
-                         + (f" — canceled {sum(self.last_kill.values())} orders" if self.last_kill else ""))
-        lines.append(f"Orders queued for the rate budget: {risk.queued()}")
-        events = risk.events[-6:]
-        if events:
-            lines.append("<br><b>Latest risk events</b>")
-            for e in reversed(events):
-                lines.append(f"{_hms(e.ts)} {e.rule}: {e.action} — {e.detail}")
-        else:
-            lines.append("No risk events.")
-        return "<br>".join(lines)
-
     # ---- chart plan --------------------------------------------------------------------------------
 
-    def _series_for(self, pid: str) -> _Series:
+    def _series_for(self, pid: str) -> ParentSeries:
         series = self._series.get(pid)
         if series is None:
-            series = self._series[pid] = _Series()
+            series = self._series[pid] = ParentSeries()
         return series
-
-    def _compute_plan(self, pid: str, series: _Series) -> None:
-        """The algo's schedule from now to the horizon (the past part of the old plan kept), and
-        the AC band: what low and high urgency would do with what is left from here."""
-        runner = self.execution.runners.get(pid)
-        if runner is None:
-            return
-        series.plan_dirty = False
-        p = runner.parent
-        now = self.clock.now()
-        horizon = p.horizon_s
-        elapsed = now - runner.start_s
-        if elapsed >= horizon:
-            return
-        qty = float(p.quantity)
-        done = float(self.engine.oms.done_qty(pid))
-        state = AlgoState(elapsed, horizon, qty, done, self.execution.market_volume() - runner.market_volume_at_start,
-                          p.max_participation)
-        grid = np.linspace(elapsed, horizon, 121)
-        target = np.array([runner.algo.target_filled(state, float(x)) for x in grid])
-        low, high = target.copy(), target.copy()
-        if p.algo in ("ac", "adaptive"):
-            arrival = self.engine.oms.arrival_mid.get(pid, self.execution.consolidated_mid())
-            params = self.execution.ac_params or self.execution.calibration.ac_params(arrival)
-            period = self.execution.config.ac_period_s
-            n_full = max(1, round(horizon / period))
-            left = horizon - elapsed
-            remaining = max(qty - done, 0.0)
-            if remaining > 0:
-                curves = []
-                for urgency in (AcUrgency.LOW, AcUrgency.HIGH):
-                    lam = risk_aversion_for_urgency(urgency, params, horizon, n_full)
-                    plan = reoptimize(params, remaining, left, max(1, round(left / period)), lam)
-                    curves.append(done + remaining - np.interp(grid - elapsed, plan.times, plan.trajectory))
-                low, high = np.minimum(*curves), np.maximum(*curves)
-        times = runner.start_s + grid
-        if series.plan is not None:
-            old_t, old_q, old_lo, old_hi = series.plan
-            keep = old_t < times[0]
-            times = np.concatenate([old_t[keep], times])
-            target = np.concatenate([old_q[keep], target])
-            low = np.concatenate([old_lo[keep], low])
-            high = np.concatenate([old_hi[keep], high])
-        series.plan = (times, target, low, high)
-        series.plan_sent = False
 
     def _note_schedule(self, ev: ParentProgress) -> None:
         """A decision line when the parent moves between ahead / on schedule / behind."""
@@ -1523,63 +1323,11 @@ class Bridge(QObject):
         if not pid:
             return
         lines = self._decisions.setdefault(pid, [])
-        lines.insert(0, f"{_hms(ts)}  {text}")
+        lines.insert(0, f"{hms(ts)}  {text}")
         del lines[200:]
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
-
-
-def _merge(prices: list[np.ndarray], qtys: list[np.ndarray], descending: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Sum quantities at equal prices across books; best first."""
-    if not prices:
-        return _EMPTY, _EMPTY
-    px = np.concatenate(prices)
-    qty = np.concatenate(qtys)
-    if not len(px):
-        return _EMPTY, _EMPTY
-    levels, inverse = np.unique(px, return_inverse=True)
-    sums = np.bincount(inverse, weights=qty, minlength=len(levels))
-    if descending:
-        return levels[::-1].copy(), sums[::-1].copy()
-    return levels, sums
-
-
-NICE_GROUPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
-SPREAD_SHARE = 0.3  # group ticks so the spread takes at most this share of the ladder's rows
-WORKING_SHARE = 0.9  # and our working orders stay inside this share of the rows around the center
-
-
-SPOOF_FLAG_SCORE = 0.5  # the spoofing detector's alert threshold: below it no level is marked
-
-
-def ticks_per_row_for(view: LadderView, rows: int, current: int) -> int:
-    """Ticks per ladder row so the inside spread fits in SPREAD_SHARE of the rows and our working
-    orders stay on screen (the ladder centers on the inside market); back to fewer ticks only
-    once the smaller grouping fits with room to spare (no flicker at the threshold)."""
-    bid, ask = view.best_bid, view.best_ask
-    if rows <= 0 or math.isnan(bid) or math.isnan(ask) or view.tick_size <= 0:
-        return current
-    spread_ticks = abs(ask - bid) / view.tick_size
-    need = spread_ticks / max(1.0, rows * SPREAD_SHARE)
-    if len(view.working_px):
-        reach_ticks = float(np.max(np.abs(view.working_px - 0.5 * (bid + ask)))) / view.tick_size
-        need = max(need, 2.0 * reach_ticks / max(1.0, rows * WORKING_SHARE))
-    wanted = next((g for g in NICE_GROUPS if g >= need), NICE_GROUPS[-1])
-    if wanted < current:  # hysteresis: shrink only to a grouping that fits with room to spare
-        roomy = next((g for g in NICE_GROUPS if g >= need / 0.6), NICE_GROUPS[-1])
-        return min(current, roomy)
-    return wanted
-
-
-def _child_row(c: ChildOrder) -> ChildRow:
-    return ChildRow(
-        client_id=c.client_id, parent_id=c.parent_id, venue_order_id=c.venue_order_id, venue=c.venue, side=c.side,
-        price=float(c.price) if c.price is not None else math.nan, qty=float(c.quantity), filled=float(c.filled),
-        status=c.status, tif=c.tif, created_ts=c.created_ts,
-        ack_latency_ms=(c.ack_ts - c.created_ts) * 1000.0 if c.ack_ts is not None else math.nan,
-        reject_reason=c.reject_reason, fee=float(c.fees_quote),
-    )
 
 
 def _rfq_outcome(ev: RfqStateChanged) -> tuple[str, str]:
@@ -1596,71 +1344,3 @@ def _rfq_outcome(ev: RfqStateChanged) -> tuple[str, str]:
     if ev.state == "accepted":
         return "Accepted — waiting for the desk's fill", theme.GREEN
     return "", theme.TEXT
-
-
-def _hms(ts: Any) -> str:
-    try:
-        return time.strftime("%H:%M:%S", time.gmtime(float(ts)))
-    except (TypeError, ValueError):
-        return "--:--:--"
-
-
-def build_panels(window: MainWindow, venues: tuple[str, ...], max_fps: float) -> Panels:
-    """Create every panel widget and put it in its dock."""
-    ladder_box = QWidget()
-    ladder_box.setObjectName("ladderRow")
-    row = QHBoxLayout(ladder_box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.setSpacing(3)
-    ladders: dict[str, DepthLadder] = {}
-    for name in (*venues, CONSOLIDATED):
-        ladder = DepthLadder(max_fps=max_fps)
-        ladder.setObjectName("depthLadder")
-        ladders[name] = ladder
-        row.addWidget(ladder, 1)
-    window.set_panel("ladders", ladder_box)
-
-    chart = ExecutionChart()
-    # the price legend as a two-row strip in headroom above the prices, so it never hides them
-    chart.price_legend.setColumnCount(4)
-    chart.price_plot.getViewBox().setDefaultPadding(0.2)
-    window.set_panel("chart", chart)
-    parents = BlotterView(ParentsModel(), name="parents")
-    window.set_panel("parents", parents)
-    children = BlotterView(ChildrenModel(), name="children")
-    fills = BlotterView(FillsModel(), name="fills")
-    tabs = QTabWidget()
-    tabs.setObjectName("childrenTabs")
-    tabs.addTab(children, "Child orders")
-    tabs.addTab(fills, "Fills")
-    window.set_panel("children", tabs)
-    balances = BlotterView(RowTableModel(BALANCE_COLUMNS), name="balances")
-    window.set_panel("balances", balances)
-    alerts = AlertsView()
-    window.set_panel("alerts", alerts)
-    rfq_log = BlotterView(RowTableModel(RFQ_COLUMNS), name="rfq")
-    rfq_box = QWidget()
-    rfq_box.setObjectName("rfqPanel")
-    rfq_layout = QVBoxLayout(rfq_box)
-    rfq_layout.setContentsMargins(0, 0, 0, 0)
-    rfq_layout.setSpacing(0)
-    rfq_note = QLabel()
-    rfq_note.setObjectName("rfqNote")
-    rfq_note.setWordWrap(True)
-    rfq_note.setContentsMargins(6, 6, 6, 2)
-    rfq_note.setStyleSheet(f"color: {theme.AMBER};")
-    rfq_note.hide()  # shown only when the desk has no OTC desks
-    rfq_layout.addWidget(rfq_note)
-    rfq_layout.addWidget(rfq_log, 1)
-    rfq_box.setFocusProxy(rfq_log)  # F5 lands in the blotter, as before the note existed
-    window.set_panel("rfq", rfq_box)
-    risk = RiskPanel()
-    window.set_panel("risk", risk)
-    ticket = OrderTicket()
-    window.set_panel("ticket", ticket)
-    pretrade = PreTradePanel()
-    window.set_panel("pretrade", pretrade)
-    override = OverridePanel()
-    window.set_panel("override", override)
-    return Panels(ladders, chart, parents, children, fills, balances, alerts, rfq_log, risk, ticket, pretrade,
-                  override, tabs, rfq_note)

@@ -77,8 +77,7 @@ def _refuse_to_run(*_: Any, **__: Any) -> Any:
 
 # (command's module, the function that does the long work, argv with {out} for the bad path, the flag)
 BEFORE_THE_RUN = [
-    ("simulate", "run_simulation", ["simulate", "--scenario", "calm", "--qty", "1", "--horizon", "5m", "--json", "{out}"],
-     "--json"),
+    ("simulate", "run_simulation", ["simulate", "--scenario", "calm", "--qty", "1", "--json", "{out}"], "--json"),
     ("simulate", "run_simulation", ["simulate", "--scenario", "calm", "--qty", "1", "--journal", "{out}"], "--journal"),
     ("compare", "compare", ["compare", "--scenario", "calm", "--algos", "ac", "--seeds", "1", "--json", "{out}"],
      "--json"),

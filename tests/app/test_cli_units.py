@@ -88,7 +88,9 @@ def test_a_screenshot_before_the_start_or_never_is_refused(
     assert_usage_error(code, err, "--at", at)
 
 
-def test_a_kill_before_the_start_is_refused(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kill_before_the_start_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("app.commands.simulate.run_simulation", _refuse_to_run)
     code, _, err = cli(capsys, "simulate", "--scenario", "calm", "--qty", "1", "--kill-at", "-5")
     assert_usage_error(code, err, "--kill-at", "-5")

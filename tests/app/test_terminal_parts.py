@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from app.bridge import ticks_per_row_for
+from app.ladder_views import ticks_per_row_for
 from app.terminal_sim import SimPacer
 from core.clock import SimClock
 from core.stage_request import StageRequest
