@@ -187,12 +187,12 @@ class Engine:
         book = self.books.get(venue)
         return book.mid if book is not None else float("nan")
 
-    def _risk_context(self, p: OrderProposal) -> RiskContext:
+    def _risk_context(self, p: OrderProposal | None) -> RiskContext:
         now = self.clock.now()
         return RiskContext(
             now=now,
             limits=self.risk.limits,
-            parent=self.oms.parents.get(p.parent_id),
+            parent=self.oms.parents.get(p.parent_id) if p is not None else None,
             mid=self.mid,
             open_children=lambda venue: self.oms.open_children(venue=venue),
             recent_volume=lambda venue, window: self.tape.recent(venue, now, window)[0],

@@ -51,7 +51,6 @@ from core.parent import (
 from core.records import AlgoDecision, Entry
 from core.records import VenueRouting as VenueRoutingRecord
 from core.risk.gate import Decision
-from core.risk.rules import MaxParticipation
 from core.risk.staging import StagingPolicy, check_approval
 from core.seeds import SeedTree
 from core.types import Side
@@ -640,25 +639,8 @@ class ExecutionService:
 
     def participation_room(self, venue: str) -> float:
         """How much more we may send to `venue` (all parents together) before the gate's
-        `max_participation` rule would refuse it: the rule allows our recent volume there, the
-        child included, up to p/(1 − p) × others' recent volume; our IOC children still in flight
-        and children waiting in the rate queue there count as already ours (their fills land on
-        the tape later). inf when the rule is not in the chain or does not judge (others' recent
-        volume below `participation_min_volume`)."""
-        risk = self.engine.risk
-        if not any(isinstance(rule, MaxParticipation) for rule in risk.rules):
-            return math.inf
-        lim = risk.limits
-        others, ours = self.engine.tape.recent(venue, self.engine.clock.now(), lim.participation_window_s)
-        if others < lim.participation_min_volume:
-            return math.inf
-        p = lim.max_participation
-        if p >= 1.0:
-            return math.inf
-        in_flight = sum(float(c.leaves) for c in self.engine.oms.open_children(venue=venue) if c.tif is TimeInForce.IOC)
-        in_flight += sum(float(q.proposal.quantity) for q in risk.queues.get(venue, ()))
-        # a hair under the boundary so float rounding in the rule's share never tips it over
-        return max(p / (1.0 - p) * others * (1.0 - 1e-9) - ours - in_flight, 0.0)
+        `max_participation` rule would refuse it: asked of the gate (`RiskGate.participation_room`)."""
+        return self.engine.risk.participation_room(venue)
 
     def _locked_by_venue(self, parent: ParentOrder) -> dict[str, float]:
         """What our open orders on the same side already lock per venue (all parents).

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -29,7 +30,15 @@ from core.events import Alert, Severity, TradingState, TradingStateChanged
 from core.ports import JournalRecord
 from core.records import Entry, RiskKill, RiskKillReset, RiskLimit, typed
 from core.records import RiskState as RiskStateRecord
-from core.risk.rules import DEFAULT_RULES, OrderProposal, ParentLimit, RiskContext, RiskLimits, Rule
+from core.risk.rules import (
+    DEFAULT_RULES,
+    MaxParticipation,
+    OrderProposal,
+    ParentLimit,
+    RiskContext,
+    RiskLimits,
+    Rule,
+)
 from core.types import Side
 
 log = logging.getLogger(__name__)
@@ -85,7 +94,7 @@ class RiskGate:
     limits: RiskLimits
     journal_event: Callable[[str, dict[str, Any], Actor], None]
     publish: Callable[[object], None]
-    context: Callable[[OrderProposal], RiskContext]
+    context: Callable[[OrderProposal | None], RiskContext]  # None: a venue's context with no child in view
     reduces_position: Callable[[OrderProposal], bool] = lambda p: p.side is Side.SELL
     rules: tuple[Rule, ...] = DEFAULT_RULES
     order_share_of_limit: float = 0.8  # new orders use this share of a venue's message limit
@@ -240,6 +249,16 @@ class RiskGate:
                 self._refuse(item.proposal, *refusal)
                 continue
             self._send(item.proposal, item.send)
+
+    def participation_room(self, venue: str) -> float:
+        """How much more we may send to `venue` (base units, all parents together) before the
+        `max_participation` rule would refuse it (`MaxParticipation.room`, with the children waiting
+        in this gate's queue for the venue counted as ours); inf when the rule is not in the chain."""
+        rule = next((r for r in self.rules if isinstance(r, MaxParticipation)), None)
+        if rule is None:
+            return math.inf
+        queued = sum(float(q.proposal.quantity) for q in self.queues.get(venue, ()))
+        return rule.room(venue, self.context(None), queued)
 
     def queued_quantity(self, parent_id: str) -> float:
         return sum(

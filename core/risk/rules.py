@@ -163,6 +163,25 @@ class MaxParticipation:
             )
         )
 
+    def room(self, venue: str, ctx: RiskContext, queued: float) -> float:
+        """The most we may still send to `venue` (base units, all parents together) before `check`
+        refuses a child there: our recent volume, the child included, may reach p/(1 − p) × others'
+        recent volume. Our IOC children still in flight and the `queued` children waiting for the
+        venue's message budget count as already ours (their fills land on the tape later). inf when
+        the rule does not judge (others' recent volume below `participation_min_volume`, or p ≥ 1).
+        A hair under the boundary, so float rounding in `check`'s share never tips it over."""
+        lim = ctx.limits
+        others = ctx.recent_volume(venue, lim.participation_window_s)
+        if others < lim.participation_min_volume:
+            return math.inf
+        p = lim.max_participation
+        if p >= 1.0:
+            return math.inf
+        ours = ctx.our_recent_volume(venue, lim.participation_window_s)
+        in_flight = sum(float(c.leaves) for c in ctx.open_children(venue) if c.tif is TimeInForce.IOC)
+        in_flight += queued
+        return max(p / (1.0 - p) * others * (1.0 - 1e-9) - ours - in_flight, 0.0)
+
 
 @dataclass(frozen=True, slots=True)
 class MaxOpenOrders:
