@@ -25,15 +25,16 @@ back inside a fixed window from its start is a timing shift that gives the dip b
 is still there: the parent then trades *slower* than AC for the rest of the move.) Without a live
 venue mid (`venue_mid` None) or with `max_hold_s` 0 a shift decays from its start.
 
-A lean in also *takes* at once (the service's `take`, `lean_take` of the lean): it buys what the
-venues offer at least `take_depth` of the move below the moved venue's pre-move mid (a seller:
-above it), up to `lean_frac` of the parent, the moved venue first at equal prices; the shift is
-what was sent. (Capped at the pre-move mid itself, a take after a quick rebound paid nearly the
-recovered price and its own impact then "recovered" the venue.) One take per tick: a second move
-leaned into in the same tick (the deeper one takes first) would send the same children again while
-the first take's are on their way. The target always stays within
-[0, quantity] and within `max_shift_frac` of the AC path. Every decision is recorded with its
-reason (the terminal lists them; `simulate` reports them), and so is each release.
+A lean in also *takes* at once (an `AimedTake` in the tick's plan, `lean_take` of the lean, which
+the runner sends before the policy finishes the tick): it buys what the venues offer at least
+`take_depth` of the move below the moved venue's pre-move mid (a seller: above it), up to
+`lean_frac` of the parent, the moved venue first at equal prices; the shift is what was sent.
+(Capped at the pre-move mid itself, a take after a quick rebound paid nearly the recovered price
+and its own impact then "recovered" the venue.) One take per tick: a second move leaned into in
+the same tick (the deeper one takes first) would send the same children again while the first
+take's are on their way. The target always stays within [0, quantity] and within
+`max_shift_frac` of the AC path. Every decision is recorded with its reason (`PolicyDecision`s in
+the tick's plan: the terminal lists them; `simulate` reports them), and so is each release.
 
 Parameters are the documented defaults below unless a fitted policy is given (`policy_label`
 says which): `python main.py train` fits `confidence`, `lean_frac`, `informed_frac`, `window_s`
@@ -44,12 +45,13 @@ core/execution/policy_search.py, core/execution/fills_refit.py; docs/ai.md).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from core.analytics.dip_classifier import Dip
 from core.execution.algos import AlgoState, AlmgrenChriss
+from core.execution.decisions import AimedTake, PolicyDecision, TickPlan, VenueToxicity
 
 
 class MarketSignals(Protocol):
@@ -136,20 +138,19 @@ class _Shift:
 
 @dataclass(slots=True)
 class AdaptiveAc:
-    """AC with event-driven shifts; `observe` is called by the execution service every tick."""
+    """AC with event-driven shifts; the runner calls `decide` every tick and executes its plans."""
 
     base: AlmgrenChriss
     side_sign: int  # +1 buy, −1 sell
     venues: tuple[str, ...]
     signals: MarketSignals | None
     now: Callable[[], float]  # wall/sim clock, to age the surveillance's scored dips
-    decisions: list[dict[str, Any]]
     config: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     name: str = "adaptive"
     policy_label: str = "policy: defaults"  # where `config` came from (core/execution/policy.py)
     venue_mid: Callable[[str], float] | None = None  # a venue's live mid (NaN unknown): when a move is over
-    # (venue, qty, price cap) → qty sent at once; floats: the service's router makes them lots and ticks
-    take: Callable[[str, float, float], float] | None = None
+    _paused: Generator[AimedTake, float, None] | None = None  # this tick's decisions, paused at a take
+    _decided: list[PolicyDecision] = field(default_factory=list)  # this tick's, not yet handed over
     _shifts: list[_Shift] = field(default_factory=list)
     _seen: set[tuple[str, float]] = field(default_factory=set)
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
@@ -166,6 +167,14 @@ class AdaptiveAc:
         cap = self.config.max_shift_frac
         return total if abs(total) <= cap else math.copysign(cap, total)
 
+    def toxicity(self, venues: tuple[str, ...]) -> VenueToxicity | None:
+        """Surveillance's live scores for `venues`, routed by at `toxicity_weight` (spoof-aware
+        routing); None without surveillance."""
+        if self.signals is None:
+            return None
+        scores = {v: min(max(self.signals.toxicity(v), 0.0), 1.0) for v in venues}
+        return VenueToxicity(scores, self.config.toxicity_weight)
+
     def venue_weight(self, venue: str, at_s: float) -> float:
         """The routing weight the live shifts give `venue` (1 = as AC routes): each aimed shift's
         tilt, held with the shift and then decaying geometrically to 1 over its window, multiplied."""
@@ -180,8 +189,24 @@ class AdaptiveAc:
         shifted = base + self.shift_at(at_s) * state.quantity
         return min(max(shifted, 0.0), state.quantity)
 
-    def observe(self, state: AlgoState) -> None:
-        """Read newly scored dips on our venues and decide (at most one decision per dip)."""
+    def decide(self, state: AlgoState, taken: float | None = None) -> TickPlan:
+        """This tick's decisions on newly scored dips (at most one per dip). A plan with a take
+        pauses the tick there: the runner sends it and calls back with `taken`, what it sent (the
+        tick goes on from the paused decision with the state it began with)."""
+        tick = self._observe(state) if taken is None else self._paused
+        if tick is None:
+            raise RuntimeError("decide(taken=...) called with no take of this tick in flight")
+        self._paused = None
+        try:
+            take: AimedTake | None = next(tick) if taken is None else tick.send(taken)
+            self._paused = tick
+        except StopIteration:
+            take = None
+        decided, self._decided = tuple(self._decided), []
+        return TickPlan(take, decided)
+
+    def _observe(self, state: AlgoState) -> Generator[AimedTake, float, None]:
+        """Read newly scored dips on our venues and decide; yields each take and is sent what it sent."""
         if self.signals is None:
             return
         now = self.now()
@@ -242,16 +267,16 @@ class AdaptiveAc:
                     verb = "more" if action == "lean in" else "less"
                     reason += f"; {verb} on {venue} (routing weight x{tilt:.2g})"
             low = _extreme(dip)
-            take = self.take if action == "lean in" and cfg.lean_take > 0 and math.isfinite(dip.pre_mid) else None
-            if take is not None and taken_by:
+            can_take = action == "lean in" and cfg.lean_take > 0 and math.isfinite(dip.pre_mid)
+            if can_take and taken_by:
                 # the take walks every venue of the parent and its children are still on their way:
                 # another take now would send the same children again (the risk gate's duplicate rule)
                 reason += f"; no take: the book was just taken for the move on {taken_by}"
                 qty = (1.0 - cfg.lean_take) * qty
-            elif take is not None:
+            elif can_take:
                 wanted = cfg.lean_take * qty * state.quantity
                 cap = dip.pre_mid + cfg.take_depth * (low - dip.pre_mid)  # keep that share of the move as discount
-                sent = take(venue, wanted, cap)
+                sent = yield AimedTake(venue, wanted, cap)
                 better = "below" if self.side_sign > 0 else "above"
                 reason += (f"; took {sent:.4g} of {wanted:.4g} {better} {cap:.2f} "
                            f"({cfg.take_depth:.0%} of the move from the pre-{move} mid {dip.pre_mid:.2f})")
@@ -314,19 +339,18 @@ class AdaptiveAc:
         self, state: AlgoState, now: float, action: str, reason: str, shift_qty: float, dip: Dip,
         window_s: float | None = None,
     ) -> None:
-        """One decision (or a release: `window_s` is then its decay); `p_transient`, `venue` and
-        `window_s` let the fills refit attribute our fills to it (core/execution/fills_refit.py)."""
-        self.decisions.append(
-            {
-                "time_s": round(state.elapsed_s, 3),
-                "ts": now,
-                "action": action,
-                "shift_qty": round(shift_qty, 8),
-                "reason": reason,
-                "venue": dip.venue,
-                "p_transient": round(dip.p_transient, 4),
-                "window_s": round(window_s, 3) if window_s is not None else self.config.window_s,
-            }
+        """One decision (or a release: `window_s` is then its decay), handed over with the tick's plan."""
+        self._decided.append(
+            PolicyDecision(
+                time_s=round(state.elapsed_s, 3),
+                ts=now,
+                action=action,
+                shift_qty=round(shift_qty, 8),
+                reason=reason,
+                venue=dip.venue,
+                p_transient=round(dip.p_transient, 4),
+                window_s=round(window_s, 3) if window_s is not None else self.config.window_s,
+            )
         )
 
 

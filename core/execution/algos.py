@@ -11,6 +11,10 @@ as floats (models), times are seconds since the parent started.
 - Iceberg: TWAP pacing, but never more than the display quantity working at once.
 - AC (implementation shortfall): the Almgren–Chriss (2000) optimal trajectory at the trader's
   risk aversion, re-optimized on the remaining quantity and time every interval.
+
+Each is a `PlainSchedule`: it decides nothing else each tick and leaves routing to the router. The
+adaptive policy (core/execution/adaptive.py) also decides, as typed plans the runner executes
+(core/execution/decisions.py).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy.typing as npt
 
 from core.analytics.almgren_chriss import reoptimize
 from core.analytics.impact import AlmgrenChrissParams
+from core.execution.decisions import NO_PLAN, TickPlan, VenueToxicity
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,6 +46,10 @@ class AlgoState:
 
 
 class Algo(Protocol):
+    """What the runner asks an algo: its schedule (`target_filled`, re-planned on `replan`, with at
+    most `max_working` resting), its decisions each tick (`decide`, see core/execution/decisions.py)
+    and what it adds to routing (`venue_weight`, `toxicity`)."""
+
     name: str
 
     def target_filled(self, state: AlgoState, at_s: float) -> float: ...
@@ -49,13 +58,40 @@ class Algo(Protocol):
 
     def max_working(self, state: AlgoState) -> float: ...
 
+    def decide(self, state: AlgoState, taken: float | None = None) -> TickPlan:
+        """This tick's plan; `taken`: base units the previous plan's take sent (None: a new tick)."""
+        ...
+
+    def venue_weight(self, venue: str, at_s: float) -> float:
+        """The router's preference for `venue` at parent-elapsed `at_s` (1: as the router scores it)."""
+        ...
+
+    def toxicity(self, venues: tuple[str, ...]) -> VenueToxicity | None:
+        """Surveillance's toxicity of `venues` as this algo routes by it (None: the trader's settings only)."""
+        ...
+
+
+class PlainSchedule:
+    """A schedule and nothing else: decides nothing each tick and leaves routing to the router."""
+
+    __slots__ = ()
+
+    def decide(self, state: AlgoState, taken: float | None = None) -> TickPlan:
+        return NO_PLAN
+
+    def venue_weight(self, venue: str, at_s: float) -> float:
+        return 1.0
+
+    def toxicity(self, venues: tuple[str, ...]) -> VenueToxicity | None:
+        return None
+
 
 def _clip(value: float, quantity: float) -> float:
     return min(max(value, 0.0), quantity)
 
 
 @dataclass(slots=True)
-class Twap:
+class Twap(PlainSchedule):
     """Linear schedule from the last re-plan point to the full quantity at the horizon."""
 
     name: str = "twap"
@@ -75,7 +111,7 @@ class Twap:
 
 
 @dataclass(slots=True)
-class Vwap:
+class Vwap(PlainSchedule):
     """Follows `profile`: the share of the horizon's volume expected in each equal time bucket
     (from recent data; flat when unknown). Re-plans scale the rest of the curve to what is left."""
 
@@ -111,7 +147,7 @@ class Vwap:
 
 
 @dataclass(slots=True)
-class Pov:
+class Pov(PlainSchedule):
     """Participation of volume: ours / (ours + others) = `rate` (within [min_rate, max_rate]).
 
     The target is rate/(1 − rate) × the others' volume since start, which is what makes our
@@ -138,7 +174,7 @@ class Pov:
 
 
 @dataclass(slots=True)
-class Iceberg:
+class Iceberg(PlainSchedule):
     """TWAP pacing with at most `display_qty` showing at once (randomized by the runner)."""
 
     display_qty: float = 1.0
@@ -160,7 +196,7 @@ class Iceberg:
 
 
 @dataclass(slots=True)
-class AlmgrenChriss:
+class AlmgrenChriss(PlainSchedule):
     """Almgren & Chriss (2000) trajectory, re-optimized on what is left each re-plan.
 
     `params` are in per-second units here (σ in $/share/s^½, η in $·s/share², γ in $/share²)

@@ -3,7 +3,8 @@
 Each running parent has a timer every `interval_s` (randomized so the footprint is not
 periodic). On each tick the algo gives the cumulative target; the runner:
 
-1. finishes the parent when nothing is left (cancels what still works);
+1. finishes the parent when nothing is left (cancels what still works); executes the algo's plan
+   for the tick (`Algo.decide`: an aimed take is sent at once, the decisions are journaled);
 2. at the horizon, completes within the price cap (`EndAction.COMPLETE`) or stops (`STOP`);
 3. when behind the current target by more than the tolerance, crosses the spread with
    marketable limit orders capped at `max_cross_bps` from the mid and never beyond the limit;
@@ -37,6 +38,7 @@ from core.engine import Engine
 from core.events import Alert, OverrideApplied, ParentProgress, Severity
 from core.execution.adaptive import AdaptiveAc, AdaptiveConfig, MarketSignals
 from core.execution.algos import Algo, AlgoState, AlmgrenChriss, Iceberg, Pov, Twap, Vwap
+from core.execution.decisions import AimedTake, PolicyDecision
 from core.execution.policy import AdaptivePolicy
 from core.execution.router import Router, VenueRouting
 from core.orders import ChildOrder, TimeInForce
@@ -109,9 +111,9 @@ class Runner:
     no_route: str = ""  # why no venue can take this parent's orders now ("" = some can)
     market_volume_at_start: float = 0.0
     history: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed, done, target)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # the algo's, as journaled
     replan_needed: bool = True
-    aimed_sent: float = 0.0  # sent this tick by the adaptive policy's own take (a lean in on a transient move)
+    aimed_sent: float = 0.0  # sent this tick by the algo's aimed takes (a lean in on a transient move)
 
 
 class ExecutionService:
@@ -216,14 +218,8 @@ class ExecutionService:
         oms.start(parent_id, arrival, actor, now)
         if parent.end_ts is None:
             parent.end_ts = now + parent.horizon_s
-        decisions: list[dict[str, Any]] = []
-        runner = Runner(
-            parent, self._make_algo(parent, arrival, decisions), self.seeds.generator(f"algo/{parent_id}"), now
-        )
-        runner.decisions = decisions
+        runner = Runner(parent, self._make_algo(parent, arrival), self.seeds.generator(f"algo/{parent_id}"), now)
         runner.market_volume_at_start = self.market_volume()
-        if isinstance(runner.algo, AdaptiveAc):
-            runner.algo.take = lambda venue, q, cap: self._take_aimed(runner, venue, q, cap)
         self.runners[parent_id] = runner
         self._tick(parent_id)
 
@@ -240,17 +236,13 @@ class ExecutionService:
         if math.isnan(arrival):
             arrival = self.consolidated_mid(self._venues(parent))
         start = parent.start_ts if parent.start_ts is not None else self.engine.clock.now()
-        decisions = list(self.journaled_decisions.get(parent_id, []))
         sent = len(oms.children_of.get(parent_id, []))
         runner = Runner(
-            parent, self._make_algo(parent, arrival, decisions),
-            self.seeds.generator(f"algo/{parent_id}/resume/{sent}"), start,
+            parent, self._make_algo(parent, arrival), self.seeds.generator(f"algo/{parent_id}/resume/{sent}"), start,
+            decisions=list(self.journaled_decisions.get(parent_id, [])),
         )
-        runner.decisions = decisions
         runner.market_volume_at_start = self.market_volume()
         runner.replan_needed = True
-        if isinstance(runner.algo, AdaptiveAc):
-            runner.algo.take = lambda venue, q, cap: self._take_aimed(runner, venue, q, cap)
         self.runners[parent_id] = runner
         if parent.state in (ParentState.RUNNING, ParentState.COMPLETING):
             self._tick(parent_id)
@@ -325,7 +317,7 @@ class ExecutionService:
         if runner is not None:
             if field_name in ("quantity", "end_ts", "urgency", "risk_aversion"):
                 if field_name in ("urgency", "risk_aversion"):
-                    runner.algo = self._make_algo(parent, self.engine.oms.arrival_mid[parent_id], runner.decisions)
+                    runner.algo = self._make_algo(parent, self.engine.oms.arrival_mid[parent_id])
                 runner.replan_needed = True
             if field_name in ("limit_price", "venues"):
                 self._cancel_nonconforming(parent_id, actor)
@@ -422,10 +414,7 @@ class ExecutionService:
             runner.algo.replan(state)
             runner.replan_needed = False
         runner.aimed_sent = 0.0
-        if isinstance(runner.algo, AdaptiveAc):
-            seen = len(runner.decisions)
-            runner.algo.observe(state)
-            self._journal_decisions(parent_id, runner.decisions[seen:], now)
+        self._execute_plans(runner, state, now)
 
         mid = self.consolidated_mid(self._venues(parent))
         self._cancel_stale(runner, mid)
@@ -448,7 +437,7 @@ class ExecutionService:
         )
         runner.history.append((elapsed, done, target_now))
 
-        # the policy's own take this tick is in flight, and it read the book a sweep would read now:
+        # the algo's own take this tick is in flight, and it read the book a sweep would read now:
         # the schedule catches up at the next tick, against the book the take left
         took_book = runner.aimed_sent > 0
         behind = target_now - done - runner.aimed_sent
@@ -509,25 +498,24 @@ class ExecutionService:
                 sent += float(alloc.quantity)
         return sent
 
-    def _take_aimed(self, runner: Runner, venue: str, quantity: float, price_cap: float) -> float:
-        """The adaptive policy's lean in on a transient move: take what the parent's venues offer at
-        or better than `price_cap` (the policy's: `take_depth` of the move inside the moved venue's
-        pre-move mid), now, up to `quantity`, the moved `venue` first at equal prices; never past
-        the parent's limit price, the service's `max_cross_bps` from the consolidated mid, or the
-        parent's room. Returns the quantity sent (a child the risk gate refuses is not counted)."""
+    def _take_aimed(self, runner: Runner, take: AimedTake) -> float:
+        """Execute an algo's aimed take: take what the parent's venues offer at or better than the
+        take's price cap, now, up to its quantity, the aimed venue first at equal prices; never past
+        the parent's limit price, `max_cross_bps` from the consolidated mid, or the parent's room.
+        Returns the base units sent (a child the risk gate refuses is not counted)."""
         parent = runner.parent
         pid = parent.parent_id
         room = float(parent.quantity) - float(self.engine.oms.done_qty(pid)) - self._working(pid)
         mid = self.consolidated_mid(self._venues(parent))
-        quantity = min(quantity, room)
+        quantity = min(take.quantity, room)
         if quantity <= 0 or math.isnan(mid):
             return 0.0
         cross = mid * (1 + parent.side.sign * self.config.max_cross_bps * 1e-4)
-        caps = [price_cap, cross] + ([float(parent.limit_price)] if parent.limit_price is not None else [])
+        caps = [take.price_cap, cross] + ([float(parent.limit_price)] if parent.limit_price is not None else [])
         cap = min(caps) if parent.side is Side.BUY else max(caps)
         router = self._router(parent)
-        if venue in router.venues:
-            router.venues[venue].preference = max(router.venues[venue].preference, 2.0)
+        if take.venue in router.venues:
+            router.venues[take.venue].preference = max(router.venues[take.venue].preference, 2.0)
         sent = 0.0
         for alloc in router.marketable(parent.side, quantity, cap):
             decision, _ = self.engine.send_child(pid, alloc.venue, parent.side, alloc.quantity, alloc.price,
@@ -608,8 +596,8 @@ class ExecutionService:
 
     def _toxicities(self, parent: ParentOrder) -> dict[str, float]:
         """How much the router avoids each of the parent's venues: a trader's setting for every
-        algo, surveillance's live score × the policy's `toxicity_weight` for an adaptive parent
-        (spoof-aware routing).
+        algo, and for an algo that routes by surveillance (`Algo.toxicity`: the adaptive policy)
+        its live score × the algo's weight (spoof-aware routing).
 
         Surveillance's part is relative to the cleanest venue the parent can trade on now (enabled,
         up), (t − t_min)/(1 − t_min): it steers volume away from a venue worse than the others and
@@ -618,22 +606,22 @@ class ExecutionService:
         names = self._venues(parent)
         manual = {v: self.toxicity.get(v, 0.0) for v in names}
         runner = self.runners.get(parent.parent_id)
-        algo = runner.algo if runner is not None else None
-        if not (isinstance(algo, AdaptiveAc) and algo.signals is not None):
+        seen = runner.algo.toxicity(names) if runner is not None else None
+        if seen is None:
             return manual
-        scores = {v: min(max(algo.signals.toxicity(v), 0.0), 1.0) for v in names}
+        scores = seen.scores
         usable = [scores[v] for v in names if v not in self.disabled_venues and self.engine.venues[v].is_up]
         floor = min(usable, default=0.0)
         if floor >= 1.0:  # every usable venue scores 1: none is worse than another
             return manual
-        weight = algo.config.toxicity_weight
+        weight = seen.weight
         return {v: max(manual[v], weight * max((scores[v] - floor) / (1.0 - floor), 0.0)) for v in names}
 
     def _preference(self, parent: ParentOrder, venue: str) -> float:
-        """The adaptive policy's routing weight for `venue` (its lean or hold-back aimed there); 1
-        for every other algo."""
+        """The algo's routing weight for `venue` (the adaptive policy's lean or hold-back aimed
+        there; 1 for a plain schedule)."""
         runner = self.runners.get(parent.parent_id)
-        if runner is None or not isinstance(runner.algo, AdaptiveAc):
+        if runner is None:
             return 1.0
         return runner.algo.venue_weight(venue, self.engine.clock.now() - runner.start_s)
 
@@ -733,7 +721,7 @@ class ExecutionService:
     def _smallest_lot(self, parent: ParentOrder) -> Decimal:
         return min(self.engine.venues[v].instrument(parent.instrument.symbol).lot_size for v in self._venues(parent))
 
-    def _make_algo(self, parent: ParentOrder, mid: float, decisions: list[dict[str, Any]] | None = None) -> Algo:
+    def _make_algo(self, parent: ParentOrder, mid: float) -> Algo:
         p = parent.params
         if parent.algo == "twap":
             return Twap()
@@ -762,7 +750,6 @@ class ExecutionService:
                     self._venues(parent),
                     self.signals,
                     self.engine.clock.now,
-                    decisions if decisions is not None else [],
                     policy.config,
                     policy_label=policy.label,
                     venue_mid=lambda venue: self.consolidated_mid((venue,)),
@@ -770,12 +757,25 @@ class ExecutionService:
             return ac
         raise ValueError(f"unknown algo {parent.algo!r}; choose twap, vwap, pov, iceberg, ac or adaptive")
 
-    def _journal_decisions(self, parent_id: str, decisions: list[dict[str, Any]], now: float) -> None:
-        """The adaptive policy's new decisions, journaled (`algo.decision`) so an export carries
-        them and the fills refit can attribute fills to them (core/execution/fills_refit.py)."""
-        items = [("algo.decision", {"parent_id": parent_id, **d}) for d in decisions]
+    def _execute_plans(self, runner: Runner, state: AlgoState, now: float) -> None:
+        """Ask the algo for this tick's plan and execute it: send each aimed take at once and tell
+        the algo what it sent, until a plan has no take; then journal the tick's decisions."""
+        plan = runner.algo.decide(state)
+        decided: list[PolicyDecision] = list(plan.decisions)
+        while plan.take is not None:
+            plan = runner.algo.decide(state, taken=self._take_aimed(runner, plan.take))
+            decided.extend(plan.decisions)
+        if decided:
+            self._journal_decisions(runner, [d.payload() for d in decided], now)
+
+    def _journal_decisions(self, runner: Runner, decisions: list[dict[str, Any]], now: float) -> None:
+        """The algo's new decisions, journaled (`algo.decision`) so an export carries them and the
+        fills refit can attribute fills to them (core/execution/fills_refit.py)."""
+        pid = runner.parent.parent_id
+        runner.decisions.extend(decisions)
+        items = [("algo.decision", {"parent_id": pid, **d}) for d in decisions]
         self.engine.oms.record_many(items, SYSTEM, now)
-        self.journaled_decisions.setdefault(parent_id, []).extend(decisions)
+        self.journaled_decisions.setdefault(pid, []).extend(decisions)
 
     def _publish_progress(self, runner: Runner, now: float, mid: float, target: float) -> None:
         oms = self.engine.oms

@@ -57,12 +57,16 @@ def shift(service) -> float:  # type: ignore[no-untyped-def]
 
 
 def record_takes(service) -> list[float]:  # type: ignore[no-untyped-def]
-    """Wrap the policy's take so a test sees what each take sent, in order."""
-    algo = service.runners["P1"].algo
+    """Wrap the service's execution of the policy's aimed takes so a test sees what each sent, in order."""
     took: list[float] = []
-    take = algo.take
-    algo.take = lambda venue, q, cap: took.append(take(venue, q, cap)) or took[-1]
+    take = service._take_aimed
+    service._take_aimed = lambda runner, aimed: took.append(take(runner, aimed)) or took[-1]
     return took
+
+
+def preference(service, venue: str) -> float:  # type: ignore[no-untyped-def]
+    """The routing weight the service gives `venue` for P1 now (the policy's tilt)."""
+    return service._preference(service.runners["P1"].parent, venue)
 
 
 def moved(venues, direction: int) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]
@@ -237,17 +241,17 @@ def test_a_transient_response_is_aimed_at_the_moved_venue(side, direction, actio
         assert [d["action"] for d in decisions][:1] == [action]
         on_v0, on_v1 = sent_qty(venues[0], marks[0]), sent_qty(venues[1], marks[1])
         shares[tilt] = on_v0 / (on_v0 + on_v1)
-        weight = service._preference(engine.oms.parents["P1"], "V0")
+        weight = preference(service, "V0")
         if tilt == 1.0:
             assert weight == 1.0
         else:
             assert (weight > 1.5) if more_on_v0 else (weight < 1 / 1.5)
             assert "V0 (routing weight" in decisions[0]["reason"]
             clock.run_until(clock.now() + 300)  # held while V0 sits where the move took it
-            assert service._preference(engine.oms.parents["P1"], "V0") == pytest.approx(weight)
+            assert preference(service, "V0") == pytest.approx(weight)
             mids["V0"] = pre_mid  # recovered: the tilt decays with the shift's window
             clock.run_until(clock.now() + 330)  # released at the next tick, then the 300-s window
-            assert service._preference(engine.oms.parents["P1"], "V0") == 1.0
+            assert preference(service, "V0") == 1.0
     # the disfavoured venue's share falls by at least a third
     if more_on_v0:
         assert 1 - shares[4.0] < (2 / 3) * (1 - shares[1.0]), shares
@@ -295,8 +299,7 @@ def test_a_move_seen_on_several_venues_is_aimed_at_the_venue_where_it_went_furth
             deep.scored_ts = clock.now() - 1.0
             signals.dips["V1"] = deep
             clock.run_until(clock.now() + 11)
-        p = engine.oms.parents["P1"]
-        assert service._preference(p, "V1") > 2.0 and service._preference(p, "V0") == 1.0, later
+        assert preference(service, "V1") > 2.0 and preference(service, "V0") == 1.0, later
         actions = [d["action"] for d in service.runners["P1"].decisions]
         assert actions == ["lean in", "no change"], later
 

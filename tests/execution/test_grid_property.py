@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from core.actors import Actor, Role
 from core.clock import SimClock
 from core.engine import Engine
-from core.execution.adaptive import AdaptiveAc
+from core.execution.decisions import AimedTake
 from core.execution.service import ExecutionConfig, ExecutionService
 from core.orders import ChildOrder
 from core.parent import ParentOrder
@@ -75,11 +75,10 @@ def test_every_child_at_a_venue_is_on_its_grid_above_its_minimum_and_within_the_
     service.start("P1", TRADER)
     clock.run_until(clock.now() + 120)
     runner = service.runners["P1"]
-    if isinstance(runner.algo, AdaptiveAc):  # the policy's take: a float size and cap, as the policy passes them
-        assert runner.algo.take is not None
+    if algo == "adaptive":  # the policy's take: a float size and cap, as the policy's plan carries them
         for take_qty, cap_bps in takes:
             mid = service.consolidated_mid()
-            runner.algo.take(venues[-1].name, take_qty, mid * (1 + side.sign * cap_bps * 1e-4))
+            service._take_aimed(runner, AimedTake(venues[-1].name, take_qty, mid * (1 + side.sign * cap_bps * 1e-4)))
             clock.run_until(clock.now() + 1)
     clock.run_until(clock.now() + 540)
 
