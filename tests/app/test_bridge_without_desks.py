@@ -76,7 +76,7 @@ def fixed_report(venues: dict[str, FakeVenue]) -> PreTradeReport:
 def window_on_scripted_desk(qtbot) -> Iterator[tuple[Bridge, ScriptedDesk, MainWindow, dict[str, FakeVenue]]]:  # type: ignore[no-untyped-def]
     clock = SimClock(start=T0)
     venues = {name: FakeVenue(name, clock, i + 1) for i, name in enumerate(VENUES)}
-    desk = build_desk(clock, MemoryJournal(), venues, {}, SeedTree(3))  # type: ignore[arg-type]
+    desk = build_desk(clock, MemoryJournal(), venues, {}, SeedTree(3))
     assert desk.rfq is None  # no OTC desks: no RFQ service
     clock.run_until(T0 + 3.0)  # the venues publish their first books
     source = ScriptedDesk(desk, fixed_report(venues))
