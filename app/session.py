@@ -1,9 +1,10 @@
 """Who is acting in this terminal: the logged-in actor, or nobody (view only).
 
 One `Session` is shared by the parts of the bridge that act or journal on someone's behalf (the
-commands, the exit flow, alert acknowledgements). Permissions are core's to check: a command made
-while nobody is logged in goes to core as `VIEW_ONLY`, a trader, so a supervisor-only action is
-refused there with core's reason, not here.
+commands, the exit flow, alert acknowledgements). Permissions are core's to check: the
+supervisor's commands (kill switch and its reset, limits) go to core as `VIEW_ONLY`, a trader,
+when nobody is logged in, so core refuses them with its own reason; the trader's commands ask the
+user to log in first; an acknowledgement or an exit is journaled as `VIEW_ONLY`.
 """
 
 from __future__ import annotations
