@@ -57,16 +57,17 @@ def shift(service) -> float:  # type: ignore[no-untyped-def]
 
 
 def record_takes(service) -> list[float]:  # type: ignore[no-untyped-def]
-    """Wrap the service's execution of the policy's aimed takes so a test sees what each sent, in order."""
+    """Wrap the runner's execution of the policy's aimed takes so a test sees what each sent, in order."""
     took: list[float] = []
-    take = service._take_aimed
-    service._take_aimed = lambda runner, aimed: took.append(take(runner, aimed)) or took[-1]
+    take = service.ticks.take
+    service.ticks.take = lambda runner, aimed: took.append(take(runner, aimed)) or took[-1]
     return took
 
 
 def preference(service, venue: str) -> float:  # type: ignore[no-untyped-def]
-    """The routing weight the service gives `venue` for P1 now (the policy's tilt)."""
-    return service._preference(service.runners["P1"].parent, venue)
+    """The routing weight the routing view gives `venue` for P1 now (the policy's tilt)."""
+    runner = service.runners["P1"]
+    return service.routing.preference(runner.algo, runner.start_s, venue)
 
 
 def moved(venues, direction: int) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]

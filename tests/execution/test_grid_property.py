@@ -78,7 +78,7 @@ def test_every_child_at_a_venue_is_on_its_grid_above_its_minimum_and_within_the_
     if algo == "adaptive":  # the policy's take: a float size and cap, as the policy's plan carries them
         for take_qty, cap_bps in takes:
             mid = service.consolidated_mid()
-            service._take_aimed(runner, AimedTake(venues[-1].name, take_qty, mid * (1 + side.sign * cap_bps * 1e-4)))
+            service.ticks.take(runner, AimedTake(venues[-1].name, take_qty, mid * (1 + side.sign * cap_bps * 1e-4)))
             clock.run_until(clock.now() + 1)
     clock.run_until(clock.now() + 540)
 

@@ -1,10 +1,13 @@
-"""The execution service sizes children to the gate's per-venue max_participation room, so the
-rule refuses nothing in normal operation and the parent still completes."""
+"""The execution service sizes children to the gate's per-venue max_participation room (asked of
+the gate: `RiskGate.participation_room`), so the rule refuses nothing in normal operation and the
+parent still completes."""
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from decimal import Decimal
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from core.events import Trades
 from core.execution.service import ExecutionService
 from core.orders import TimeInForce
 from core.parent import ParentOrder
+from core.risk.gate import RiskGate
 from core.seeds import SeedTree
 from core.types import Side
 from tests.execution.fakes import BTC, FakeVenue
@@ -28,14 +32,17 @@ def run(qty: int, horizon_s: float, seed: int, algo: str = "twap", sizing: bool 
     venues = [FakeVenue(f"V{i}", clock, 10 * seed + i) for i in range(2)]  # ~1 unit/s of others' volume each
     engine = Engine(clock, None, {v.name: v for v in venues})
     execution = ExecutionService(engine, SeedTree(seed))
-    if not sizing:
-        execution.participation_room = lambda venue: math.inf  # type: ignore[method-assign]
-    clock.run_until(clock.now() + 3)
-    execution.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(qty), horizon_s, algo=algo, max_participation=0.5), TINA)
-    execution.start("P1", TINA)
-    t0 = clock.now()
-    while clock.now() < t0 + horizon_s + 3600 and not engine.oms.parents["P1"].state.is_terminal:
-        clock.run_until(clock.now() + 10)
+    # the control: the routing view is told the gate leaves unlimited room (the rule itself still judges)
+    room = patch.object(RiskGate, "participation_room", lambda gate, venue: math.inf) if not sizing else nullcontext()
+    with room:
+        clock.run_until(clock.now() + 3)
+        execution.stage(
+            ParentOrder("P1", BTC, Side.SELL, Decimal(qty), horizon_s, algo=algo, max_participation=0.5), TINA
+        )
+        execution.start("P1", TINA)
+        t0 = clock.now()
+        while clock.now() < t0 + horizon_s + 3600 and not engine.oms.parents["P1"].state.is_terminal:
+            clock.run_until(clock.now() + 10)
     return engine, clock.now() - t0
 
 
@@ -61,7 +68,7 @@ def test_the_room_mirrors_the_rule() -> None:
     engine = Engine(clock, None, {"V0": venue})
     execution = ExecutionService(engine, SeedTree(1))
     clock.run_until(clock.now() + 3)
-    assert execution.participation_room("V0") == math.inf  # no tape: the rule does not judge
+    assert engine.risk.participation_room("V0") == math.inf  # no tape: the rule does not judge
     lim = engine.risk.limits
 
     def print_volume(q: float) -> None:
@@ -78,15 +85,15 @@ def test_the_room_mirrors_the_rule() -> None:
         )
 
     print_volume(lim.participation_min_volume * 0.99)
-    assert execution.participation_room("V0") == math.inf  # below participation_min_volume
+    assert engine.risk.participation_room("V0") == math.inf  # below participation_min_volume
     print_volume(3.0)
     others = lim.participation_min_volume * 0.99 + 3.0
-    assert execution.participation_room("V0") == pytest.approx(
+    assert engine.risk.participation_room("V0") == pytest.approx(
         others * lim.max_participation / (1 - lim.max_participation)
     )
     lim.max_participation = 0.2
-    assert execution.participation_room("V0") == pytest.approx(others * 0.25)
+    assert engine.risk.participation_room("V0") == pytest.approx(others * 0.25)
     execution.stage(ParentOrder("P1", BTC, Side.SELL, Decimal(1), 600.0, algo="twap"), TINA)
     inst = engine.venues["V0"].instrument("BTC/USDT")
     engine.send_child("P1", "V0", Side.SELL, inst.quantity("0.3"), inst.price("49000"), TimeInForce.IOC)
-    assert execution.participation_room("V0") == pytest.approx(others * 0.25 - 0.3)  # in flight counts as ours
+    assert engine.risk.participation_room("V0") == pytest.approx(others * 0.25 - 0.3)  # in flight counts as ours
