@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.durations import parse_duration
 from core.parent import EndAction, Urgency
 from core.stage_request import StageRequest
 from core.types import Instrument, Side
@@ -635,12 +636,12 @@ def _plain(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
 def parse_horizon(text: str, now: float) -> float | str:
-    """Seconds until the end: a duration ('4h', '90m', '1h30m', '45s', '2d'; a bare number is
-    minutes) or an end time in UTC ('14:30', '14:30:15', next occurrence). A str is the error."""
+    """Seconds until the end: a duration in the one grammar of core/durations.py ('4h', '90m',
+    '1h30m', '45s', '2d'; a bare number is refused, as on the command line) or an end time in UTC
+    ('14:30', '14:30:15', next occurrence). A str is the error."""
     t = text.strip().lower().replace(" ", "")
     if not t:
         return "Enter a horizon (e.g. 4h) or an end time (e.g. 14:30 UTC)."
@@ -655,17 +656,9 @@ def parse_horizon(text: str, now: float) -> float | str:
             end += 86_400.0
         return end - now
     try:
-        minutes = float(t)
-    except ValueError:
-        pass
-    else:
-        return minutes * 60.0 if minutes > 0 else "Horizon must be positive."
-    match = _DURATION_RE.fullmatch(t)
-    if not match or not any(match.groups()):
-        return f"{text!r} is not a horizon: write 4h, 90m, 1h30m or an end time like 14:30."
-    days, hours, mins, secs = (float(g) if g else 0.0 for g in match.groups())
-    seconds = days * 86_400 + hours * 3600 + mins * 60 + secs
-    return seconds if seconds > 0 else "Horizon must be positive."
+        return parse_duration(t, "Horizon")
+    except ValueError as exc:
+        return f"{exc}, or an end time like 14:30 (UTC)."
 
 
 def format_duration(seconds: float) -> str:

@@ -13,28 +13,17 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import durations
+
 if TYPE_CHECKING:
     from app.settings import Settings
 
-# One grammar for every duration, as the order ticket reads them (widgets/ticket.py): days, hours,
-# minutes and seconds in that order, each optional ('4h', '90m', '1h30m', '45s', '2d', '1.5h').
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
-_UNIT_S = (86_400.0, 3_600.0, 60.0, 1.0)
 
 
 def parse_duration(text: str, flag: str = "duration") -> float:
-    """'4h', '90m', '1h30m', '45s', '2d', '1.5h' → seconds (positive).
-
-    A bare number is refused: it was seconds here and minutes in the ticket, so `240` meant
-    4 minutes or 4 hours depending on where it was typed."""
-    compact = (text or "").strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(?:\.\d+)?", compact):
-        raise ValueError(f"{flag} {text.strip()!r} has no unit: write {compact}s, {compact}m or {compact}h")
-    m = _DURATION.fullmatch(compact)
-    seconds = sum(float(v) * unit for v, unit in zip(m.groups(), _UNIT_S, strict=True) if v) if m else 0.0
-    if seconds <= 0:
-        raise ValueError(f"{flag} {text!r}: write a positive number with s, m, h or d (e.g. 4h, 90m, 1h30m)")
-    return seconds
+    """'4h', '90m', '1h30m', '45s', '2d', '1.5h' → seconds (positive); a bare number is refused.
+    The one grammar of core/durations.py, which the order ticket reads too."""
+    return durations.parse_duration(text, flag)
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -46,7 +46,7 @@ def test_pacer_follows_wall_time_times_speed_and_caps_each_step(qtbot) -> None: 
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("4h", 14_400.0), ("90m", 5_400.0), ("1h30m", 5_400.0), ("45s", 45.0), ("30", 1_800.0), ("2d", 172_800.0)],
+    [("4h", 14_400.0), ("90m", 5_400.0), ("1h30m", 5_400.0), ("45s", 45.0), ("1.5h", 5_400.0), ("2d", 172_800.0)],
 )
 def test_horizon_durations(text: str, seconds: float) -> None:
     assert parse_horizon(text, T0) == seconds
@@ -59,6 +59,9 @@ def test_horizon_end_times_and_errors() -> None:
     assert isinstance(parse_horizon("soon", now), str)
     assert isinstance(parse_horizon("25:00", now), str)
     assert isinstance(parse_horizon("0m", now), str)
+    # one grammar with the command line: a bare number has no unit, in the ticket as in `simulate`
+    bare = parse_horizon("240", now)
+    assert isinstance(bare, str) and "has no unit: write 240s, 240m or 240h" in bare
     assert parse_number("1,000.5") == 1000.5 and parse_number("2k") == 2000 and parse_number("x") is None
 
 
