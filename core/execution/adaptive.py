@@ -156,6 +156,11 @@ class AdaptiveAc:
     _acted: list[tuple[int, float, str]] = field(default_factory=list)  # (direction, onset, venue) acted on
     _aimed: dict[tuple[int, float], _Shift] = field(default_factory=dict)  # (direction, onset) acted on → its shift
 
+    @property
+    def risk_aversion(self) -> float:
+        """The AC base's λ (1/$): the shifts move the schedule, not its risk preference."""
+        return self.base.risk_aversion
+
     def replan(self, state: AlgoState) -> None:
         self.base.replan(state)
 

@@ -52,6 +52,12 @@ class Algo(Protocol):
 
     name: str
 
+    @property
+    def risk_aversion(self) -> float:
+        """λ in 1/$ the schedule trades off cost against risk with (0: risk-neutral, e.g. TWAP);
+        the RFQ service values a quote against the remaining schedule with it."""
+        ...
+
     def target_filled(self, state: AlgoState, at_s: float) -> float: ...
 
     def replan(self, state: AlgoState) -> None: ...
@@ -75,6 +81,7 @@ class PlainSchedule:
     """A schedule and nothing else: decides nothing each tick and leaves routing to the router."""
 
     __slots__ = ()
+    risk_aversion: float = 0.0  # risk-neutral unless the schedule has its own λ (AC)
 
     def decide(self, state: AlgoState, taken: float | None = None) -> TickPlan:
         return NO_PLAN

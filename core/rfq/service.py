@@ -289,9 +289,7 @@ class RfqService:
         parent = oms.parents[rfq.parent_id]
         mid = self.execution.consolidated_mid(parent.venues)
         runner = self.execution.runners.get(rfq.parent_id)
-        algo = runner.algo if runner else None
-        algo = getattr(algo, "base", algo)  # the adaptive policy's risk aversion is its AC base's
-        risk_aversion = float(getattr(algo, "risk_aversion", 0.0))
+        risk_aversion = float(runner.algo.risk_aversion) if runner else 0.0  # λ of the parent's schedule
         remaining = self.remaining(rfq.parent_id)
         # an accept is capped at what is left: judge the part that can be taken, not a larger quote
         quote_qty = min(float(quote.quantity), remaining) if remaining > 0 else float(quote.quantity)
