@@ -18,9 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
+
 from adapters.store.journal import SqlJournal
 from app.bridge import Bridge, build_panels
 from app.desk import Desk
+from app.desk_halt import DeskHaltWatch
 from app.loop_monitor import LoopLagMonitor
 from app.main_window import MainWindow
 from app.settings import Settings, breaker_config, risk_limits
@@ -32,6 +35,7 @@ from core.events import LoopLag
 from core.ports import Journal
 
 log = logging.getLogger(__name__)
+DESK_HALT_POLL_MS = 1000  # how often the embedded terminal looks at the desk journal for a kill
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Terminal:
     bridge: Bridge | None = None
     pacer: SimPacer | None = None
     desk: Desk | None = None  # the desk (app/desk.py); on the embedded market, market.desk
+    halt_watch: DeskHaltWatch | None = None  # the embedded market's watch on the desk journal's kill
 
     def run_simulated(self, seconds: float, process_events: object = None) -> None:
         """Advance the embedded market by `seconds` of simulated time at full speed."""
@@ -62,6 +67,8 @@ class Terminal:
         if self.market is not None:
             self.market.stop()
         self.lag_monitor.stop()
+        if self.halt_watch is not None:
+            self.halt_watch.close()
         self.journal.close()
 
 
@@ -106,12 +113,19 @@ def build_terminal(
     bridge = Bridge(market, window, panels, actor, max_fps=max_fps, mc_paths=mc_paths, pacer=pacer, loop=loop)
     monitor = LoopLagMonitor(market.engine.bus)
     market.engine.bus.subscribe(LoopLag, window.show_loop_lag)
+    # `python main.py kill` halts the desk journal; this session journals elsewhere, so it watches it
+    halt_watch = DeskHaltWatch(settings.journal_url, market.engine)
+    halt_watch.poll()
+    halt_timer = QTimer(window)
+    halt_timer.setInterval(DESK_HALT_POLL_MS)
+    halt_timer.timeout.connect(halt_watch.poll)
+    halt_timer.start()
     if loop is not None:
         monitor.start(loop)
     if start_pacer:
         pacer.start()
     log.info("terminal on the embedded market %s (seed %d, speed %g)", scenario_name, seed, speed)
-    return Terminal(market.engine, window, journal, monitor, market, bridge, pacer, market.desk)
+    return Terminal(market.engine, window, journal, monitor, market, bridge, pacer, market.desk, halt_watch)
 
 
 def _build_live_placeholder(

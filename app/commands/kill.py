@@ -68,12 +68,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def sim_note(settings: Settings) -> str:
-    """What a kill without exchange venues does not reach. The terminal on the embedded market
-    journals each session to its own file and does not read the desk journal (app/composition.py),
-    so it is not halted: say so rather than let a supervisor believe it is."""
+    """What a kill without exchange venues reaches. The terminal on the embedded market journals
+    each session to its own file, and watches the desk journal for a kill (app/desk_halt.py)."""
     return (
         f"note: market.mode is '{settings.get('market.mode')}': no exchange venue to cancel on. `run` and a live "
-        "terminal with these settings come up halted; the terminal on the embedded market journals each "
-        f"session to {settings.data_dir / 'sim-journals'} and does not read this journal, so it is not halted "
-        "(press its kill switch in the window)"
+        "terminal with these settings come up halted; a terminal on the embedded market (which journals each "
+        f"session to {settings.data_dir / 'sim-journals'}) halts within a second and opens halted until a "
+        "supervisor resets the kill switch in a window"
     )
