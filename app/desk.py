@@ -177,10 +177,13 @@ def build_desk(
 def _breaker_actions(engine: Engine, execution: ExecutionService) -> BreakerActions:
     """The breakers act through the execution service as the SYSTEM actor: pause parents, switch
     venues off and on; a parent a still-tripped breaker paused cannot resume."""
+    def set_venue_enabled(venue: str, on: bool) -> None:
+        execution.set_venue_enabled(venue, on, SYSTEM)
+
     return BreakerActions(
         pause_parent=lambda pid, why: execution.pause(pid, SYSTEM),
         running_parents=lambda: running_parents(execution),
-        set_venue_enabled=lambda venue, on: execution.set_venue_enabled(venue, on, SYSTEM),
+        set_venue_enabled=set_venue_enabled,
         has_working_orders=lambda venue: bool(engine.oms.open_children(venue=venue)),
         parent=engine.oms.parents.get,
     )

@@ -179,18 +179,15 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
     import adapters.ccxt.venue  # noqa: F401  (ccxt loads here, so the "imports" phase counts it)
     from adapters.store.journal import SqlJournal
     from app.venues import build_live_desk
-    from core.actors import Actor, Role
     from core.clock import LiveClock
     from core.execution.service import ExecutionConfig
-    from core.orders import validate_parent_id
-    from core.parent import ParentOrder, ParentState
-    from core.types import Instrument, Side
 
     if args.resume and not _journal_exists(str(args.journal)):
         raise ValueError(f"--resume: journal {args.journal} does not exist")
     t_imported = time.time()
     journal = SqlJournal(args.journal)
-    symbol = args.symbol
+    # a resumed parent trades its own symbol: the venues are built for it
+    symbol = (_resume_symbol(journal, args.parent_id) if args.resume else None) or args.symbol
     desk = build_live_desk(
         settings,
         journal,
@@ -204,13 +201,28 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
         seed=args.seed,
         ack_timeout_s=args.ack_timeout,
     )
-    engine, service = desk.engine, desk.execution
     t_replayed = time.time()
-    kill_watch = JournalKillWatch(journal, engine)  # from the replay on: a kill written while we connect counts
-    oms = engine.oms
-    actor = Actor("cli", Role.TRADER)
+    kill_watch = JournalKillWatch(journal, desk.engine)  # from the replay on: a kill written while we connect counts
+    try:
+        parent_id = await _choose_parent(args, desk, journal)
+    except BaseException:
+        await _close(desk)
+        raise
+    if parent_id.startswith(_EXIT):
+        await _close(desk)
+        return int(parent_id.removeprefix(_EXIT))
+    return await _trade(args, desk, journal, parent_id, symbol, kill_watch, t_imported, t_replayed)
 
-    # ---- which parent
+
+_EXIT = "exit:"  # _choose_parent's answer when there is nothing to trade: the exit code follows
+
+
+async def _choose_parent(args: argparse.Namespace, desk: Any, journal: Any) -> str:
+    """The parent to run: the one to resume, or a new id; `_EXIT` + code when there is none."""
+    from core.orders import validate_parent_id
+    from core.parent import ParentState
+
+    engine, oms = desk.engine, desk.engine.oms
     parent_id: str
     if args.resume:
         live = [p for p in oms.parents.values() if not p.state.is_terminal]
@@ -230,7 +242,7 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                     parents=done,
                     detail="the kill switch is engaged in this journal; a supervisor must reset it before trading",
                 )
-                return 3
+                return _EXIT + "3"
             if last is None:
                 detail = (
                     f"nothing to resume: no parent was ever journaled in {args.journal} (the run that was to "
@@ -240,24 +252,44 @@ async def _main(args: argparse.Namespace, settings: Any) -> int:
                 detail = f"nothing to resume: the last parent, {last.parent_id}, is {last.state.value}"
             last_state = {"parent_id": last.parent_id, "state": last.state.value} if last is not None else {}
             emit("finished", detail=detail, parents=done, **last_state)
-            await _close(desk)
-            return 0 if last is not None and last.state is ParentState.DONE else 1  # 0 means done
+            return _EXIT + ("0" if last is not None and last.state is ParentState.DONE else "1")  # 0 means done
         else:
             raise ValueError(
                 f"--resume: several parents working ({', '.join(p.parent_id for p in live)}); "
                 "choose one with --parent-id"
-            )
-        if oms.parents[parent_id].instrument.symbol != symbol:
-            raise ValueError(
-                f"--resume: parent {parent_id} trades {oms.parents[parent_id].instrument.symbol}, not {symbol}; "
-                f"give --symbol {oms.parents[parent_id].instrument.symbol}"
             )
     else:
         # the OMS allocates ids past every parent in the journal, so a restart never reuses one
         parent_id = validate_parent_id(args.parent_id) if args.parent_id else oms.allocate_parent_id("R")
         if parent_id in oms.parents:
             raise ValueError(f"parent {parent_id} is already in {args.journal}; use --resume to continue it")
+    return parent_id
 
+
+def _resume_symbol(journal: Any, parent_id: str | None) -> str | None:
+    """The symbol of the parent `--resume` will continue (None: undecided; the choice says why later)."""
+    from core.oms import OrderManager
+
+    peek = OrderManager(None)
+    peek.replay(journal)
+    if parent_id:
+        parent = peek.parents.get(parent_id)
+        return parent.instrument.symbol if parent is not None else None
+    live = [p for p in peek.parents.values() if not p.state.is_terminal]
+    return live[0].instrument.symbol if len(live) == 1 else None
+
+
+async def _trade(
+    args: argparse.Namespace, desk: Any, journal: Any, parent_id: str, symbol: str, kill_watch: Any,
+    t_imported: float, t_replayed: float,
+) -> int:
+    """Connect, reconcile, then run (or resume) the parent until it is done, stopped or halted."""
+    from core.actors import Actor, Role
+    from core.parent import ParentOrder, ParentState
+    from core.types import Instrument, Side
+
+    engine, service, oms = desk.engine, desk.execution, desk.engine.oms
+    actor = Actor("cli", Role.TRADER)
     venues: list[Any] = list(desk.venues.values())
     stop = asyncio.Event()
     STDOUT.on_gone = stop.set  # a reader of our output gone away is a stop too

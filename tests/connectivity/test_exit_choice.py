@@ -31,6 +31,10 @@ def test_stopping_run_with_working_orders_cancels_or_leaves_them_as_chosen(tmp_p
         while sum(o["status"] in OPEN for o in server.orders("EX-")) < 3:
             assert time.monotonic() < deadline, "the parent never had 3 resting children"
             time.sleep(0.2)
+        # freeze the market: a resting order the market trades through after the stop would make
+        # "left working" and "still open" differ for a reason that is not the exit's (a flake seen
+        # under load: 3 left working, 2 still open)
+        server.admin("/admin/pause", {})
         run.send_signal(signal.SIGTERM)
         events += read_events(run, "finished", timeout_s=30)
         run.wait(30)
@@ -40,7 +44,7 @@ def test_stopping_run_with_working_orders_cancels_or_leaves_them_as_chosen(tmp_p
         if choice == "cancel":
             assert exit_event["left_working"] == 0 and not still_open
         else:
-            assert exit_event["left_working"] >= 3 and len(still_open) >= 3
+            assert exit_event["left_working"] >= 3 and len(still_open) == exit_event["left_working"]
         with sqlite3.connect(journal) as db:
             kinds = [r[0] for r in db.execute("SELECT kind FROM journal")]
         assert kinds.count("run.exit") == 1
