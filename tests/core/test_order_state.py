@@ -273,20 +273,25 @@ def test_new_and_rejected_never_hold_fills_even_when_the_table_is_asked_directly
 # ---- the restart defects, through the OMS ------------------------------------------------------
 
 
-def _unknown_child_with_fills() -> tuple[OrderManager, str, int]:
-    """PARTIALLY_FILLED (4 of 10) → cancel → timeout → UNKNOWN, built from journal records."""
-    cid = "P1-000001"
+def _acked_then_timed_out(cid: str, fills: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Journal records of a child of P1 (10 BTC): acked, `fills`, then a cancel that timed out."""
     parent = ParentOrder("P1", BTC, Side.SELL, Decimal(10), 3600.0)
-    records: list[tuple[str, dict[str, Any]]] = [
+    return [
         ("parent.staged", {**parent_to_dict(parent), "staged_mid": 50_000.0}),
         ("parent.started", {"parent_id": "P1", "arrival_mid": 50_000.0}),
         ("child.intent", {"client_id": cid, "parent_id": "P1", "venue": "venueA", "symbol": "BTC/USDT",
                           "side": "SELL", "quantity": "10", "price": "50000", "tif": "gtc", "ts": 2.0}),
         ("venue.report", {"client_id": cid, "venue_order_id": "V1", "status": "new", "reason": "", "venue_ts": 3.0}),
-        ("venue.fill", fill_to_dict(make_fill("4", "t1"))),
+        *(("venue.fill", fill) for fill in fills),
         ("child.cancel_intent", {"client_id": cid, "reason": "pause"}),
         ("child.timeout", {"client_id": cid}),
     ]
+
+
+def _unknown_child_with_fills() -> tuple[OrderManager, str, int]:
+    """PARTIALLY_FILLED (4 of 10) → cancel → timeout → UNKNOWN, built from journal records."""
+    cid = "P1-000001"
+    records = _acked_then_timed_out(cid, fills=[fill_to_dict(make_fill("4", "t1"))])
     oms = OrderManager(None)
     for seq, (kind, payload) in enumerate(records, start=1):
         oms.apply(JournalRecord(seq, float(seq), kind, "system", payload))
@@ -327,17 +332,7 @@ def test_an_acked_child_that_times_out_and_is_not_found_is_canceled_not_rejected
     find it: the venue canceled it. REJECTED would say it never lived (an export and TCA would
     count a live order as refused)."""
     cid = "P1-000001"
-    parent = ParentOrder("P1", BTC, Side.SELL, Decimal(10), 3600.0)
-    records: list[tuple[str, dict[str, Any]]] = [
-        ("parent.staged", {**parent_to_dict(parent), "staged_mid": 50_000.0}),
-        ("parent.started", {"parent_id": "P1", "arrival_mid": 50_000.0}),
-        ("child.intent", {"client_id": cid, "parent_id": "P1", "venue": "venueA", "symbol": "BTC/USDT",
-                          "side": "SELL", "quantity": "10", "price": "50000", "tif": "gtc", "ts": 2.0}),
-        ("venue.report", {"client_id": cid, "venue_order_id": "V1", "status": "new", "reason": "", "venue_ts": 3.0}),
-        ("child.cancel_intent", {"client_id": cid, "reason": "pause"}),
-        ("child.timeout", {"client_id": cid}),
-        ("venue.not_found", {"client_id": cid}),
-    ]
+    records = [*_acked_then_timed_out(cid, fills=[]), ("venue.not_found", {"client_id": cid})]
     oms = OrderManager(None)
     for seq, (kind, payload) in enumerate(records, start=1):
         oms.apply(JournalRecord(seq, float(seq), kind, "system", payload))
